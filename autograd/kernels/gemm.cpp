@@ -1,0 +1,262 @@
+// GEMM: the reference triple loop, and the blocked, packed, OpenMP-parallel driver shared by the
+// f32 (AVX2 or portable micro-kernel) and f64 (portable micro-kernel) fast paths.
+// Shapes and conventions: see gemm.h. The scheme is drawn in docs/gemm.md.
+#include "autograd/kernels/gemm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "autograd/error.h"
+#include "autograd/kernels/cpu.h"
+
+namespace dg::kernels {
+
+// ---- reference ---------------------------------------------------------------------------------
+
+template <class T>
+void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+              int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T sum = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const T a = trans_a ? A[k * lda + i] : A[i * lda + k];
+        const T b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+        sum += a * b;
+      }
+      T& c = C[i * ldc + j];
+      c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;  // beta == 0: never read C
+    }
+}
+template void gemm_ref<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                              const float*, int64_t, float, float*, int64_t);
+template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                               int64_t, const double*, int64_t, double, double*, int64_t);
+
+// ---- micro-kernels -------------------------------------------------------------------------------
+//
+// A micro-kernel computes one MR x NR tile of C from packed panels:
+//   a: MR x kc panel of alpha*op(A), stored k-major: a[k*MR + i]   (rows past the matrix are 0)
+//   b: kc x NR panel of op(B),       stored k-major: b[k*NR + j]   (columns past the matrix are 0)
+//   acc[i][j] = sum_{k=0..kc-1} a[k*MR+i] * b[k*NR+j], summed in k order from 0
+//   C[i,j] = acc[i][j] + beta*C[i,j]  for i < m, j < n  (beta == 0: C[i,j] = acc, C not read)
+// The driver passes beta for the first k-block and 1 for the following ones.
+template <class T>
+using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n,
+                             T beta);
+
+namespace detail {
+// Defined in gemm_avx2.cpp (compiled with -mavx2 -mfma): the 6x16 FMA kernel, 12 ymm accumulators.
+void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
+                           int n, float beta);
+}  // namespace detail
+
+// Portable micro-kernel: plain loops over a fixed-size accumulator array that the compiler keeps
+// in (SSE) registers.
+template <class T, int MR, int NR>
+static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n,
+                           T beta) {
+  T acc[MR][NR] = {};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      T& cij = c[i * ldc + j];
+      cij = beta == T(0) ? acc[i][j] : beta * cij + acc[i][j];
+    }
+}
+
+// Register tile (MR x NR) and cache blocks: a kc x NR panel of B stays in L1 while the micro-kernel
+// sweeps the MR-row panels of an mc x kc block of A kept in L2; the kc x nc block of B lives in L3.
+template <class T>
+struct GemmConfig {
+  int mr, nr;
+  int64_t kc, mc, nc;
+  MicroKernel<T> micro;
+};
+
+static const GemmConfig<float> kAvx2F32{6, 16, 256, 144, 4096, detail::sgemm_micro_6x16_avx2};
+static const GemmConfig<float> kPortableF32{4, 8, 256, 128, 4096, micro_portable<float, 4, 8>};
+static const GemmConfig<double> kPortableF64{4, 4, 256, 96, 2048, micro_portable<double, 4, 4>};
+
+// Problems smaller than this many multiply-adds run on the calling thread only: below it, waking
+// the OpenMP team costs more than it saves.
+static constexpr int64_t kMinParallelWork = 32 * 32 * 32;
+
+// ---- packing -------------------------------------------------------------------------------------
+
+// Ap <- alpha * op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/MR) panels of MR rows, each k-major
+// (Ap[panel*MR*kc + k*MR + r]); rows past mc are zero so edge tiles need no special kernel.
+template <class T>
+static void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+                   int64_t kc, T alpha, int mr, T* Ap) {
+  for (int64_t ip = 0; ip < mc; ip += mr, Ap += mr * kc) {
+    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ip));
+    if (trans_a) {  // op(A)[i,k] = A[k*lda + i]: row k of A is contiguous in i
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = A + (p0 + k) * lda + i0 + ip;
+        for (int r = 0; r < rows; ++r) Ap[k * mr + r] = alpha * src[r];
+        for (int r = rows; r < mr; ++r) Ap[k * mr + r] = T(0);
+      }
+    } else {  // op(A)[i,k] = A[i*lda + k]: read each row contiguously
+      for (int r = 0; r < rows; ++r) {
+        const T* src = A + (i0 + ip + r) * lda + p0;
+        for (int64_t k = 0; k < kc; ++k) Ap[k * mr + r] = alpha * src[k];
+      }
+      for (int r = rows; r < mr; ++r)
+        for (int64_t k = 0; k < kc; ++k) Ap[k * mr + r] = T(0);
+    }
+  }
+}
+
+// One NR-column panel: Bp[k*NR + j] <- op(B)[p0+k, j0+j], columns past `cols` zero.
+template <class T>
+static void pack_b_panel(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
+                         int cols, int nr, T* Bp) {
+  if (trans_b) {  // op(B)[k,j] = B[j*ldb + k]: read each column of op(B) contiguously
+    for (int j = 0; j < cols; ++j) {
+      const T* src = B + (j0 + j) * ldb + p0;
+      for (int64_t k = 0; k < kc; ++k) Bp[k * nr + j] = src[k];
+    }
+    for (int j = cols; j < nr; ++j)
+      for (int64_t k = 0; k < kc; ++k) Bp[k * nr + j] = T(0);
+  } else {  // op(B)[k,j] = B[k*ldb + j]: a row of the panel is contiguous
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = B + (p0 + k) * ldb + j0;
+      for (int j = 0; j < cols; ++j) Bp[k * nr + j] = src[j];
+      for (int j = cols; j < nr; ++j) Bp[k * nr + j] = T(0);
+    }
+  }
+}
+
+// A per-thread, 64-byte aligned scratch buffer that only grows: packing reuses it across calls.
+// slot 0 holds the calling thread's A block, slot 1 the B block shared by the team.
+template <class T>
+static T* scratch(int slot, int64_t count) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& buf = buffers[slot];
+  const size_t need = (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64;
+  if (need > buf.bytes) {
+    std::free(buf.p);
+    buf.p = std::aligned_alloc(64, need);
+    if (!buf.p) throw std::bad_alloc();
+    buf.bytes = need;
+  }
+  return static_cast<T*>(buf.p);
+}
+
+// ---- the blocked driver --------------------------------------------------------------------------
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+template <class T>
+static void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+}
+
+static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                       int64_t lda, int64_t ldb, int64_t ldc) {
+  check(M >= 0 && N >= 0 && K >= 0, name, ": negative size M=", M, " N=", N, " K=", K);
+  check(lda >= (ta ? M : K), name, ": lda=", lda, " is less than ", ta ? "M=" : "K=", ta ? M : K);
+  check(ldb >= (tb ? K : N), name, ": ldb=", ldb, " is less than ", tb ? "K=" : "N=", tb ? K : N);
+  check(ldc >= N, name, ": ldc=", ldc, " is less than N=", N);
+}
+
+// Loop nest (BLIS order), for each element of C a fixed sequence of k-blocks of size cfg.kc:
+//   jc: nc columns of C           B block Bp (kc x nc) packed once, shared by the team
+//    pc: kc slice of K, in order  (never split across threads)
+//     tile (ic, j-range): mc rows x a range of NR panels   <- OpenMP static schedule over tiles
+//       pack A block Ap (mc x kc, alpha folded in), per thread
+//       jr: NR panels, ir: MR panels -> micro-kernel
+template <class T>
+static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, int64_t N,
+                         int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+                         T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
+
+  const int mr = cfg.mr, nr = cfg.nr;
+  const int64_t kc_max = std::min(cfg.kc, K);
+  const int64_t nc_max = std::min(cfg.nc, round_up(N, nr));
+  T* Bp = scratch<T>(1, kc_max * nc_max);
+  const bool parallel = M * N * K >= kMinParallelWork && !omp_in_parallel();
+
+#pragma omp parallel if (parallel)
+  {
+    // The tiling may depend on the team size: it decides who computes a tile, not how.
+    const int nt = omp_get_num_threads();
+    // Row blocks: at most cfg.mc rows, their count a multiple of the team size when M allows.
+    int64_t n_mb = ceil_div(M, cfg.mc);
+    if (nt > 1) n_mb = round_up(n_mb, nt);
+    const int64_t mc = round_up(ceil_div(M, n_mb), mr);
+    n_mb = ceil_div(M, mc);
+    // Too few row blocks to share: also split each column block into nt ranges of panels.
+    const int64_t n_split = (n_mb % nt == 0) ? 1 : nt;
+    T* Ap = scratch<T>(0, mc * kc_max);
+
+    for (int64_t jc = 0; jc < N; jc += nc_max) {
+      const int64_t nc = std::min(nc_max, N - jc);
+      const int64_t n_panels = ceil_div(nc, nr);
+      for (int64_t pc = 0; pc < K; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, K - pc);
+        const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
+
+#pragma omp for schedule(static)
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+          const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jp * nr));
+          pack_b_panel(tb, B, ldb, pc, kc, jc + jp * nr, cols, nr, Bp + jp * nr * kc);
+        }  // implicit barrier: Bp is complete
+
+        int64_t packed_ib = -1;  // the row block currently in Ap
+#pragma omp for schedule(static)
+        for (int64_t tile = 0; tile < n_mb * n_split; ++tile) {
+          const int64_t ib = tile / n_split, js = tile % n_split;
+          const int64_t ic = ib * mc, mcur = std::min(mc, M - ic);
+          if (ib != packed_ib) {
+            pack_a(ta, A, lda, ic, mcur, pc, kc, alpha, mr, Ap);
+            packed_ib = ib;
+          }
+          const int64_t jp_begin = n_panels * js / n_split, jp_end = n_panels * (js + 1) / n_split;
+          for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
+            const int64_t j = jc + jp * nr;
+            const int n = static_cast<int>(std::min<int64_t>(nr, N - j));
+            for (int64_t ip = 0; ip < mcur; ip += mr) {
+              const int m = static_cast<int>(std::min<int64_t>(mr, mcur - ip));
+              cfg.micro(kc, Ap + ip * kc, Bp + jp * nr * kc, C + (ic + ip) * ldc + j, ldc, m, n,
+                        beta_k);
+            }
+          }
+        }  // implicit barrier: nobody still reads Bp when it is repacked
+      }
+    }
+  }
+}
+
+// ---- public entry points -------------------------------------------------------------------------
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  check_args("sgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  const GemmConfig<float>& cfg = isa() == Isa::avx2 ? kAvx2F32 : kPortableF32;
+  gemm_blocked(cfg, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+           const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
+           int64_t ldc) {
+  check_args("dgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  gemm_blocked(kPortableF64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace dg::kernels
