@@ -1,0 +1,158 @@
+// Activations. Element-wise ones: out and dx have x's shape. softmax / log_softmax view x as
+// [outer, R, inner] with R the softmax dim.
+#include "autograd/ops/activation.h"
+
+#include <cmath>
+
+#include "autograd/ops/common.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/reduce.h"
+
+namespace dg {
+using namespace ops_detail;
+
+#define DG_HALF_ACT(FN, X, ...) \
+  if (is_half(X.dtype())) return FN(X.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(X.dtype())
+
+// out = max(x, 0);  dx = g * [x > 0]
+Tensor relu(const Tensor& x) {
+  DG_HALF_ACT(relu, x);
+  Tensor out = unary_map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor sx = x.detach();
+  return record("relu", out, {x}, [sx](const Tensor& g) {
+    return grads({binary_map("relu", g, sx, [](auto gi, auto v) { return v > 0 ? gi : decltype(gi)(0); })});
+  });
+}
+
+// out = x > 0 ? x : s x;  dx = g * (x > 0 ? 1 : s)
+Tensor leaky_relu(const Tensor& x, double s) {
+  DG_HALF_ACT(leaky_relu, x, s);
+  Tensor out = unary_map("leaky_relu", x, [s](auto v) { return v > 0 ? v : (decltype(v))s * v; });
+  Tensor sx = x.detach();
+  return record("leaky_relu", out, {x}, [sx, s](const Tensor& g) {
+    return grads({binary_map("leaky_relu", g, sx, [s](auto gi, auto v) { return v > 0 ? gi : (decltype(gi))s * gi; })});
+  });
+}
+
+// Numerically stable logistic: never exponentiates a large positive number.
+template <class T> static T stable_sigmoid(T v) {
+  if (v >= 0) return T(1) / (T(1) + std::exp(-v));
+  T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+// out = 1 / (1 + e^-x);  dx = g * out * (1 - out)
+Tensor sigmoid(const Tensor& x) {
+  DG_HALF_ACT(sigmoid, x);
+  Tensor out = unary_map("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
+  Tensor so = out.detach();
+  return record("sigmoid", out, {x}, [so](const Tensor& g) {
+    return grads({binary_map("sigmoid", g, so, [](auto gi, auto y) { return gi * y * (1 - y); })});
+  });
+}
+
+// out = tanh x;  dx = g * (1 - out^2)
+Tensor tanh(const Tensor& x) {
+  DG_HALF_ACT(tanh, x);
+  Tensor out = unary_map("tanh", x, [](auto v) { return std::tanh(v); });
+  Tensor so = out.detach();
+  return record("tanh", out, {x}, [so](const Tensor& g) {
+    return grads({binary_map("tanh", g, so, [](auto gi, auto y) { return gi * (1 - y * y); })});
+  });
+}
+
+// out = x s(x);  dx = g * s(x) * (1 + x (1 - s(x)))
+Tensor silu(const Tensor& x) {
+  DG_HALF_ACT(silu, x);
+  Tensor out = unary_map("silu", x, [](auto v) { return v * stable_sigmoid(v); });
+  Tensor sx = x.detach();
+  return record("silu", out, {x}, [sx](const Tensor& g) {
+    return grads({binary_map("silu", g, sx, [](auto gi, auto v) {
+      auto s = stable_sigmoid(v);
+      return gi * s * (1 + v * (1 - s));
+    })});
+  });
+}
+
+// out = log(1 + e^(b x)) / b  (x where b x > threshold)
+// dx = g * sigmoid(b x)       (g where b x > threshold)
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  DG_HALF_ACT(softplus, x, beta, threshold);
+  Tensor out = unary_map("softplus", x, [beta, threshold](auto v) {
+    using T = decltype(v);
+    T z = v * (T)beta;
+    if (z > (T)threshold) return v;
+    // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z, no cancellation for small.
+    return (std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)))) / (T)beta;
+  });
+  Tensor sx = x.detach();
+  return record("softplus", out, {x}, [sx, beta, threshold](const Tensor& g) {
+    return grads({binary_map("softplus", g, sx, [beta, threshold](auto gi, auto v) {
+      using T = decltype(v);
+      T z = v * (T)beta;
+      return z > (T)threshold ? gi : gi * stable_sigmoid(z);
+    })});
+  });
+}
+
+// ---- softmax / log_softmax -----------------------------------------------------------------------
+// x viewed as [outer, R, inner]; each (o, i) column is normalised over r.
+template <class T>
+static void softmax_kernel(const T* x, T* out, int64_t outer, int64_t R, int64_t inner, bool log_form) {
+  const int64_t total = outer * R * inner;
+#pragma omp parallel for schedule(static) if (total >= kernels::kParallelMin)
+  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+    const int64_t o = oi / inner, i = oi % inner;
+    const T* p = x + o * R * inner + i;
+    T* q = out + o * R * inner + i;
+    T m = -INFINITY;
+    for (int64_t r = 0; r < R; ++r) m = std::max(m, p[r * inner]);
+    if (std::isinf(m) && m < 0) m = 0;  // an all -inf column: avoid (-inf) - (-inf)
+    double s = 0;
+    for (int64_t r = 0; r < R; ++r) s += std::exp((double)(p[r * inner] - m));
+    if (log_form) {
+      const T lse = (T)std::log(s);
+      for (int64_t r = 0; r < R; ++r) q[r * inner] = p[r * inner] - m - lse;
+    } else {
+      for (int64_t r = 0; r < R; ++r) q[r * inner] = (T)(std::exp((double)(p[r * inner] - m)) / s);
+    }
+  }
+}
+
+static void softmax_dims(const Tensor& x, int64_t d, int64_t& outer, int64_t& R, int64_t& inner) {
+  outer = 1; inner = 1;
+  R = x.dim() ? x.shape()[(size_t)d] : 1;
+  for (int64_t i = 0; i < d; ++i) outer *= x.shape()[(size_t)i];
+  for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[(size_t)i];
+}
+
+// out = e^x / sum_r e^x;  dx = out * (g - sum_r(g * out))
+Tensor softmax(const Tensor& x, int64_t dim) {
+  DG_HALF_ACT(softmax, x, dim);
+  require_floating("softmax", x);
+  int64_t d = wrap_dim("softmax", dim, x), outer, R, inner;
+  softmax_dims(x, d, outer, R, inner);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  DG_DISPATCH_FLOAT(x.dtype(), "softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, false));
+  Tensor so = out.detach();
+  return record("softmax", out, {x}, [so, d](const Tensor& g) {
+    Tensor go = mul(g, so);
+    return grads({sub(go, mul(so, sum(go, {d}, true)))});
+  });
+}
+
+// out = x - log sum_r e^x;  dx = g - e^out * sum_r g
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  DG_HALF_ACT(log_softmax, x, dim);
+  require_floating("log_softmax", x);
+  int64_t d = wrap_dim("log_softmax", dim, x), outer, R, inner;
+  softmax_dims(x, d, outer, R, inner);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  DG_DISPATCH_FLOAT(x.dtype(), "log_softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, true));
+  Tensor so = out.detach();
+  return record("log_softmax", out, {x}, [so, d](const Tensor& g) {
+    return grads({sub(g, mul(exp(so), sum(g, {d}, true)))});
+  });
+}
+
+}  // namespace dg
