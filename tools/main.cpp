@@ -1,2 +1,38 @@
+// detgrad: the command line. Subcommands live one per file (ref.cpp, demo.cpp, bench.cpp).
+#include <omp.h>
+
 #include <cstdio>
-int main() { std::puts("detgrad"); return 0; }
+#include <exception>
+
+#include "autograd/kernels/cpu.h"
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"detgrad: a from-scratch deep-learning engine for one-stage object detection"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print version, the ISA in use and the OpenMP thread count");
+  auto run_ref = dg::tools::add_ref_command(app);
+  auto run_demo = dg::tools::add_demo_command(app);
+  auto run_bench = dg::tools::add_bench_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (version) {
+      std::printf("detgrad %s\nisa: %s (cpu has avx2+fma+f16c: %s)\nopenmp threads: %d\n", DETGRAD_VERSION,
+                  dg::kernels::isa_name(), dg::kernels::cpu_has_avx2() ? "yes" : "no", omp_get_max_threads());
+      return 0;
+    }
+    if (app.got_subcommand("ref")) return run_ref();
+    if (app.got_subcommand("demo")) return run_demo();
+    if (app.got_subcommand("bench")) return run_bench();
+    std::printf("%s", app.help().c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "detgrad: error: %s\n", e.what());
+    return 1;
+  }
+}

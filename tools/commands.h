@@ -1,0 +1,13 @@
+// The `detgrad` subcommands: each registers itself on the CLI11 app and runs when chosen.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace dg::tools {
+
+// Each returns the function to run when its subcommand was selected.
+std::function<int()> add_ref_command(CLI::App& app);
+std::function<int()> add_demo_command(CLI::App& app);
+std::function<int()> add_bench_command(CLI::App& app);
+
+}  // namespace dg::tools
