@@ -74,14 +74,19 @@ static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 // sweeps the MR-row panels of an mc x kc block of A kept in L2; the kc x nc block of B lives in L3.
 template <class T>
 struct GemmConfig {
-  int mr, nr;
-  int64_t kc, mc, nc;
+  int mr, nr;         // register tile
+  int64_t kc, mc;     // k-block, rows of the A block
+  int64_t nc;         // widest column block
+  int64_t b_bytes;    // and at most this much packed B (K x nc)
   MicroKernel<T> micro;
 };
 
-static const GemmConfig<float> kAvx2F32{6, 16, 256, 144, 4096, detail::sgemm_micro_6x16_avx2};
-static const GemmConfig<float> kPortableF32{4, 8, 256, 128, 4096, micro_portable<float, 4, 8>};
-static const GemmConfig<double> kPortableF64{4, 4, 256, 96, 2048, micro_portable<double, 4, 4>};
+static const GemmConfig<float> kAvx2F32{6, 16, 256, 144, 4096, 8 << 20,
+                                        detail::sgemm_micro_6x16_avx2};
+static const GemmConfig<float> kPortableF32{4, 8, 256, 128, 4096, 8 << 20,
+                                            micro_portable<float, 4, 8>};
+static const GemmConfig<double> kPortableF64{4, 4, 256, 96, 2048, 8 << 20,
+                                             micro_portable<double, 4, 4>};
 
 // Problems smaller than this many multiply-adds run on the calling thread only: below it, waking
 // the OpenMP team costs more than it saves.
@@ -173,12 +178,19 @@ static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N,
   check(ldc >= N, name, ": ldc=", ldc, " is less than N=", N);
 }
 
-// Loop nest (BLIS order), for each element of C a fixed sequence of k-blocks of size cfg.kc:
-//   jc: nc columns of C           B block Bp (kc x nc) packed once, shared by the team
-//    pc: kc slice of K, in order  (never split across threads)
-//     tile (ic, j-range): mc rows x a range of NR panels   <- OpenMP static schedule over tiles
-//       pack A block Ap (mc x kc, alpha folded in), per thread
-//       jr: NR panels, ir: MR panels -> micro-kernel
+// Loop nest. Every element of C gets the same sequence of operations whoever computes it:
+// k-blocks of cfg.kc in increasing order, each summed by the micro-kernel and added onto C.
+//
+//   jc: column block of C, nc wide     pack op(B)[0:K, jc:jc+nc] into Bp, all k-blocks,
+//                                      panels shared out among the team        -- barrier
+//    tile = (row block ic, range of NR panels)    <- OpenMP, dynamic schedule over tiles
+//     pc: k-block of kc, in order      pack alpha*op(A)[ic:ic+mc, pc:pc+kc] into Ap (per thread)
+//      jr: NR panel of Bp  (kc x NR, stays in L1)
+//       ir: MR panel of Ap (Ap stays in L2)  -> micro-kernel: C tile += Ap panel * Bp panel
+//                                                                              -- barrier
+// Packing all of K for a column block (rather than one kc slice at a time) leaves two barriers
+// per column block instead of two per k-block: cheaper for small problems, and one thread
+// descheduled by the OS stalls the others less often.
 template <class T>
 static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, int64_t N,
                          int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
@@ -188,57 +200,62 @@ static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, 
 
   const int mr = cfg.mr, nr = cfg.nr;
   const int64_t kc_max = std::min(cfg.kc, K);
-  const int64_t nc_max = std::min(cfg.nc, round_up(N, nr));
-  T* Bp = scratch<T>(1, kc_max * nc_max);
+  // Column block: at most cfg.nc, and narrow enough that the packed K x nc block of B fits in
+  // cfg.b_bytes (it is read from L3 by every tile).
+  const int64_t nc_fit = std::max<int64_t>(nr, cfg.b_bytes / int64_t(sizeof(T)) / K / nr * nr);
+  const int64_t nc_max = std::min({cfg.nc, nc_fit, round_up(N, nr)});
+  T* Bp = scratch<T>(1, K * nc_max);
   const bool parallel = M * N * K >= kMinParallelWork && !omp_in_parallel();
 
 #pragma omp parallel if (parallel)
   {
-    // The tiling may depend on the team size: it decides who computes a tile, not how.
+    // The tiling may depend on the team size: that decides who computes a tile, never how.
     const int nt = omp_get_num_threads();
-    // Row blocks: at most cfg.mc rows, their count a multiple of the team size when M allows.
+    // Row blocks of at most cfg.mc rows, as many as a multiple of the team size when M allows.
     int64_t n_mb = ceil_div(M, cfg.mc);
     if (nt > 1) n_mb = round_up(n_mb, nt);
     const int64_t mc = round_up(ceil_div(M, n_mb), mr);
     n_mb = ceil_div(M, mc);
-    // Too few row blocks to share: also split each column block into nt ranges of panels.
-    const int64_t n_split = (n_mb % nt == 0) ? 1 : nt;
+    // Fewer row blocks than threads (small M): also cut the columns into ranges of panels.
+    const int64_t n_split = ceil_div(nt, n_mb);
     T* Ap = scratch<T>(0, mc * kc_max);
 
     for (int64_t jc = 0; jc < N; jc += nc_max) {
       const int64_t nc = std::min(nc_max, N - jc);
       const int64_t n_panels = ceil_div(nc, nr);
-      for (int64_t pc = 0; pc < K; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, K - pc);
-        const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
+      // Bp holds the k-blocks one after another; k-block pc starts at Bp + pc * nc_pad and is
+      // n_panels panels of kc x NR.
+      const int64_t nc_pad = n_panels * nr;
 
 #pragma omp for schedule(static)
-        for (int64_t jp = 0; jp < n_panels; ++jp) {
-          const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jp * nr));
-          pack_b_panel(tb, B, ldb, pc, kc, jc + jp * nr, cols, nr, Bp + jp * nr * kc);
-        }  // implicit barrier: Bp is complete
+      for (int64_t jp = 0; jp < n_panels; ++jp) {
+        const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jp * nr));
+        for (int64_t pc = 0; pc < K; pc += kc_max) {
+          const int64_t kc = std::min(kc_max, K - pc);
+          pack_b_panel(tb, B, ldb, pc, kc, jc + jp * nr, cols, nr, Bp + pc * nc_pad + jp * nr * kc);
+        }
+      }  // implicit barrier: Bp is complete
 
-        int64_t packed_ib = -1;  // the row block currently in Ap
-#pragma omp for schedule(static)
-        for (int64_t tile = 0; tile < n_mb * n_split; ++tile) {
-          const int64_t ib = tile / n_split, js = tile % n_split;
-          const int64_t ic = ib * mc, mcur = std::min(mc, M - ic);
-          if (ib != packed_ib) {
-            pack_a(ta, A, lda, ic, mcur, pc, kc, alpha, mr, Ap);
-            packed_ib = ib;
-          }
-          const int64_t jp_begin = n_panels * js / n_split, jp_end = n_panels * (js + 1) / n_split;
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t tile = 0; tile < n_mb * n_split; ++tile) {
+        const int64_t ib = tile / n_split, js = tile % n_split;
+        const int64_t ic = ib * mc, mcur = std::min(mc, M - ic);
+        const int64_t jp_begin = n_panels * js / n_split, jp_end = n_panels * (js + 1) / n_split;
+        for (int64_t pc = 0; pc < K; pc += kc_max) {
+          const int64_t kc = std::min(kc_max, K - pc);
+          const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
+          pack_a(ta, A, lda, ic, mcur, pc, kc, alpha, mr, Ap);
           for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
             const int64_t j = jc + jp * nr;
             const int n = static_cast<int>(std::min<int64_t>(nr, N - j));
+            const T* b_panel = Bp + pc * nc_pad + jp * nr * kc;
             for (int64_t ip = 0; ip < mcur; ip += mr) {
               const int m = static_cast<int>(std::min<int64_t>(mr, mcur - ip));
-              cfg.micro(kc, Ap + ip * kc, Bp + jp * nr * kc, C + (ic + ip) * ldc + j, ldc, m, n,
-                        beta_k);
+              cfg.micro(kc, Ap + ip * kc, b_panel, C + (ic + ip) * ldc + j, ldc, m, n, beta_k);
             }
           }
-        }  // implicit barrier: nobody still reads Bp when it is repacked
-      }
+        }
+      }  // implicit barrier: nobody still reads Bp when the next column block is packed
     }
   }
 }

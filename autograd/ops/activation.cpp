@@ -41,23 +41,33 @@ template <class T> static T stable_sigmoid(T v) {
   return e / (T(1) + e);
 }
 
-// out = 1 / (1 + e^-x);  dx = g * out * (1 - out)
+// NOTE [ Saturating derivatives from x ]
+// s(x)(1 - s(x)) and 1 - tanh(x)^2 cancel badly when evaluated from a rounded output near 1 (f32
+// holds 1 - y only to a few digits there). Both are evaluated from the saved input instead, in
+// double: s(x) s(-x) and 1 / cosh(x)^2, accurate to the last bit at any saturation.
+
+// out = 1 / (1 + e^-x);  dx = g * s(x) * s(-x)   (= g * out * (1 - out))
 Tensor sigmoid(const Tensor& x) {
   DG_HALF_ACT(sigmoid, x);
   Tensor out = unary_map("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
-  Tensor so = out.detach();
-  return record("sigmoid", out, {x}, [so](const Tensor& g) {
-    return grads({binary_map("sigmoid", g, so, [](auto gi, auto y) { return gi * y * (1 - y); })});
+  Tensor sx = x.detach();
+  return record("sigmoid", out, {x}, [sx](const Tensor& g) {
+    return grads({binary_map("sigmoid", g, sx, [](auto gi, auto v) {
+      return (decltype(gi))((double)gi * stable_sigmoid((double)v) * stable_sigmoid(-(double)v));
+    })});
   });
 }
 
-// out = tanh x;  dx = g * (1 - out^2)
+// out = tanh x;  dx = g / cosh(x)^2   (= g * (1 - out^2))
 Tensor tanh(const Tensor& x) {
   DG_HALF_ACT(tanh, x);
   Tensor out = unary_map("tanh", x, [](auto v) { return std::tanh(v); });
-  Tensor so = out.detach();
-  return record("tanh", out, {x}, [so](const Tensor& g) {
-    return grads({binary_map("tanh", g, so, [](auto gi, auto y) { return gi * (1 - y * y); })});
+  Tensor sx = x.detach();
+  return record("tanh", out, {x}, [sx](const Tensor& g) {
+    return grads({binary_map("tanh", g, sx, [](auto gi, auto v) {
+      const double c = std::cosh((double)v);
+      return (decltype(gi))((double)gi / (c * c));
+    })});
   });
 }
 
@@ -119,6 +129,34 @@ static void softmax_kernel(const T* x, T* out, int64_t outer, int64_t R, int64_t
   }
 }
 
+// Backward of both, fused, in double:
+//   softmax:     dx = y * (g - sum_r g y)  computed as  y * (g S - sum_r g y),  S = sum_r y
+//   log_softmax: dx = g - e^y * sum_r g     computed as  g P - e^y sum_r g,  P = sum_r e^y
+// When one class dominates, g - sum g y cancels: 1 - y_max is tiny and f32 y_max holds it only to
+// a few digits. With S (= 1 mathematically) the bracket is sum_s y_s (g_r - g_s), a sum of small,
+// accurately known terms, so f32 gradients stay accurate to f32 precision. P plays the same role
+// for log_softmax.
+template <class T>
+static void softmax_backward_kernel(const T* g, const T* y, T* dx, int64_t outer, int64_t R, int64_t inner,
+                                    bool log_form) {
+  const int64_t total = outer * R * inner;
+#pragma omp parallel for schedule(static) if (total >= kernels::kParallelMin)
+  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+    const int64_t base = (oi / inner) * R * inner + oi % inner;
+    double acc = 0, S = 0;
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t k = base + r * inner;
+      acc += log_form ? (double)g[k] : (double)g[k] * (double)y[k];
+      S += log_form ? std::exp((double)y[k]) : (double)y[k];
+    }
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t k = base + r * inner;
+      dx[k] = log_form ? (T)((double)g[k] * S - std::exp((double)y[k]) * acc)
+                       : (T)((double)y[k] * ((double)g[k] * S - acc));
+    }
+  }
+}
+
 static void softmax_dims(const Tensor& x, int64_t d, int64_t& outer, int64_t& R, int64_t& inner) {
   outer = 1; inner = 1;
   R = x.dim() ? x.shape()[(size_t)d] : 1;
@@ -135,9 +173,11 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   DG_DISPATCH_FLOAT(x.dtype(), "softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, false));
   Tensor so = out.detach();
-  return record("softmax", out, {x}, [so, d](const Tensor& g) {
-    Tensor go = mul(g, so);
-    return grads({sub(go, mul(so, sum(go, {d}, true)))});
+  return record("softmax", out, {x}, [so, outer, R, inner](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.dtype());
+    DG_DISPATCH_FLOAT(g.dtype(), "softmax", T,
+      softmax_backward_kernel(g.data<T>(), so.data<T>(), dx.data<T>(), outer, R, inner, false));
+    return grads({dx});
   });
 }
 
@@ -150,8 +190,11 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   DG_DISPATCH_FLOAT(x.dtype(), "log_softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, true));
   Tensor so = out.detach();
-  return record("log_softmax", out, {x}, [so, d](const Tensor& g) {
-    return grads({sub(g, mul(exp(so), sum(g, {d}, true)))});
+  return record("log_softmax", out, {x}, [so, outer, R, inner](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.dtype());
+    DG_DISPATCH_FLOAT(g.dtype(), "log_softmax", T,
+      softmax_backward_kernel(g.data<T>(), so.data<T>(), dx.data<T>(), outer, R, inner, true));
+    return grads({dx});
   });
 }
 
