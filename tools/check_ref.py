@@ -837,6 +837,7 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per detgrad call")
     p.add_argument("--dry-run", action="store_true", help="generate problems and print the commands only")
     p.add_argument("--list-missing", action="store_true", help="report ops `detgrad ref --list` doesn't mention")
+    p.add_argument("--show", type=int, default=3, help="failing problems printed per op (default 3)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every problem's result")
     args = p.parse_args()
 
@@ -868,7 +869,10 @@ def main():
                 worst = max(worst, err)
                 if status == "FAIL":
                     fails += 1
-                    lines += ["  %s trial %d: %s" % (dtype, trial, m) for m in msg[:-1]] + ["    " + msg[-1]]
+                    if fails <= args.show:
+                        lines += ["  %s trial %d: %s" % (dtype, trial, m) for m in msg[:-1]] + ["    " + msg[-1]]
+                    elif fails == args.show + 1:
+                        lines.append("  ... (more failures not shown; --show N)")
                 elif status == "DRY":
                     lines += msg
                 elif args.verbose:
