@@ -157,45 +157,35 @@ static void softmax_backward_kernel(const T* g, const T* y, T* dx, int64_t outer
   }
 }
 
-static void softmax_dims(const Tensor& x, int64_t d, int64_t& outer, int64_t& R, int64_t& inner) {
-  outer = 1; inner = 1;
-  R = x.dim() ? x.shape()[(size_t)d] : 1;
+// Shared by softmax and log_softmax: forward kernel, then the fused backward kernel.
+static Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log_form) {
+  require_floating(op, x);
+  const int64_t d = wrap_dim(op, dim, x);
+  int64_t outer = 1, inner = 1;
+  const int64_t R = x.dim() ? x.shape()[(size_t)d] : 1;
   for (int64_t i = 0; i < d; ++i) outer *= x.shape()[(size_t)i];
   for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[(size_t)i];
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  DG_DISPATCH_FLOAT(x.dtype(), op, T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, log_form));
+  Tensor so = out.detach();
+  return record(op, out, {x}, [so, outer, R, inner, log_form, op](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.dtype());
+    DG_DISPATCH_FLOAT(g.dtype(), op, T,
+      softmax_backward_kernel(g.data<T>(), so.data<T>(), dx.data<T>(), outer, R, inner, log_form));
+    return grads({dx});
+  });
 }
 
 // out = e^x / sum_r e^x;  dx = out * (g - sum_r(g * out))
 Tensor softmax(const Tensor& x, int64_t dim) {
   DG_HALF_ACT(softmax, x, dim);
-  require_floating("softmax", x);
-  int64_t d = wrap_dim("softmax", dim, x), outer, R, inner;
-  softmax_dims(x, d, outer, R, inner);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  DG_DISPATCH_FLOAT(x.dtype(), "softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, false));
-  Tensor so = out.detach();
-  return record("softmax", out, {x}, [so, outer, R, inner](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    DG_DISPATCH_FLOAT(g.dtype(), "softmax", T,
-      softmax_backward_kernel(g.data<T>(), so.data<T>(), dx.data<T>(), outer, R, inner, false));
-    return grads({dx});
-  });
+  return softmax_op("softmax", x, dim, false);
 }
 
 // out = x - log sum_r e^x;  dx = g - e^out * sum_r g
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   DG_HALF_ACT(log_softmax, x, dim);
-  require_floating("log_softmax", x);
-  int64_t d = wrap_dim("log_softmax", dim, x), outer, R, inner;
-  softmax_dims(x, d, outer, R, inner);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  DG_DISPATCH_FLOAT(x.dtype(), "log_softmax", T, softmax_kernel(x.data<T>(), out.data<T>(), outer, R, inner, true));
-  Tensor so = out.detach();
-  return record("log_softmax", out, {x}, [so, outer, R, inner](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    DG_DISPATCH_FLOAT(g.dtype(), "log_softmax", T,
-      softmax_backward_kernel(g.data<T>(), so.data<T>(), dx.data<T>(), outer, R, inner, true));
-    return grads({dx});
-  });
+  return softmax_op("log_softmax", x, dim, true);
 }
 
 }  // namespace dg
