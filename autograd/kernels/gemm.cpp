@@ -71,69 +71,80 @@ static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 }
 
 // Register tile (MR x NR) and cache blocks: a kc x NR panel of B stays in L1 while the micro-kernel
-// sweeps the MR-row panels of an mc x kc block of A kept in L2; the kc x nc block of B lives in L3.
-template <class T>
+// sweeps the MR-row panels of an mc x kc block of A kept in L2; the K x nc block of B lives in L3.
+template <class T, int MR, int NR>
 struct GemmConfig {
-  int mr, nr;         // register tile
   int64_t kc, mc;     // k-block, rows of the A block
   int64_t nc;         // widest column block
   int64_t b_bytes;    // and at most this much packed B (K x nc)
   MicroKernel<T> micro;
 };
 
-static const GemmConfig<float> kAvx2F32{6, 16, 256, 144, 4096, 8 << 20,
-                                        detail::sgemm_micro_6x16_avx2};
-static const GemmConfig<float> kPortableF32{4, 8, 256, 128, 4096, 8 << 20,
-                                            micro_portable<float, 4, 8>};
-static const GemmConfig<double> kPortableF64{4, 4, 256, 96, 2048, 8 << 20,
-                                             micro_portable<double, 4, 4>};
+static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20,
+                                               detail::sgemm_micro_6x16_avx2};
+static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
+                                                  micro_portable<float, 4, 8>};
+static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
+                                                   micro_portable<double, 4, 4>};
 
 // Problems smaller than this many multiply-adds run on the calling thread only: below it, waking
 // the OpenMP team costs more than it saves.
 static constexpr int64_t kMinParallelWork = 32 * 32 * 32;
 
 // ---- packing -------------------------------------------------------------------------------------
+// MR and NR are compile-time constants here so that the copy loops unroll and vectorise: packing
+// is a few percent of the time of a large GEMM and most of the time of a small one.
 
 // Ap <- alpha * op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/MR) panels of MR rows, each k-major
 // (Ap[panel*MR*kc + k*MR + r]); rows past mc are zero so edge tiles need no special kernel.
-template <class T>
+template <int MR, class T>
 static void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-                   int64_t kc, T alpha, int mr, T* Ap) {
-  for (int64_t ip = 0; ip < mc; ip += mr, Ap += mr * kc) {
-    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ip));
-    if (trans_a) {  // op(A)[i,k] = A[k*lda + i]: row k of A is contiguous in i
+                   int64_t kc, T alpha, T* Ap) {
+  for (int64_t ip = 0; ip < mc; ip += MR, Ap += MR * kc) {
+    const int64_t rows = std::min<int64_t>(MR, mc - ip);
+    if (trans_a) {  // op(A)[i,k] = A[k*lda + i]: MR neighbours in a row of A
       for (int64_t k = 0; k < kc; ++k) {
         const T* src = A + (p0 + k) * lda + i0 + ip;
-        for (int r = 0; r < rows; ++r) Ap[k * mr + r] = alpha * src[r];
-        for (int r = rows; r < mr; ++r) Ap[k * mr + r] = T(0);
+        if (rows == MR) {
+          for (int r = 0; r < MR; ++r) Ap[k * MR + r] = alpha * src[r];
+        } else {
+          for (int r = 0; r < MR; ++r) Ap[k * MR + r] = r < rows ? alpha * src[r] : T(0);
+        }
       }
-    } else {  // op(A)[i,k] = A[i*lda + k]: read each row contiguously
-      for (int r = 0; r < rows; ++r) {
-        const T* src = A + (i0 + ip + r) * lda + p0;
-        for (int64_t k = 0; k < kc; ++k) Ap[k * mr + r] = alpha * src[k];
+    } else {  // op(A)[i,k] = A[i*lda + k]: MR rows of A read side by side
+      const T* src = A + (i0 + ip) * lda + p0;
+      if (rows == MR) {
+        for (int64_t k = 0; k < kc; ++k)
+          for (int r = 0; r < MR; ++r) Ap[k * MR + r] = alpha * src[r * lda + k];
+      } else {
+        for (int64_t k = 0; k < kc; ++k)
+          for (int r = 0; r < MR; ++r) Ap[k * MR + r] = r < rows ? alpha * src[r * lda + k] : T(0);
       }
-      for (int r = rows; r < mr; ++r)
-        for (int64_t k = 0; k < kc; ++k) Ap[k * mr + r] = T(0);
     }
   }
 }
 
-// One NR-column panel: Bp[k*NR + j] <- op(B)[p0+k, j0+j], columns past `cols` zero.
-template <class T>
+// One NR-column panel: Bp[k*NR + j] <- op(B)[p0+k, j0+j] for k < kc, columns past `cols` zero.
+template <int NR, class T>
 static void pack_b_panel(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-                         int cols, int nr, T* Bp) {
-  if (trans_b) {  // op(B)[k,j] = B[j*ldb + k]: read each column of op(B) contiguously
-    for (int j = 0; j < cols; ++j) {
-      const T* src = B + (j0 + j) * ldb + p0;
-      for (int64_t k = 0; k < kc; ++k) Bp[k * nr + j] = src[k];
+                         int64_t cols, T* Bp) {
+  if (trans_b) {  // op(B)[k,j] = B[j*ldb + k]: NR rows of B read side by side
+    const T* src = B + j0 * ldb + p0;
+    if (cols == NR) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int j = 0; j < NR; ++j) Bp[k * NR + j] = src[j * ldb + k];
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int j = 0; j < NR; ++j) Bp[k * NR + j] = j < cols ? src[j * ldb + k] : T(0);
     }
-    for (int j = cols; j < nr; ++j)
-      for (int64_t k = 0; k < kc; ++k) Bp[k * nr + j] = T(0);
-  } else {  // op(B)[k,j] = B[k*ldb + j]: a row of the panel is contiguous
+  } else {  // op(B)[k,j] = B[k*ldb + j]: each row of the panel is NR neighbours in a row of B
     for (int64_t k = 0; k < kc; ++k) {
       const T* src = B + (p0 + k) * ldb + j0;
-      for (int j = 0; j < cols; ++j) Bp[k * nr + j] = src[j];
-      for (int j = cols; j < nr; ++j) Bp[k * nr + j] = T(0);
+      if (cols == NR) {
+        for (int j = 0; j < NR; ++j) Bp[k * NR + j] = src[j];
+      } else {
+        for (int j = 0; j < NR; ++j) Bp[k * NR + j] = j < cols ? src[j] : T(0);
+      }
     }
   }
 }
@@ -191,14 +202,14 @@ static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N,
 // Packing all of K for a column block (rather than one kc slice at a time) leaves two barriers
 // per column block instead of two per k-block: cheaper for small problems, and one thread
 // descheduled by the OS stalls the others less often.
-template <class T>
-static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, int64_t N,
+template <class T, int MR, int NR>
+static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int64_t M, int64_t N,
                          int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
                          T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
-  const int mr = cfg.mr, nr = cfg.nr;
+  constexpr int mr = MR, nr = NR;
   const int64_t kc_max = std::min(cfg.kc, K);
   // Column block: at most cfg.nc, and narrow enough that the packed K x nc block of B fits in
   // cfg.b_bytes (it is read from L3 by every tile).
@@ -229,10 +240,10 @@ static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, 
 
 #pragma omp for schedule(static)
       for (int64_t jp = 0; jp < n_panels; ++jp) {
-        const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jp * nr));
+        const int64_t cols = std::min<int64_t>(nr, nc - jp * nr);
         for (int64_t pc = 0; pc < K; pc += kc_max) {
           const int64_t kc = std::min(kc_max, K - pc);
-          pack_b_panel(tb, B, ldb, pc, kc, jc + jp * nr, cols, nr, Bp + pc * nc_pad + jp * nr * kc);
+          pack_b_panel<NR>(tb, B, ldb, pc, kc, jc + jp * nr, cols, Bp + pc * nc_pad + jp * nr * kc);
         }
       }  // implicit barrier: Bp is complete
 
@@ -244,7 +255,7 @@ static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, 
         for (int64_t pc = 0; pc < K; pc += kc_max) {
           const int64_t kc = std::min(kc_max, K - pc);
           const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
-          pack_a(ta, A, lda, ic, mcur, pc, kc, alpha, mr, Ap);
+          pack_a<MR>(ta, A, lda, ic, mcur, pc, kc, alpha, Ap);
           for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
             const int64_t j = jc + jp * nr;
             const int n = static_cast<int>(std::min<int64_t>(nr, N - j));
@@ -265,8 +276,10 @@ static void gemm_blocked(const GemmConfig<T>& cfg, bool ta, bool tb, int64_t M, 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   check_args("sgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  const GemmConfig<float>& cfg = isa() == Isa::avx2 ? kAvx2F32 : kPortableF32;
-  gemm_blocked(cfg, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (isa() == Isa::avx2)
+    gemm_blocked(kAvx2F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    gemm_blocked(kPortableF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
