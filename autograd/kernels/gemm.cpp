@@ -89,7 +89,7 @@ static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
 
 // Problems smaller than this many multiply-adds run on the calling thread only: below it, waking
 // the OpenMP team costs more than it saves.
-static constexpr int64_t kMinParallelWork = 32 * 32 * 32;
+static constexpr int64_t kMinParallelWork = 40 * 40 * 40;
 
 // ---- packing -------------------------------------------------------------------------------------
 // MR and NR are compile-time constants here so that the copy loops unroll and vectorise: packing
@@ -194,7 +194,8 @@ static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N,
 //
 //   jc: column block of C, nc wide     pack op(B)[0:K, jc:jc+nc] into Bp, all k-blocks,
 //                                      panels shared out among the team        -- barrier
-//    tile = (row block ic, range of NR panels)    <- OpenMP, dynamic schedule over tiles
+//    ic: row block of mc rows           <- the team shares out the row blocks, or for small M
+//                                          the column panels (jr)
 //     pc: k-block of kc, in order      pack alpha*op(A)[ic:ic+mc, pc:pc+kc] into Ap (per thread)
 //      jr: NR panel of Bp  (kc x NR, stays in L1)
 //       ir: MR panel of Ap (Ap stays in L2)  -> micro-kernel: C tile += Ap panel * Bp panel
@@ -216,20 +217,21 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
   const int64_t nc_fit = std::max<int64_t>(nr, cfg.b_bytes / int64_t(sizeof(T)) / K / nr * nr);
   const int64_t nc_max = std::min({cfg.nc, nc_fit, round_up(N, nr)});
   T* Bp = scratch<T>(1, K * nc_max);
-  const bool parallel = M * N * K >= kMinParallelWork && !omp_in_parallel();
+  const int64_t m_panels = ceil_div(M, mr);
 
-#pragma omp parallel if (parallel)
-  {
-    // The tiling may depend on the team size: that decides who computes a tile, never how.
-    const int nt = omp_get_num_threads();
-    // Row blocks of at most cfg.mc rows, as many as a multiple of the team size when M allows.
-    int64_t n_mb = ceil_div(M, cfg.mc);
-    if (nt > 1) n_mb = round_up(n_mb, nt);
-    const int64_t mc = round_up(ceil_div(M, n_mb), mr);
-    n_mb = ceil_div(M, mc);
-    // Fewer row blocks than threads (small M): also cut the columns into ranges of panels.
-    const int64_t n_split = ceil_div(nt, n_mb);
-    T* Ap = scratch<T>(0, mc * kc_max);
+  // The work of thread `tid` of a team of nt. The tiling may depend on nt: that decides who
+  // computes a tile, never how it is computed.
+  auto team_work = [&](int nt, int tid) {
+    // Row blocks: the m_panels MR-row panels of C dealt out evenly to n_mb blocks of at most
+    // cfg.mc rows. With at least one full block per thread, each thread takes a range of row
+    // blocks (their count rounded up to a multiple of nt); otherwise (small M) each thread takes
+    // a range of column panels and all the row blocks.
+    int64_t n_mb = ceil_div(m_panels, std::max<int64_t>(1, cfg.mc / mr));
+    const bool split_rows = n_mb >= nt;
+    if (split_rows) n_mb = std::min(round_up(n_mb, nt), m_panels);
+    const int64_t mb_begin = split_rows ? n_mb * tid / nt : 0;
+    const int64_t mb_end = split_rows ? n_mb * (tid + 1) / nt : n_mb;
+    T* Ap = scratch<T>(0, ceil_div(m_panels, n_mb) * mr * kc_max);
 
     for (int64_t jc = 0; jc < N; jc += nc_max) {
       const int64_t nc = std::min(nc_max, N - jc);
@@ -238,20 +240,22 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
       // n_panels panels of kc x NR.
       const int64_t nc_pad = n_panels * nr;
 
-#pragma omp for schedule(static)
-      for (int64_t jp = 0; jp < n_panels; ++jp) {
+      for (int64_t jp = n_panels * tid / nt; jp < n_panels * (tid + 1) / nt; ++jp) {
         const int64_t cols = std::min<int64_t>(nr, nc - jp * nr);
         for (int64_t pc = 0; pc < K; pc += kc_max) {
           const int64_t kc = std::min(kc_max, K - pc);
           pack_b_panel<NR>(tb, B, ldb, pc, kc, jc + jp * nr, cols, Bp + pc * nc_pad + jp * nr * kc);
         }
-      }  // implicit barrier: Bp is complete
+      }
+      if (nt > 1) {
+#pragma omp barrier
+      }  // Bp is complete
 
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t tile = 0; tile < n_mb * n_split; ++tile) {
-        const int64_t ib = tile / n_split, js = tile % n_split;
-        const int64_t ic = ib * mc, mcur = std::min(mc, M - ic);
-        const int64_t jp_begin = n_panels * js / n_split, jp_end = n_panels * (js + 1) / n_split;
+      const int64_t jp_begin = split_rows ? 0 : n_panels * tid / nt;
+      const int64_t jp_end = split_rows ? n_panels : n_panels * (tid + 1) / nt;
+      for (int64_t ib = mb_begin; ib < mb_end; ++ib) {
+        const int64_t ic = m_panels * ib / n_mb * mr;
+        const int64_t mcur = std::min(m_panels * (ib + 1) / n_mb * mr, M) - ic;
         for (int64_t pc = 0; pc < K; pc += kc_max) {
           const int64_t kc = std::min(kc_max, K - pc);
           const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
@@ -266,8 +270,20 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
             }
           }
         }
-      }  // implicit barrier: nobody still reads Bp when the next column block is packed
+      }
+      if (nt > 1) {
+#pragma omp barrier
+      }  // nobody still reads Bp when the next column block is packed
     }
+  };
+
+  // Small problems, and calls from inside a parallel region, stay on this thread without
+  // touching OpenMP at all (even an inactive parallel region costs microseconds).
+  if (M * N * K < kMinParallelWork || omp_in_parallel() || omp_get_max_threads() == 1) {
+    team_work(1, 0);
+  } else {
+#pragma omp parallel
+    team_work(omp_get_num_threads(), omp_get_thread_num());
   }
 }
 

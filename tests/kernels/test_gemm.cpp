@@ -195,40 +195,47 @@ TEST_CASE("gemm: bad leading dimensions throw dg::Error") {
   CHECK_THROWS(sgemm(false, false, 2, 4, 2, 1.0f, A, 2, B, 4, 0.0f, C, 3));  // ldc < N
 }
 
-// Big enough for several row blocks, column panels and k-blocks, so every thread count splits the
-// work differently; the bits must not change (DESIGN.md: determinism for every thread count).
+// Big enough to run in parallel, with several row blocks (301 rows: shared out by row blocks) or
+// few rows (10: shared out by column panels), several column panels and several k-blocks, so every
+// thread count splits the work differently; the bits must not change (DESIGN.md: determinism for
+// every thread count).
 TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
   const int saved_threads = omp_get_max_threads();
-  const int64_t M = 301, N = 283, K = 613;
-  for (int t = 0; t < 4; ++t) {
-    const bool ta = t & 1, tb = t & 2;
-    CAPTURE(ta);
-    CAPTURE(tb);
-    const auto A = random_values<float>(M * K, 7), B = random_values<float>(K * N, 8);
-    const auto Ad = random_values<double>(M * K, 7), Bd = random_values<double>(K * N, 8);
-    for (Isa v : {Isa::scalar, Isa::avx2}) {
-      if (v == Isa::avx2 && !cpu_has_avx2()) continue;
-      IsaGuard guard(v);
-      CAPTURE(isa_name());
-      std::vector<float> first;
+  const int64_t shapes[][3] = {{301, 283, 613}, {10, 700, 300}};
+  for (const auto& shape : shapes)
+    for (int t = 0; t < 4; ++t) {
+      const int64_t M = shape[0], N = shape[1], K = shape[2];
+      const bool ta = t & 1, tb = t & 2;
+      CAPTURE(M);
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(ta);
+      CAPTURE(tb);
+      const auto A = random_values<float>(M * K, 7), B = random_values<float>(K * N, 8);
+      const auto Ad = random_values<double>(M * K, 7), Bd = random_values<double>(K * N, 8);
+      for (Isa v : {Isa::scalar, Isa::avx2}) {
+        if (v == Isa::avx2 && !cpu_has_avx2()) continue;
+        IsaGuard guard(v);
+        CAPTURE(isa_name());
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+          CAPTURE(threads);
+          omp_set_num_threads(threads);
+          std::vector<float> C = random_values<float>(M * N, 9);
+          sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(), N);
+          if (first.empty()) first = C;
+          else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(float)) == 0);
+        }
+      }
+      std::vector<double> first;
       for (int threads : {1, 2, 3}) {
         CAPTURE(threads);
         omp_set_num_threads(threads);
-        std::vector<float> C = random_values<float>(M * N, 9);
-        sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(), N);
+        std::vector<double> C(M * N);
+        dgemm(ta, tb, M, N, K, 1.0, Ad.data(), ta ? M : K, Bd.data(), tb ? K : N, 0.0, C.data(), N);
         if (first.empty()) first = C;
-        else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(float)) == 0);
+        else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(double)) == 0);
       }
     }
-    std::vector<double> first;
-    for (int threads : {1, 2, 3}) {
-      CAPTURE(threads);
-      omp_set_num_threads(threads);
-      std::vector<double> C(M * N);
-      dgemm(ta, tb, M, N, K, 1.0, Ad.data(), ta ? M : K, Bd.data(), tb ? K : N, 0.0, C.data(), N);
-      if (first.empty()) first = C;
-      else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(double)) == 0);
-    }
-  }
   omp_set_num_threads(saved_threads);
 }
