@@ -5,6 +5,8 @@
 // instruction set as detgrad's micro-kernel. OpenBLAS reads that variable once, when the library is
 // loaded, so if it is unset we set it and re-execute this process (/proc/self/exe with the same
 // argv); an explicit value set by the user is respected and reported.
+#include "autograd/kernels/gemm.h"
+
 #include <omp.h>
 #include <unistd.h>
 
@@ -22,7 +24,6 @@
 
 #include "autograd/error.h"
 #include "autograd/kernels/cpu.h"
-#include "autograd/kernels/gemm.h"
 #include "bench/bench.h"
 
 #ifdef DETGRAD_HAVE_OPENBLAS

@@ -14,7 +14,7 @@
 
 namespace dg::kernels {
 
-// ---- reference ---------------------------------------------------------------------------------
+// ---- reference ----------------------------------------------------------------------------------
 
 template <class T>
 void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
@@ -36,7 +36,7 @@ template void gemm_ref<float>(bool, bool, int64_t, int64_t, int64_t, float, cons
 template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                                int64_t, const double*, int64_t, double, double*, int64_t);
 
-// ---- micro-kernels -------------------------------------------------------------------------------
+// ---- micro-kernels ------------------------------------------------------------------------------
 //
 // A micro-kernel computes one MR x NR tile of C from packed panels:
 //   a: MR x kc panel of alpha*op(A), stored k-major: a[k*MR + i]   (rows past the matrix are 0)
@@ -74,9 +74,9 @@ static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc
 // sweeps the MR-row panels of an mc x kc block of A kept in L2; the K x nc block of B lives in L3.
 template <class T, int MR, int NR>
 struct GemmConfig {
-  int64_t kc, mc;     // k-block, rows of the A block
-  int64_t nc;         // widest column block
-  int64_t b_bytes;    // and at most this much packed B (K x nc)
+  int64_t kc, mc;   // k-block, rows of the A block
+  int64_t nc;       // widest column block
+  int64_t b_bytes;  // and at most this much packed B (K x nc)
   MicroKernel<T> micro;
 };
 
@@ -91,7 +91,7 @@ static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
 // the OpenMP team costs more than it saves.
 static constexpr int64_t kMinParallelWork = 40 * 40 * 40;
 
-// ---- packing -------------------------------------------------------------------------------------
+// ---- packing ------------------------------------------------------------------------------------
 // MR and NR are compile-time constants here so that the copy loops unroll and vectorise: packing
 // is a few percent of the time of a large GEMM and most of the time of a small one.
 
@@ -170,7 +170,7 @@ static T* scratch(int slot, int64_t count) {
   return static_cast<T*>(buf.p);
 }
 
-// ---- the blocked driver --------------------------------------------------------------------------
+// ---- the blocked driver -------------------------------------------------------------------------
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -287,7 +287,7 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
   }
 }
 
-// ---- public entry points -------------------------------------------------------------------------
+// ---- public entry points ------------------------------------------------------------------------
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

@@ -57,16 +57,18 @@ void check_case(const GemmCase& g, Fast fast, double rel) {
   const int64_t a_rows = g.ta ? g.K : g.M, a_cols = g.ta ? g.M : g.K;
   const int64_t b_rows = g.tb ? g.N : g.K, b_cols = g.tb ? g.K : g.N;
   const int64_t lda = a_cols + g.pad, ldb = b_cols + g.pad, ldc = g.N + g.pad;
-  std::vector<T> A = random_values<T>(a_rows * lda, 1 + g.M), B = random_values<T>(b_rows * ldb, 2 + g.N);
+  std::vector<T> A = random_values<T>(a_rows * lda, 1 + g.M),
+                 B = random_values<T>(b_rows * ldb, 2 + g.N);
   std::vector<T> C0 = random_values<T>(g.M * ldc, 3 + g.K);
   for (int64_t i = 0; i < g.M; ++i)
     for (int64_t j = 0; j < ldc; ++j)
       if (j >= g.N || g.beta == 0) C0[i * ldc + j] = nan;
   std::vector<T> C = C0, R = C0;
 
-  fast(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), C.data(), ldc);
-  gemm_ref<T>(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), R.data(),
-              ldc);
+  fast(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), C.data(),
+       ldc);
+  gemm_ref<T>(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta),
+              R.data(), ldc);
 
   int64_t bad = 0, bad_i = -1, bad_j = -1;  // count, and where the first bad element is
   for (int64_t i = 0; i < g.M; ++i)
@@ -102,27 +104,19 @@ void check_shapes(Fast fast, double rel, bool big) {
   std::vector<std::array<int64_t, 3>> shapes;
   for (int64_t s : kSizes)
     if (big || s <= 257) shapes.push_back({s, s, s});
-  const std::array<int64_t, 3> mixed[] = {{1, 513, 7},  {257, 3, 127}, {7, 1, 513}, {513, 17, 1},
-                                          {3, 257, 31}, {31, 64, 257}, {127, 7, 3},  {64, 127, 17},
-                                          {17, 31, 600}, {6, 16, 256}, {12, 32, 512}, {100, 1, 1}};
+  const std::array<int64_t, 3> mixed[] = {
+      {1, 513, 7}, {257, 3, 127}, {7, 1, 513},   {513, 17, 1}, {3, 257, 31},  {31, 64, 257},
+      {127, 7, 3}, {64, 127, 17}, {17, 31, 600}, {6, 16, 256}, {12, 32, 512}, {100, 1, 1}};
   for (const auto& s : mixed) shapes.push_back(s);
   const double alphas[] = {1.0, -0.5, 2.0};
   const double betas[] = {0.0, 1.0, 0.75, 0.0, -1.5};
   int n = 0;
   for (const auto& s : shapes)
     for (int t = 0; t < 4; ++t, ++n)
-      check_case<T>({bool(t & 1), bool(t & 2), s[0], s[1], s[2], alphas[n % 3], betas[n % 5], (n % 3) * 5},
-                    fast, rel);
+      check_case<T>(
+          {bool(t & 1), bool(t & 2), s[0], s[1], s[2], alphas[n % 3], betas[n % 5], (n % 3) * 5},
+          fast, rel);
 }
-
-auto sgemm_fn = [](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                   int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-};
-auto dgemm_fn = [](bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
-                   int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-  dgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-};
 
 // Forces one ISA for the life of the object and restores the previous one.
 struct IsaGuard {
@@ -153,17 +147,15 @@ TEST_CASE("gemm_ref: hand-computed 2x2 with transposes, alpha and beta") {
 TEST_CASE("gemm: sgemm matches gemm_ref, AVX2 path") {
   if (!cpu_has_avx2()) return;
   IsaGuard guard(Isa::avx2);
-  check_shapes<float>(sgemm_fn, 1e-5, true);
+  check_shapes<float>(sgemm, 1e-5, true);
 }
 
 TEST_CASE("gemm: sgemm matches gemm_ref, portable path") {
   IsaGuard guard(Isa::scalar);
-  check_shapes<float>(sgemm_fn, 1e-5, true);
+  check_shapes<float>(sgemm, 1e-5, true);
 }
 
-TEST_CASE("gemm: dgemm matches gemm_ref<double>") {
-  check_shapes<double>(dgemm_fn, 1e-12, false);
-}
+TEST_CASE("gemm: dgemm matches gemm_ref<double>") { check_shapes<double>(dgemm, 1e-12, false); }
 
 TEST_CASE("gemm: empty and degenerate sizes") {
   for (Isa v : {Isa::scalar, Isa::avx2}) {
@@ -222,9 +214,12 @@ TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
           CAPTURE(threads);
           omp_set_num_threads(threads);
           std::vector<float> C = random_values<float>(M * N, 9);
-          sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(), N);
-          if (first.empty()) first = C;
-          else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(float)) == 0);
+          sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(),
+                N);
+          if (first.empty())
+            first = C;
+          else
+            CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(float)) == 0);
         }
       }
       std::vector<double> first;
@@ -233,8 +228,10 @@ TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
         omp_set_num_threads(threads);
         std::vector<double> C(M * N);
         dgemm(ta, tb, M, N, K, 1.0, Ad.data(), ta ? M : K, Bd.data(), tb ? K : N, 0.0, C.data(), N);
-        if (first.empty()) first = C;
-        else CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(double)) == 0);
+        if (first.empty())
+          first = C;
+        else
+          CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(double)) == 0);
       }
     }
   omp_set_num_threads(saved_threads);
