@@ -73,7 +73,7 @@ class Tensor {
   Tensor detach() const;                             // same storage, no graph
 
   // conversions and copies
-  Tensor to(DType t) const;                          // differentiable cast (copy even if same dtype? no: returns *this)
+  Tensor to(DType t) const;                          // differentiable cast; the same tensor if t == dtype()
   Tensor clone() const;                              // differentiable deep copy
   Tensor contiguous_copy_no_grad() const;            // deep copy, no graph
 
