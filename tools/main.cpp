@@ -5,9 +5,11 @@
 #include <exception>
 
 #include "autograd/kernels/cpu.h"
+#include "detectors/all_ref_ops.h"
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
+  dg::register_all_ref_ops();
   CLI::App app{"detgrad: a from-scratch deep-learning engine for one-stage object detection"};
   app.require_subcommand(0, 1);
   bool version = false;

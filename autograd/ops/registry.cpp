@@ -291,9 +291,23 @@ std::vector<OpSpec> build_table() {
 }
 }  // namespace
 
-const std::vector<OpSpec>& ref_ops() {
-  static const std::vector<OpSpec> table = build_table();
-  return table;
+static std::vector<OpSpec>& table() {
+  static std::vector<OpSpec> t = [] {
+    std::vector<OpSpec> v = build_table();
+    add_conv_ref_ops(v);
+    add_nn_ref_ops(v);
+    return v;
+  }();
+  return t;
+}
+
+const std::vector<OpSpec>& ref_ops() { return table(); }
+
+void add_ref_ops(std::vector<OpSpec> ops) {
+  for (OpSpec& s : ops) {
+    for (const OpSpec& have : table()) check(have.name != s.name, "add_ref_ops: op '", s.name, "' registered twice");
+    table().push_back(std::move(s));
+  }
 }
 
 const OpSpec& find_ref_op(const std::string& name) {

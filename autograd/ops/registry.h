@@ -31,6 +31,8 @@ class OpArgs {
   // The literal string, "none" included (for reduction=none, where "none" is a value, not Python's None).
   std::string literal(const std::string& key, const std::string& dflt);
   std::vector<int64_t> ints(const std::string& key);         // "0,2" -> {0, 2}; absent/"none" -> {}
+  const std::map<std::string, std::string>& all_attrs() const { return attrs_; }
+  void mark_used(const std::string& key) { used_attrs_.insert(key); }  // for attrs read via all_attrs()
   // After the op ran: unknown inputs or attributes are errors (a typo must not be silently ignored).
   void check_all_used() const;
 
@@ -50,8 +52,15 @@ struct OpSpec {
   std::function<std::vector<Tensor>(OpArgs&)> run;
 };
 
+// Every registered op: the core ops of this file, conv ops (ref_conv.cpp), nn ops (ref_nn.cpp), and
+// whatever upper layers added with add_ref_ops (see detectors/all_ref_ops.h).
 const std::vector<OpSpec>& ref_ops();
 const OpSpec& find_ref_op(const std::string& name);          // throws with the list of known ops
+void add_ref_ops(std::vector<OpSpec> ops);                   // upper layers; a duplicate name is an error
+
+// Per-family tables, one file each, so families grow without touching each other.
+void add_conv_ref_ops(std::vector<OpSpec>& table);           // autograd/ops/ref_conv.cpp
+void add_nn_ref_ops(std::vector<OpSpec>& table);             // autograd/ops/ref_nn.cpp
 
 struct RefResult {
   std::vector<Tensor> outputs;

@@ -10,6 +10,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
+#include "detectors/all_ref_ops.h"
 
 using namespace dg;
 

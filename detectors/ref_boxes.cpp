@@ -1,0 +1,9 @@
+// `detgrad ref` entries for this detection family (see detectors/all_ref_ops.h).
+#include "autograd/ops/registry.h"
+#include "detectors/all_ref_ops.h"
+
+namespace dg {
+
+void register_box_ref_ops() {}
+
+}  // namespace dg
