@@ -4,6 +4,7 @@
 #include "autograd/graph.h"
 #include "autograd/ops/activation.h"
 #include "autograd/ops/channel_shuffle.h"
+#include "autograd/ops/conv.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/interpolate.h"

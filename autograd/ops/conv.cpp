@@ -1,0 +1,405 @@
+// conv2d and conv_transpose2d (docs/conv.md).
+//
+// Shape legend (of the conv2d view; conv_transpose2d swaps the roles, see below)
+//   x [N, C, H, W]  w [O, Cg, kh, kw]  out [N, O, Ho, Wo]    Cg = C/groups, Og = O/groups
+//   P = Ho*Wo output positions per image,  K = Cg*kh*kw  rows of one group's column matrix
+//
+// Three computations do all the work, each for one group at a time:
+//   forward       out_g [Og, P] = w_g [Og, K] @ cols_g [K, P]           cols = im2col(x)
+//   input grad    dx_g          = col2im(w_g^T [K, Og] @ g_g [Og, P])
+//   weight grad   dw_g [Og, K]  = sum_n g_g [Og, P] @ cols_g^T [P, K]
+// with two shortcuts: a 1x1 / stride-1 / pad-0 conv needs no im2col (the input plane [Cg, H*W] IS the
+// column matrix), and a depthwise conv (groups == C) runs the direct kernels of
+// autograd/kernels/depthwise.h.
+// conv_transpose2d is the same three computations with input and output exchanged: its forward is
+// the input gradient of a conv2d whose output has the transposed conv's input shape, and its input
+// gradient is that conv2d's forward.
+#include "autograd/ops/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "autograd/kernels/depthwise.h"
+#include "autograd/kernels/gemm.h"
+#include "autograd/kernels/im2col.h"
+#include "autograd/ops/common.h"
+#include "autograd/ops/shape.h"
+
+namespace dg {
+using namespace ops_detail;
+using kernels::ConvGeom;
+
+namespace {
+
+// One conv2d-shaped problem (for conv_transpose2d: the conv2d it is the adjoint of).
+struct ConvProblem {
+  int64_t N = 0, C = 0, O = 0, groups = 1;
+  ConvGeom g;
+  int64_t Cg() const { return C / groups; }
+  int64_t Og() const { return O / groups; }
+  int64_t K() const { return Cg() * g.kh * g.kw; }
+  int64_t P() const { return g.P(); }
+  // the input plane is already the column matrix
+  bool pointwise() const { return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0; }
+  // one filter group per input channel: direct kernels
+  bool depthwise() const { return groups == C && groups > 1; }
+};
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+          int64_t ldb, float beta, float* C, int64_t ldc) {
+  kernels::sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
+          int64_t ldb, double beta, double* C, int64_t ldc) {
+  kernels::dgemm(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc);
+}
+
+// NOTE [ Conv scratch buffers ]
+// The column matrix of a 64-channel 56x56 3x3 conv is 576 x 3136 floats (7 MB). Allocating it per
+// call would make the kernel touch fresh pages every time, so each thread keeps two growing
+// buffers (slot 0: columns, slot 1: a gathered copy of out or grad) for the life of the thread.
+template <class T>
+T* scratch(int slot, int64_t count) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[slot];
+  const size_t need = ((size_t)count * sizeof(T) + 63) / 64 * 64;
+  if (need > b.bytes) {
+    std::free(b.p);
+    b.p = std::aligned_alloc(64, need);
+    if (!b.p) throw std::bad_alloc();
+    b.bytes = need;
+  }
+  return static_cast<T*>(b.p);
+}
+
+// NOTE [ Images per GEMM ]
+// Deep layers have few output positions (512 x 7x7: P = 49). One GEMM per image would then be
+// tall and thin, and would repack the whole weight matrix for every 49 columns. So the column
+// matrices of B images are placed side by side ([K, B*P]) and multiplied in one GEMM. B depends
+// only on the shapes (never on the thread count): enough images for ~1024 columns, the N images
+// spread evenly over the chunks, and at most ~32 MB of columns.
+int64_t images_per_chunk(int64_t N, int64_t K, int64_t P, size_t elem) {
+  constexpr int64_t kMinColumns = 1024;
+  constexpr int64_t kMaxBytes = 32 << 20;
+  if (N <= 1) return 1;
+  int64_t B = std::max<int64_t>(1, (kMinColumns + P - 1) / P);
+  B = std::min<int64_t>(B, std::max<int64_t>(1, kMaxBytes / (int64_t)elem / std::max<int64_t>(1, K * P)));
+  B = std::max<int64_t>(1, std::min(B, N));
+  const int64_t chunks = (N + B - 1) / B;
+  return (N + chunks - 1) / chunks;
+}
+
+bool go_parallel(int64_t work) { return work >= kernels::kParallelMin && !omp_in_parallel(); }
+
+// Copies rows [row0, row0 + rows) of images n0 .. n0+nb-1 of t [N, R, P] into dst [rows, nb*P] (image
+// b in columns b*P ..), or back (to_images).
+template <class T>
+void gather_images(T* t, int64_t R, int64_t P, int64_t n0, int64_t nb, int64_t row0, int64_t rows, T* dst,
+                   bool to_images) {
+#pragma omp parallel for schedule(static) if (go_parallel(rows * nb * P))
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < nb; ++b) {
+      T* img = t + ((n0 + b) * R + row0 + r) * P;
+      T* mat = dst + r * nb * P + b * P;
+      if (to_images) std::copy(mat, mat + P, img);
+      else std::copy(img, img + P, mat);
+    }
+}
+
+// ---- forward: out [N, O, P] = conv(x, w), no bias ---------------------------------------------
+template <class T>
+void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
+  const ConvGeom& g = pb.g;
+  const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
+  if (pb.depthwise()) return kernels::depthwise_forward(x, w, (const T*)nullptr, N, C, O / C, g, out);
+  if (pb.pointwise()) {  // out_n,g [Og, P] = w_g [Og, Cg] @ x_n,g [Cg, P]: no columns at all
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t gi = 0; gi < pb.groups; ++gi)
+        gemm(false, false, Og, P, Cg, w + gi * Og * K, K, x + (n * C + gi * Cg) * HW, P, T(0),
+             out + (n * O + gi * Og) * P, P);
+    return;
+  }
+  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
+  T* cols = scratch<T>(0, K * B * P);
+  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t nb = std::min(B, N - n0), ld = nb * P;
+    for (int64_t gi = 0; gi < pb.groups; ++gi) {
+      for (int64_t b = 0; b < nb; ++b) kernels::im2col(x + ((n0 + b) * C + gi * Cg) * HW, Cg, g, cols + b * P, ld);
+      if (nb == 1) {
+        gemm(false, false, Og, P, K, w + gi * Og * K, K, cols, ld, T(0), out + (n0 * O + gi * Og) * P, P);
+      } else {
+        gemm(false, false, Og, ld, K, w + gi * Og * K, K, cols, ld, T(0), tmp, ld);
+        gather_images(out, O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/true);
+      }
+    }
+  }
+}
+
+// ---- input gradient: dx [N, C, H, W] = conv^T(gout [N, O, P], w), overwritten --------------------
+template <class T>
+void conv_input_grad(const ConvProblem& pb, const T* gout, const T* w, T* dx) {
+  const ConvGeom& g = pb.g;
+  const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
+  if (pb.depthwise()) return kernels::depthwise_backward_input(gout, w, N, C, O / C, g, dx);
+  if (pb.pointwise()) {  // dx_n,g [Cg, P] = w_g^T [Cg, Og] @ g_n,g [Og, P]
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t gi = 0; gi < pb.groups; ++gi)
+        gemm(true, false, Cg, P, Og, w + gi * Og * K, K, gout + (n * O + gi * Og) * P, P, T(0),
+             dx + (n * C + gi * Cg) * HW, P);
+    return;
+  }
+  std::fill(dx, dx + N * C * HW, T(0));  // col2im accumulates
+  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
+  T* cols = scratch<T>(0, K * B * P);
+  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t nb = std::min(B, N - n0), ld = nb * P;
+    for (int64_t gi = 0; gi < pb.groups; ++gi) {
+      const T* gg = gout + (n0 * O + gi * Og) * P;  // g_g [Og, nb*P]
+      if (nb > 1) {
+        gather_images(const_cast<T*>(gout), O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/false);
+        gg = tmp;
+      }
+      // dcols [K, nb*P] = w_g^T [K, Og] @ g_g [Og, nb*P]
+      gemm(true, false, K, ld, Og, w + gi * Og * K, K, gg, ld, T(0), cols, ld);
+      for (int64_t b = 0; b < nb; ++b) kernels::col2im(cols + b * P, ld, Cg, g, dx + ((n0 + b) * C + gi * Cg) * HW);
+    }
+  }
+}
+
+// ---- weight gradient: dw [O, K] = sum_n gout_n @ cols_n^T, overwritten ---------------------------
+// The sum over images runs chunk by chunk in image order (each chunk one GEMM accumulating onto dw
+// with beta = 1): a fixed order whatever the thread count.
+template <class T>
+void conv_weight_grad(const ConvProblem& pb, const T* gout, const T* x, T* dw) {
+  const ConvGeom& g = pb.g;
+  const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
+  if (pb.depthwise()) return kernels::depthwise_backward_weight(gout, x, N, C, O / C, g, dw);
+  if (N == 0) return std::fill(dw, dw + O * K, T(0));
+  if (pb.pointwise()) {  // dw_g [Og, Cg] += g_n,g [Og, P] @ x_n,g^T [P, Cg]
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t gi = 0; gi < pb.groups; ++gi)
+        gemm(false, true, Og, Cg, P, gout + (n * O + gi * Og) * P, P, x + (n * C + gi * Cg) * HW, P,
+             n == 0 ? T(0) : T(1), dw + gi * Og * K, K);
+    return;
+  }
+  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
+  T* cols = scratch<T>(0, K * B * P);
+  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t nb = std::min(B, N - n0), ld = nb * P;
+    for (int64_t gi = 0; gi < pb.groups; ++gi) {
+      for (int64_t b = 0; b < nb; ++b) kernels::im2col(x + ((n0 + b) * C + gi * Cg) * HW, Cg, g, cols + b * P, ld);
+      const T* gg = gout + (n0 * O + gi * Og) * P;
+      if (nb > 1) {
+        gather_images(const_cast<T*>(gout), O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/false);
+        gg = tmp;
+      }
+      gemm(false, true, Og, K, ld, gg, ld, cols, ld, n0 == 0 ? T(0) : T(1), dw + gi * Og * K, K);
+    }
+  }
+}
+
+// out[n, o, :] += b[o]
+template <class T>
+void add_bias(const T* b, int64_t N, int64_t O, int64_t P, T* out) {
+#pragma omp parallel for schedule(static) if (go_parallel(N * O * P))
+  for (int64_t no = 0; no < N * O; ++no) {
+    const T bv = b[no % O];
+    T* p = out + no * P;
+    for (int64_t i = 0; i < P; ++i) p[i] += bv;
+  }
+}
+
+// db[o] = sum_{n,p} g[n, o, p], in double, n then p: one thread per channel.
+template <class T>
+void bias_grad(const T* g, int64_t N, int64_t O, int64_t P, T* db) {
+#pragma omp parallel for schedule(static) if (go_parallel(N * O * P))
+  for (int64_t o = 0; o < O; ++o) {
+    double acc = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = g + (n * O + o) * P;
+      for (int64_t i = 0; i < P; ++i) acc += p[i];
+    }
+    db[o] = (T)acc;
+  }
+}
+
+// ---- Tensor-level wrappers (no graph) -----------------------------------------------------------
+Tensor forward_t(const ConvProblem& pb, const Tensor& x, const Tensor& w) {
+  Tensor out = Tensor::empty({pb.N, pb.O, pb.g.Ho, pb.g.Wo}, x.dtype());
+  DG_DISPATCH_FLOAT(x.dtype(), "conv2d", T, conv_forward<T>(pb, x.data<T>(), w.data<T>(), out.data<T>()));
+  return out;
+}
+Tensor input_grad_t(const ConvProblem& pb, const Tensor& gout, const Tensor& w) {
+  Tensor dx = Tensor::empty({pb.N, pb.C, pb.g.H, pb.g.W}, gout.dtype());
+  DG_DISPATCH_FLOAT(gout.dtype(), "conv2d", T, conv_input_grad<T>(pb, gout.data<T>(), w.data<T>(), dx.data<T>()));
+  return dx;
+}
+Tensor weight_grad_t(const ConvProblem& pb, const Tensor& gout, const Tensor& x) {
+  Tensor dw = Tensor::empty({pb.O, pb.Cg(), pb.g.kh, pb.g.kw}, gout.dtype());
+  DG_DISPATCH_FLOAT(gout.dtype(), "conv2d", T, conv_weight_grad<T>(pb, gout.data<T>(), x.data<T>(), dw.data<T>()));
+  return dw;
+}
+// bias over dim 1 of a [N, O, Ho, Wo] tensor
+void add_bias_t(Tensor& out, const Tensor& b) {
+  const int64_t N = out.size(0), O = out.size(1), P = out.size(2) * out.size(3);
+  DG_DISPATCH_FLOAT(out.dtype(), "conv2d", T, add_bias<T>(b.data<T>(), N, O, P, out.data<T>()));
+}
+Tensor bias_grad_t(const Tensor& g) {
+  const int64_t N = g.size(0), O = g.size(1), P = g.size(2) * g.size(3);
+  Tensor db = Tensor::empty({O}, g.dtype());
+  DG_DISPATCH_FLOAT(g.dtype(), "conv2d", T, bias_grad<T>(g.data<T>(), N, O, P, db.data<T>()));
+  return db;
+}
+
+// ---- argument checks ----------------------------------------------------------------------------
+std::string hw_str(Hw v) { return "(" + std::to_string(v.h) + ", " + std::to_string(v.w) + ")"; }
+
+// Common checks of conv2d and conv_transpose2d: ranks, dtypes, positive sizes, groups.
+// wchan_in = which weight dim counts input channels per group (1 for conv2d, 0 for the transpose).
+void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, Hw stride, Hw padding,
+                  Hw dilation, int64_t groups) {
+  check(x.defined() && w.defined(), op, ": input and weight must be defined");
+  check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", shape_str(x.shape()));
+  check(w.dim() == 4, op, ": expected a 4-D weight, got ", shape_str(w.shape()));
+  require_floating(op, x, "input");
+  require_same_dtype(op, x, w);
+  if (b.defined()) {
+    require_same_dtype(op, x, b);
+    check(b.dim() == 1, op, ": expected a 1-D bias, got ", shape_str(b.shape()));
+  }
+  check(stride.h > 0 && stride.w > 0, op, ": stride must be positive, got ", hw_str(stride));
+  check(padding.h >= 0 && padding.w >= 0, op, ": padding must be non-negative, got ", hw_str(padding));
+  check(dilation.h > 0 && dilation.w > 0, op, ": dilation must be positive, got ", hw_str(dilation));
+  check(groups > 0, op, ": groups must be positive, got ", groups);
+  check(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op, ": input ", shape_str(x.shape()),
+        " must have non-zero channels and spatial size");
+  check(w.size(0) > 0 && w.size(1) > 0 && w.size(2) > 0 && w.size(3) > 0, op, ": weight ", shape_str(w.shape()),
+        " has a zero dimension");
+}
+
+}  // namespace
+
+// ================================================================================================
+// conv2d
+// out = conv(x, w) + b
+// dx = col2im(w^T g),  dw = sum_n g im2col(x)^T,  db = sum_{n,h,w} g
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Hw padding, Hw dilation,
+              int64_t groups) {
+  const char* op = "conv2d";
+  check_common(op, input, weight, bias, stride, padding, dilation, groups);
+  if (is_half(input.dtype()))
+    return conv2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias, stride,
+                  padding, dilation, groups)
+        .to(input.dtype());
+  const Shape& xs = input.shape();
+  const Shape& ws = weight.shape();
+  ConvProblem pb;
+  pb.N = xs[0], pb.C = xs[1], pb.O = ws[0], pb.groups = groups;
+  check(pb.C % groups == 0, op, ": input channels ", pb.C, " (input ", shape_str(xs), ") not divisible by groups=",
+        groups);
+  check(pb.O % groups == 0, op, ": output channels ", pb.O, " (weight ", shape_str(ws),
+        ") not divisible by groups=", groups);
+  check(ws[1] * groups == pb.C, op, ": weight ", shape_str(ws), " expects ", ws[1] * groups, " input channels (",
+        ws[1], " per group x groups=", groups, "), input ", shape_str(xs), " has ", pb.C);
+  if (bias.defined())
+    check(bias.size(0) == pb.O, op, ": bias ", shape_str(bias.shape()), " must have ", pb.O, " entries (weight ",
+          shape_str(ws), ")");
+  ConvGeom& g = pb.g;
+  g.H = xs[2], g.W = xs[3], g.kh = ws[2], g.kw = ws[3];
+  g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
+  g.Ho = kernels::conv_out_size(g.H, g.kh, g.sh, g.ph, g.dh);
+  g.Wo = kernels::conv_out_size(g.W, g.kw, g.sw, g.pw, g.dw);
+  check(g.Ho > 0 && g.Wo > 0, op, ": input ", shape_str(xs), " with padding ", hw_str(padding), " is smaller than the ",
+        "dilated kernel (weight ", shape_str(ws), ", dilation ", hw_str(dilation), "): output would be ", g.Ho, "x",
+        g.Wo);
+
+  Tensor out = forward_t(pb, input, weight);
+  if (bias.defined()) add_bias_t(out, bias);
+
+  Tensor sx = input.detach(), sw = weight.detach();
+  const bool gx = input.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb](const Tensor& gout) {
+    return grads({gx ? input_grad_t(pb, gout, sw) : Tensor(), gw ? weight_grad_t(pb, gout, sx) : Tensor(),
+                  gb ? bias_grad_t(gout) : Tensor()});
+  });
+}
+
+// padding="valid" | "same" (PyTorch: "same" needs stride 1; odd total padding puts the extra at the end).
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Padding padding,
+              Hw dilation, int64_t groups) {
+  if (padding == Padding::valid) return conv2d(input, weight, bias, stride, Hw(0), dilation, groups);
+  check(stride == Hw(1), "conv2d: padding='same' is not supported for strided convolutions (stride ",
+        hw_str(stride), ")");
+  check(weight.defined() && weight.dim() == 4, "conv2d: expected a 4-D weight");
+  const int64_t th = dilation.h * (weight.size(2) - 1), tw = dilation.w * (weight.size(3) - 1);  // total padding
+  if (th % 2 == 0 && tw % 2 == 0) return conv2d(input, weight, bias, stride, Hw(th / 2, tw / 2), dilation, groups);
+  check(input.defined() && input.dim() == 4, "conv2d: expected a 4-D input [N, C, H, W], got ",
+        input.defined() ? shape_str(input.shape()) : "undefined");
+  // asymmetric: pad the smaller half on both sides in the conv, the odd extra row/column explicitly
+  Tensor x = pad(input, {0, tw % 2, 0, th % 2});
+  return conv2d(x, weight, bias, stride, Hw(th / 2, tw / 2), dilation, groups);
+}
+
+// ================================================================================================
+// conv_transpose2d: the adjoint of conv2d(y; w) : [N, O, Ho, Wo] -> [N, C, H, W], where this op's
+// input is [N, C, H, W] and w [C, O/groups, kh, kw] is that conv2d's weight [O', C'/groups, kh, kw]
+// with O' = C (our input channels), C' = O (our output channels).
+// out = conv2d_input_grad(x; w) + b
+// dx = conv2d(g; w),  dw = conv2d_weight_grad(grad = x, input = g),  db = sum_{n,h,w} g
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Hw padding,
+                        Hw output_padding, int64_t groups, Hw dilation) {
+  const char* op = "conv_transpose2d";
+  check_common(op, input, weight, bias, stride, padding, dilation, groups);
+  if (is_half(input.dtype()))
+    return conv_transpose2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias,
+                            stride, padding, output_padding, groups, dilation)
+        .to(input.dtype());
+  const Shape& xs = input.shape();
+  const Shape& ws = weight.shape();
+  check(output_padding.h >= 0 && output_padding.w >= 0, op, ": output_padding must be non-negative, got ",
+        hw_str(output_padding));
+  check((output_padding.h < stride.h || output_padding.h < dilation.h) &&
+            (output_padding.w < stride.w || output_padding.w < dilation.w),
+        op, ": output_padding ", hw_str(output_padding), " must be smaller than either stride ", hw_str(stride),
+        " or dilation ", hw_str(dilation));
+  check(xs[1] % groups == 0, op, ": input channels ", xs[1], " (input ", shape_str(xs),
+        ") not divisible by groups=", groups);
+  check(ws[0] == xs[1], op, ": weight ", shape_str(ws), " expects ", ws[0], " input channels, input ", shape_str(xs),
+        " has ", xs[1]);
+  ConvProblem pb;  // the conv2d whose adjoint this is
+  pb.N = xs[0], pb.O = xs[1], pb.C = ws[1] * groups, pb.groups = groups;
+  if (bias.defined())
+    check(bias.size(0) == pb.C, op, ": bias ", shape_str(bias.shape()), " must have ", pb.C,
+          " entries (weight ", shape_str(ws), ", groups=", groups, ")");
+  ConvGeom& g = pb.g;
+  g.kh = ws[2], g.kw = ws[3];
+  g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
+  g.Ho = xs[2], g.Wo = xs[3];  // the conv2d's output is our input
+  g.H = (xs[2] - 1) * g.sh - 2 * g.ph + g.dh * (g.kh - 1) + output_padding.h + 1;
+  g.W = (xs[3] - 1) * g.sw - 2 * g.pw + g.dw * (g.kw - 1) + output_padding.w + 1;
+  check(g.H > 0 && g.W > 0, op, ": output size ", g.H, "x", g.W, " is not positive (input ", shape_str(xs),
+        ", weight ", shape_str(ws), ", stride ", hw_str(stride), ", padding ", hw_str(padding), ")");
+
+  Tensor out = input_grad_t(pb, input, weight);
+  if (bias.defined()) add_bias_t(out, bias);
+
+  Tensor sx = input.detach(), sw = weight.detach();
+  const bool gx = input.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
+  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb](const Tensor& gout) {
+    return grads({gx ? forward_t(pb, gout, sw) : Tensor(), gw ? weight_grad_t(pb, sx, gout) : Tensor(),
+                  gb ? bias_grad_t(gout) : Tensor()});
+  });
+}
+
+}  // namespace dg
