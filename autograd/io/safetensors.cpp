@@ -195,7 +195,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
 // ---- loading into an expected set ----------------------------------------------------------------------
 
-void assign_tensors(const TensorMap& loaded, const TensorMap& expected, const std::string& context) {
+void check_tensors_match(const TensorMap& loaded, const TensorMap& expected, const std::string& context) {
   std::string problems;
   for (const auto& [name, want] : expected) {
     auto it = loaded.find(name);
@@ -213,6 +213,10 @@ void assign_tensors(const TensorMap& loaded, const TensorMap& expected, const st
   for (const auto& [name, got] : loaded)
     if (!expected.count(name)) problems += "\n  unexpected '" + name + "' " + shape_str(got.shape());
   check(problems.empty(), context, "tensors do not match the expected set:", problems);
+}
+
+void assign_tensors(const TensorMap& loaded, const TensorMap& expected, const std::string& context) {
+  check_tensors_match(loaded, expected, context);
   NoGradGuard no_grad;
   for (const auto& [name, want] : expected) {
     const Tensor& got = loaded.at(name);

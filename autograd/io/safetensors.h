@@ -45,6 +45,8 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::
 // the tensor and both shapes (every offender is listed). Floating dtypes convert (f64 file -> f32
 // model); other dtype differences are errors. `context` starts the messages (e.g. the file name).
 void assign_tensors(const TensorMap& loaded, const TensorMap& expected, const std::string& context);
+// The checks of assign_tensors alone (nothing is copied).
+void check_tensors_match(const TensorMap& loaded, const TensorMap& expected, const std::string& context);
 
 // load_safetensors + assign_tensors; returns the metadata.
 Metadata load_safetensors_into(const std::string& path, const TensorMap& expected);
