@@ -17,6 +17,13 @@ struct Conventions {
   // Width = x2 - x1 + pixel_offset. 0 (torchvision, COCO) or 1 (legacy VOC / py-faster-rcnn code).
   double pixel_offset = 0.0;
 
+  // Zero-area / degenerate boxes where torchvision's formulas divide 0 by 0 (IoU of two zero-area
+  // boxes, GIoU's empty enclosing box, CIoU's atan(w/h) at h = 0):
+  // "nan" (torchvision: the raw IEEE result, NaN values and gradients there) or "finite" (mmdet-like:
+  // IoU = 0 where the union is <= 0, the GIoU penalty is 0 where the enclosing area is <= 0, the
+  // aspect angle is atan2-like: +-pi/2 at h = 0, 0 at w = h = 0, with finite gradients).
+  std::string degenerate_boxes = "nan";
+
   // ---- NMS ----
   // Suppress when IoU > thr (false: torchvision) or IoU >= thr (true: legacy +1 code).
   bool nms_suppress_on_equal = false;
