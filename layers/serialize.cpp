@@ -1,0 +1,23 @@
+#include "layers/serialize.h"
+
+#include "autograd/io/safetensors.h"
+
+namespace dg::nn {
+
+void load_weights(Module& m, const std::string& path, bool strict) {
+  io::SafetensorsFile f = io::load_safetensors(path);
+  StateDict sd(f.tensors.begin(), f.tensors.end());
+  try {
+    m.load_state_dict(sd, strict);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+void save_weights(const Module& m, const std::string& path) {
+  io::TensorMap map;
+  for (auto& [k, t] : m.state_dict()) map[k] = t;
+  io::save_safetensors(path, map);
+}
+
+}  // namespace dg::nn
