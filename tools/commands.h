@@ -9,5 +9,6 @@ namespace dg::tools {
 std::function<int()> add_ref_command(CLI::App& app);
 std::function<int()> add_demo_command(CLI::App& app);
 std::function<int()> add_bench_command(CLI::App& app);
+std::function<int()> add_eval_command(CLI::App& app);
 
 }  // namespace dg::tools
