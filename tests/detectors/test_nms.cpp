@@ -217,4 +217,33 @@ TEST_CASE("nms: same decisions in f32 and f64 on a random-ish scene") {
   Tensor k = nms(boxes_of(bv), scores_of(sv), 0.5, {}, &ev);
   CHECK((int64_t)ev.size() + k.numel() == 200);
   for (const NmsEvent& e : ev) CHECK(e.iou > 0.5);
+  // The branch-free loop (no explain) and the explaining loop decide the same, for thresholds that
+  // are not floats (0.7, 0.3) and for both comparison rules.
+  for (DType dt : {DType::f32, DType::f64})
+    for (double thr : {0.3, 0.5, 0.7})
+      for (bool eq : {false, true}) {
+        Conventions c;
+        c.nms_suppress_on_equal = eq;
+        std::vector<NmsEvent> e2;
+        Tensor fast = nms(boxes_of(bv, dt), scores_of(sv, dt), thr, c);
+        Tensor slow = nms(boxes_of(bv, dt), scores_of(sv, dt), thr, c, &e2);
+        CHECK(vec(fast) == vec(slow));
+      }
+}
+
+TEST_CASE("nms: threshold exactly at an f32 IoU value, both rules") {
+  // A = [0,0,10,10], B = [0,0,10,7]: IoU = 70/100 = 0.7 in f64; in f32 70/100 rounds to 0.69999999
+  // (float(0.7) < 0.7). torchvision compares the f32 IoU, promoted, with the double 0.7: 0.69999999 > 0.7
+  // is false (kept) and also >= is false: B is kept in f32 under both rules. In f64 the IoU is the
+  // double nearest 0.7, i.e. equal to the threshold: kept with '>', suppressed with '>='.
+  Tensor b32 = boxes_of({0, 0, 10, 10, 0, 0, 10, 7}, DType::f32), s32 = scores_of({0.9, 0.8}, DType::f32);
+  Tensor b64 = boxes_of({0, 0, 10, 10, 0, 0, 10, 7}), s64 = scores_of({0.9, 0.8});
+  Conventions eq;
+  eq.nms_suppress_on_equal = true;
+  CHECK(vec(nms(b32, s32, 0.7)) == std::vector<double>{0, 1});
+  CHECK(vec(nms(b32, s32, 0.7, eq)) == std::vector<double>{0, 1});
+  CHECK(vec(nms(b64, s64, 0.7)) == std::vector<double>{0, 1});
+  CHECK(vec(nms(b64, s64, 0.7, eq)) == std::vector<double>{0});
+  std::vector<NmsEvent> ev;
+  CHECK(vec(nms(b32, s32, 0.7, eq, &ev)) == std::vector<double>{0, 1});
 }
