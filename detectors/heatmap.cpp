@@ -13,12 +13,14 @@ namespace dg {
 
 // ---- gaussian_radius -------------------------------------------------------------------------------
 // NOTE [ The CenterNet radius bug ]
-// The three quadratics come from CornerNet: how far may both corners move (case 1: both inward...,
-// case 3: both outward) before the IoU with the true box drops below o. The right root of
-// a r^2 + b r + c = 0 is (-b +- sqrt(b^2 - 4ac)) / (2a); the code writes (b + sqrt(b^2 - 4ac)) / 2 for
-// all three, i.e. it drops the 1/a and flips signs. At o = 0.7 cases 1 and 2 then give huge values and
-// the minimum is always case 3, a3 = 2.8 times too large. The CenterNet maintainers kept the code's
-// version (a user measured lower mAP after "fixing" it), so it is the "original" convention.
+// The three quadratics come from CornerNet: how far may both corners move (case 1: the box shifts,
+// case 2: it shrinks, case 3: it grows) before the IoU with the true box drops below o. With b as the
+// code writes it, each is a r^2 - b r + c = 0 with roots (b +- sqrt(b^2 - 4ac)) / (2a). The wanted roots
+// are the smaller one for cases 1 and 2 and the larger (the only positive) one for case 3. The code
+// writes (b + sqrt(b^2 - 4ac)) / 2 for all three: the 1/a is dropped everywhere and cases 1 and 2 take
+// the wrong root. At o = 0.7 those two are then huge and the minimum is always case 3, a3 = 2.8 times
+// too large. The CenterNet maintainers kept the code's version (a user measured lower mAP after
+// "fixing" it), so it is what every preset uses.
 double gaussian_radius(double h, double w, double o, bool code_version) {
   check(std::isfinite(h) && std::isfinite(w) && h >= 0 && w >= 0, "gaussian_radius: box size must be finite and >= 0, got h=",
         h, " w=", w);

@@ -10,7 +10,7 @@
 namespace dg {
 
 // The largest corner displacement r such that a box of size h x w moved by r still has IoU >= o with
-// the original (three cases of CornerNet, each a quadratic a r^2 + b r + c = 0):
+// the original (three cases of CornerNet, each a quadratic a r^2 - b r + c = 0, roots (b +- sqrt(b^2-4ac))/(2a)):
 //   case 1: a=1,  b=h+w,        c=w*h*(1-o)/(1+o)
 //   case 2: a=4,  b=2(h+w),     c=(1-o)*w*h
 //   case 3: a=4o, b=-2o(h+w),   c=(o-1)*w*h
