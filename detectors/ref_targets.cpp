@@ -2,6 +2,8 @@
 // heatmaps, FCOS targets, RetinaNet anchors / matcher / box coder. Every op also takes
 // `--attr convention=torchvision|mmdet|original` and single Conventions fields as attributes.
 // The table with inputs, attributes and defaults is docs/detection/nms.md, heatmaps.md and assign.md.
+// Only box_encode and box_decode are differentiable; every other op lists its float inputs as
+// constants, so `detgrad ref` writes no (meaningless, all-zero) gradient files for them.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -89,12 +91,12 @@ DType dtype_attr(OpArgs& a) { return dtype_from_name(a.s("dtype", "f32")); }
 std::vector<OpSpec> target_ops() {
   std::vector<OpSpec> t;
   // ---- NMS family ----
-  t.push_back({"nms", "boxes, scores", "iou_threshold, convention (torchvision), nms_suppress_on_equal, pixel_offset", "",
+  t.push_back({"nms", "boxes, scores", "iou_threshold, convention (torchvision), nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  return Outs{nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), c)};
                }});
-  t.push_back({"batched_nms", "boxes, scores, idxs", "iou_threshold, convention, nms_suppress_on_equal, pixel_offset", "",
+  t.push_back({"batched_nms", "boxes, scores, idxs", "iou_threshold, convention, nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  return Outs{batched_nms(a.in("boxes"), a.in("scores"), a.in("idxs"), a.f("iou_threshold"), c)};
@@ -102,7 +104,7 @@ std::vector<OpSpec> target_ops() {
   t.push_back({"soft_nms", "boxes, scores",
                "method (linear), sigma (0.5), iou_threshold (0.3), score_threshold (0.001), convention; out0 indices, "
                "out1 scores",
-               "", [](OpArgs& a) {
+               "boxes,scores", [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  SoftNmsOptions o;
                  o.method = soft_nms_method_from_name(a.s("method", "linear"));
@@ -112,12 +114,12 @@ std::vector<OpSpec> target_ops() {
                  SoftNmsResult r = soft_nms(a.in("boxes"), a.in("scores"), o, c);
                  return Outs{r.indices, r.scores};
                }});
-  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), convention", "", [](OpArgs& a) {
+  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), convention", "boxes,scores", [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  return Outs{diou_nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), a.f("beta", 1.0), c)};
                }});
   // ---- CenterNet heatmaps ----
-  t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), convention, gaussian_radius_code", "",
+  t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), convention, gaussian_radius_code", "sizes",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  const Tensor& s = a.in("sizes");
@@ -130,7 +132,7 @@ std::vector<OpSpec> target_ops() {
                    r[(size_t)k] = gaussian_radius(s.at(2 * k), s.at(2 * k + 1), o, c.gaussian_radius_code);
                  return Outs{from_vector(r, {s.size(0)}, s.dtype())};
                }});
-  t.push_back({"draw_gaussian", "heatmap ([H,W] or [C,H,W])", "center (x,y), radius, channel (0)", "", [](OpArgs& a) {
+  t.push_back({"draw_gaussian", "heatmap ([H,W] or [C,H,W])", "center (x,y), radius, channel (0)", "heatmap", [](OpArgs& a) {
                  conv_of(a);
                  Tensor h = a.in("heatmap").contiguous_copy_no_grad();
                  std::vector<int64_t> ctr = a.ints("center");
@@ -141,7 +143,7 @@ std::vector<OpSpec> target_ops() {
   t.push_back({"centernet_targets", "boxes, labels",
                "num_classes, output_size (H,W), stride (4), max_objs (128), min_overlap (0.7), convention; out0 "
                "heatmap, out1 wh, out2 offset, out3 indices, out4 mask",
-               "", [](OpArgs& a) {
+               "boxes", [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  CenterNetTargetOptions o;
                  o.num_classes = a.i("num_classes");
@@ -156,7 +158,7 @@ std::vector<OpSpec> target_ops() {
   t.push_back({"fcos_targets", "boxes, labels",
                "image_size (H,W), strides (8,16,32,64,128), ranges (lo,hi per level; default FCOS's), convention, "
                "fcos_*; out0 points, out1 labels, out2 matched, out3 ltrb, out4 centerness",
-               "", [](OpArgs& a) {
+               "boxes", [](OpArgs& a) {
                  const std::string op = "fcos_targets";
                  Conventions c = conv_of(a);
                  FcosAssignOptions o;
@@ -184,7 +186,7 @@ std::vector<OpSpec> target_ops() {
                  return Outs{retinanet_anchors(o, c, dtype_attr(a))};
                }});
   t.push_back({"retinanet_match", "[iou] ([G,A]) or [boxes], [anchors]",
-               "high (0.5), low (0.4), allow_low_quality_matches (true)", "", [](OpArgs& a) {
+               "high (0.5), low (0.4), allow_low_quality_matches (true)", "iou,boxes,anchors", [](OpArgs& a) {
                  conv_of(a);
                  MatcherOptions o;
                  o.high = a.f("high", o.high);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/ops/registry.h"
+#include "detectors/all_ref_ops.h"
 #include "detectors/nms.h"
 
 using namespace dg;
@@ -246,4 +248,29 @@ TEST_CASE("nms: threshold exactly at an f32 IoU value, both rules") {
   CHECK(vec(nms(b64, s64, 0.7, eq)) == std::vector<double>{0});
   std::vector<NmsEvent> ev;
   CHECK(vec(nms(b32, s32, 0.7, eq, &ev)) == std::vector<double>{0, 1});
+}
+
+TEST_CASE("nms: detgrad ref entries (conventions from attributes, no gradients, errors)") {
+  register_all_ref_ops();
+  // Touching boxes [0,0,1,1] and [1,0,2,1]: IoU 0 without +1, 1/3 with the original preset's +1.
+  Tensor b = boxes_of({0, 0, 1, 1, 1, 0, 2, 1}), s = scores_of({0.9, 0.8});
+  RefResult r = run_ref("nms", {{"boxes", b}, {"scores", s}}, {{"iou_threshold", "0.3"}});
+  CHECK(vec(r.outputs.at(0)) == std::vector<double>{0, 1});
+  CHECK(r.grads.empty());  // boxes and scores are constants: no all-zero gradient files
+  RefResult o = run_ref("nms", {{"boxes", b}, {"scores", s}}, {{"iou_threshold", "0.3"}, {"convention", "original"}});
+  CHECK(vec(o.outputs.at(0)) == std::vector<double>{0});
+  RefResult f = run_ref("nms", {{"boxes", b}, {"scores", s}},
+                        {{"iou_threshold", "0.3"}, {"convention", "original"}, {"pixel_offset", "0"}});
+  CHECK(vec(f.outputs.at(0)) == std::vector<double>{0, 1});
+  RefResult sn = run_ref("soft_nms", {{"boxes", b}, {"scores", s}}, {});
+  CHECK(sn.outputs.size() == 2);
+  CHECK_THROWS_WITH_PART(run_ref("soft_nms", {{"boxes", b}, {"scores", s}}, {{"method", "gausian"}}),
+                         "soft_nms: method must be linear or gaussian, got 'gausian'");
+  CHECK_THROWS_WITH_PART(run_ref("nms", {{"boxes", b}, {"scores", s}}, {{"iou_threshold", "0.5"}, {"sigma", "1"}}),
+                         "nms: unknown attribute 'sigma'");
+  CHECK_THROWS_WITH_PART(run_ref("nms", {{"boxes", b}, {"scores", s}}, {}), "nms: missing attribute 'iou_threshold'");
+  // The differentiable coder writes gradients for both inputs.
+  Tensor an = boxes_of({0, 0, 10, 10});
+  RefResult d = run_ref("box_decode", {{"deltas", boxes_of({0.1, 0.2, 0.3, 0.4})}, {"anchors", an}}, {});
+  CHECK(d.grads.size() == 2);
 }
