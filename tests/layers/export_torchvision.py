@@ -16,6 +16,8 @@ Writes tests/layers/fixtures/:
                        leaves behind.
   tiny_shufflenet.*    torchvision's ShuffleNetV2 with stages_repeats [2, 3, 2] and widths
                        [8, 16, 32, 64, 128], 10 classes: weights, input, eval-mode logits.
+  tiny_inception.*     torchvision's GoogLeNet Inception(8; 4, 4, 6, 2, 4, 3) with branch3's 3x3 replaced by the
+                       paper's 5x5: weights, input, eval and train-mode outputs, key list.
   tiny_fpn.*           torchvision.ops.FeaturePyramidNetwork (in 8, 16, 32 -> 16 channels) with
                        LastLevelP6P7(16, 16) (P6 from P5, ReLU before P7): weights, three inputs, five outputs.
 
@@ -166,6 +168,26 @@ def export_tiny_fpn():
     keys_file("tiny_fpn", m)
 
 
+def export_tiny_inception():
+    """torchvision's GoogLeNet Inception block with the paper's real 5x5 in branch 3."""
+    from torchvision.models.googlenet import BasicConv2d, Inception
+    torch.manual_seed(7)
+    gen = torch.Generator().manual_seed(8)
+    m = Inception(8, 4, 4, 6, 2, 4, 3)
+    m.branch3[1] = BasicConv2d(2, 4, kernel_size=5, padding=2)
+    randomize_bn(m, gen)
+    m.eval()
+    x = torch.randn(2, 8, 7, 9, generator=gen)
+    p = os.path.join(FIXTURES, "tiny_inception")
+    write_safetensors(p + ".safetensors", list(m.state_dict().items()))
+    save_npy(p + ".input.npy", x)
+    with torch.no_grad():
+        save_npy(p + ".out.npy", m(x))
+        m.train()
+        save_npy(p + ".train_out.npy", m(x))
+    keys_file("tiny_inception", m)
+
+
 def main():
     os.makedirs(FIXTURES, exist_ok=True)
     torch.manual_seed(0)
@@ -174,6 +196,7 @@ def main():
     export_tiny_resnet()
     export_tiny_shufflenet()
     export_tiny_fpn()
+    export_tiny_inception()
     total = sum(os.path.getsize(os.path.join(FIXTURES, f)) for f in os.listdir(FIXTURES))
     print("export_torchvision: %d files, %.1f KB in %s" % (len(os.listdir(FIXTURES)), total / 1024, FIXTURES))
 

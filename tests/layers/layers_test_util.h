@@ -3,6 +3,8 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <cmath>
 #include <string>
 
@@ -27,7 +29,14 @@ inline double rel_err(const Tensor& a, const Tensor& b) {
 // Central differences for every element of x and of every parameter of m (f64 module and input),
 // against the tape, for L = sum(m(x) * u) with a random non-uniform u. Returns "" or the first
 // mismatch. Also fails when the tape gives an all-zero gradient for a tensor whose numeric one is not.
+// Runs on one OpenMP thread (restored after): thousands of tiny forwards, where thread start-up
+// would dominate on a busy machine. The result does not depend on it (determinism).
 inline std::string check_module_gradients(Module& m, const Tensor& x_in, double tol = 1e-6) {
+  struct OneThread {
+    int prev = omp_get_max_threads();
+    OneThread() { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(prev); }
+  } one_thread;
   Tensor x = x_in.contiguous_copy_no_grad();
   x.set_requires_grad(true);
   Generator gen(77);
