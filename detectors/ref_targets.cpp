@@ -187,14 +187,14 @@ std::vector<OpSpec> target_ops() {
                }});
   t.push_back({"retinanet_match", "[iou] ([G,A]) or [boxes], [anchors]",
                "high (0.5), low (0.4), allow_low_quality_matches (true)", "iou,boxes,anchors", [](OpArgs& a) {
-                 conv_of(a);
+                 Conventions c = conv_of(a);
                  MatcherOptions o;
                  o.high = a.f("high", o.high);
                  o.low = a.f("low", o.low);
                  o.allow_low_quality = a.b("allow_low_quality_matches", true);
                  Tensor q = a.opt("iou");
                  if (q.defined()) return Outs{retinanet_match(q, o)};
-                 return Outs{retinanet_match_boxes(a.in("boxes"), a.in("anchors"), o)};
+                 return Outs{retinanet_match_boxes(a.in("boxes"), a.in("anchors"), o, c)};
                }});
   t.push_back({"box_encode", "boxes, anchors", "weights (1,1,1,1)", "", [](OpArgs& a) {
                  conv_of(a);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autograd/error.h"
+#include "detectors/iou.h"
 
 namespace dg {
 
@@ -38,24 +39,6 @@ Tensor match(const T* q, int64_t G, int64_t A, const MatcherOptions& opt) {
   return out;
 }
 
-// Pairwise IoU [G, A] without +1 and without epsilon (as torchvision.ops.box_iou).
-template <class T>
-Tensor pairwise_iou(const T* b, int64_t G, const T* an, int64_t A, DType dt) {
-  Tensor out = Tensor::empty({G, A}, dt);
-  T* q = out.data<T>();
-  for (int64_t g = 0; g < G; ++g) {
-    const T* p = b + 4 * g;
-    const T area_g = (p[2] - p[0]) * (p[3] - p[1]);
-    for (int64_t a = 0; a < A; ++a) {
-      const T* r = an + 4 * a;
-      const T w = std::max(T(0), std::min(p[2], r[2]) - std::max(p[0], r[0]));
-      const T h = std::max(T(0), std::min(p[3], r[3]) - std::max(p[1], r[1]));
-      const T inter = w * h;
-      q[g * A + a] = inter / (area_g + (r[2] - r[0]) * (r[3] - r[1]) - inter);
-    }
-  }
-  return out;
-}
 }  // namespace
 
 Tensor retinanet_match(const Tensor& iou, const MatcherOptions& opt) {
@@ -71,7 +54,8 @@ Tensor retinanet_match(const Tensor& iou, const MatcherOptions& opt) {
   return match<double>(iou.data<double>(), iou.size(0), iou.size(1), opt);
 }
 
-Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const MatcherOptions& opt) {
+Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const MatcherOptions& opt,
+                             const Conventions& conv) {
   const char* op = "retinanet_match";
   check(boxes.defined() && anchors.defined() && boxes.dim() == 2 && boxes.size(1) == 4 && anchors.dim() == 2 &&
             anchors.size(1) == 4,
@@ -80,9 +64,9 @@ Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const M
   check(boxes.dtype() == anchors.dtype() && (boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64), op,
         ": boxes and anchors must both be f32 or both f64, got ", dtype_name(boxes.dtype()), " and ",
         dtype_name(anchors.dtype()));
-  Tensor q = boxes.dtype() == DType::f32
-                 ? pairwise_iou<float>(boxes.data<float>(), boxes.size(0), anchors.data<float>(), anchors.size(0), DType::f32)
-                 : pairwise_iou<double>(boxes.data<double>(), boxes.size(0), anchors.data<double>(), anchors.size(0), DType::f64);
+  // detectors/iou.h: torchvision.ops.box_iou (no eps; +1 widths with conv.pixel_offset). detach(): the
+  // matcher only reads the values, so no graph is built.
+  const Tensor q = box_iou(boxes.detach(), anchors.detach(), conv);
   return retinanet_match(q, opt);
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "autograd/tensor.h"
+#include "detectors/conventions.h"
 
 namespace dg {
 
@@ -25,7 +26,9 @@ struct MatcherOptions {
 // every anchor tied at 0 would become positive). G = 0: every anchor is background.
 Tensor retinanet_match(const Tensor& iou, const MatcherOptions& opt = {});
 
-// The same from boxes [G,4] and anchors [A,4] (x1,y1,x2,y2, same dtype) via their pairwise IoU.
-Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const MatcherOptions& opt = {});
+// The same from boxes [G,4] and anchors [A,4] (x1,y1,x2,y2, same dtype) via their pairwise IoU
+// (dg::box_iou of detectors/iou.h, with conv.pixel_offset).
+Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const MatcherOptions& opt = {},
+                             const Conventions& conv = {});
 
 }  // namespace dg
