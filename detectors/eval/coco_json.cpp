@@ -16,47 +16,51 @@ using nlohmann::json;
 
 namespace {
 
-// "gt.json: annotations[3]"
-std::string where(const std::string& source, const char* list, size_t i) {
-  return source + ": " + list + "[" + std::to_string(i) + "]";
-}
+// Where a record sits, for messages: "gt.json: annotations[3]". Built only when something is wrong
+// (reading 500k detections must not format 500k strings).
+struct Where {
+  const std::string& source;
+  const char* list;  // "annotations", ... or "" for the top-level list of a result file
+  size_t i;
+  std::string str() const { return source + ": " + list + "[" + std::to_string(i) + "]"; }
+};
 
-const json& field(const json& rec, const char* name, const std::string& at) {
-  check(rec.is_object(), at, ": expected a JSON object, got ", rec.type_name());
+const json& field(const json& rec, const char* name, const Where& at) {
+  if (!rec.is_object()) fail(at.str(), ": expected a JSON object, got ", rec.type_name());
   auto it = rec.find(name);
-  check(it != rec.end(), at, ": missing field '", name, "'");
+  if (it == rec.end()) fail(at.str(), ": missing field '", name, "'");
   return *it;
 }
 
 // Integer ids: JSON integers, or floats with an integral value (Python treats 1.0 and 1 as the same key).
-int64_t as_id(const json& v, const char* name, const std::string& at) {
+int64_t as_id(const json& v, const char* name, const Where& at) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) return (int64_t)d;
   }
-  fail(at, ": field '", name, "' must be an integer, got ", v.dump());
+  fail(at.str(), ": field '", name, "' must be an integer, got ", v.dump());
 }
 
-double as_number(const json& v, const char* name, const std::string& at) {
-  check(v.is_number(), at, ": field '", name, "' must be a number, got ", v.dump());
+double as_number(const json& v, const char* name, const Where& at) {
+  if (!v.is_number()) fail(at.str(), ": field '", name, "' must be a number, got ", v.dump());
   double d = v.get<double>();
-  check(std::isfinite(d), at, ": field '", name, "' is not finite");
+  if (!std::isfinite(d)) fail(at.str(), ": field '", name, "' is not finite");
   return d;
 }
 
 // Flags such as iscrowd may be 0/1 or true/false.
-bool as_flag(const json& rec, const char* name, const std::string& at) {
+bool as_flag(const json& rec, const char* name, const Where& at) {
   auto it = rec.find(name);
   if (it == rec.end() || it->is_null()) return false;
   if (it->is_boolean()) return it->get<bool>();
-  check(it->is_number(), at, ": field '", name, "' must be 0/1 or true/false, got ", it->dump());
+  if (!it->is_number()) fail(at.str(), ": field '", name, "' must be 0/1 or true/false, got ", it->dump());
   return it->get<double>() != 0;
 }
 
-std::array<double, 4> as_bbox(const json& rec, const std::string& at) {
+std::array<double, 4> as_bbox(const json& rec, const Where& at) {
   const json& b = field(rec, "bbox", at);
-  check(b.is_array() && b.size() == 4, at, ": field 'bbox' must be 4 numbers [x, y, w, h], got ", b.dump());
+  if (!b.is_array() || b.size() != 4) fail(at.str(), ": field 'bbox' must be 4 numbers [x, y, w, h], got ", b.dump());
   std::array<double, 4> r{};
   for (int k = 0; k < 4; ++k) r[k] = as_number(b[k], "bbox", at);
   return r;
@@ -114,7 +118,7 @@ CocoDataset parse_coco_gt(const json& j, const std::string& source) {
   const json& cats = list_field(j, "categories", source);
   d.images.reserve(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
-    std::string at = where(source, "images", i);
+    Where at{source, "images", i};
     CocoImage im;
     im.id = as_id(field(images[i], "id", at), "id", at);
     im.file_name = opt_string(images[i], "file_name");
@@ -124,7 +128,7 @@ CocoDataset parse_coco_gt(const json& j, const std::string& source) {
   }
   d.categories.reserve(cats.size());
   for (size_t i = 0; i < cats.size(); ++i) {
-    std::string at = where(source, "categories", i);
+    Where at{source, "categories", i};
     CocoCategory c;
     c.id = as_id(field(cats[i], "id", at), "id", at);
     c.name = opt_string(cats[i], "name");
@@ -132,7 +136,7 @@ CocoDataset parse_coco_gt(const json& j, const std::string& source) {
   }
   d.annotations.reserve(anns.size());
   for (size_t i = 0; i < anns.size(); ++i) {
-    std::string at = where(source, "annotations", i);
+    Where at{source, "annotations", i};
     const json& r = anns[i];
     CocoAnnotation a;
     a.id = as_id(field(r, "id", at), "id", at);
@@ -156,7 +160,7 @@ std::vector<CocoDetection> parse_coco_detections(const json& j, const std::strin
   std::vector<CocoDetection> dets;
   dets.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {
-    std::string at = source + ": [" + std::to_string(i) + "]";
+    Where at{source, "", i};
     const json& r = j[i];
     CocoDetection d;
     d.image_id = as_id(field(r, "image_id", at), "image_id", at);
