@@ -257,6 +257,17 @@ CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetect
   for (size_t i = 0; i < r.image_ids.size(); ++i) img_index[r.image_ids[i]] = (int)i;
   for (size_t k = 0; k < r.category_ids.size(); ++k) cat_index[r.category_ids[k]] = (int)k;
 
+  // pycocotools indexes annotations by id, so two gts sharing an id would both be evaluated as the later
+  // one. Refuse instead of reproducing that silently.
+  {
+    std::unordered_map<int64_t, size_t> seen;
+    for (size_t n = 0; n < gt.annotations.size(); ++n) {
+      auto [it, fresh] = seen.emplace(gt.annotations[n].id, n);
+      check(fresh, "coco_evaluate: gt annotations ", it->second, " and ", n, " share the id ", gt.annotations[n].id,
+            " (annotation ids must be unique)");
+    }
+  }
+
   // Bucket gts and detections by (category, image), keeping file order inside a bucket.
   const int64_t I = (int64_t)r.image_ids.size();
   std::vector<std::pair<int64_t, const CocoAnnotation*>> gkeys;

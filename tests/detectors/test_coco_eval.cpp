@@ -483,3 +483,26 @@ TEST_CASE("coco_eval cli: errors exit 1 and name the file") {
   CHECK(run_cli("eval --gt " + kFix + "worked_gt.json", o) == 1);
   CHECK(contains(o, "--dt"));
 }
+
+TEST_CASE("coco_eval: custom parameters and bad parameters") {
+  // Only IoU 0.5 and one area range: AP is then AP50 of the "one FP above a TP" case, 0.5.
+  CocoEvalParams p;
+  p.iou_thresholds = {0.5};
+  p.area_ranges = {{0, 1e10}};
+  p.area_labels = {"all"};
+  auto r = coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10})}),
+                         {D(1, 1, {50, 50, 10, 10}, 0.9), D(1, 1, {0, 0, 10, 10}, 0.8)}, p);
+  CHECK(r.T == 1);
+  CHECK(r.A == 1);
+  CHECK(r.stats.AP == 0.5);
+  CHECK(r.stats.AP50 == 0.5);
+  CHECK(r.stats.AP75 == -1);  // no threshold equals 0.75
+  CHECK(r.stats.APs == -1);   // no "small" label
+  CHECK(r.summarize(false, 0.5, "all", 1) == 0);
+  p.area_labels = {"all", "small"};
+  CHECK(contains(error_of([&] { coco_evaluate(CocoDataset{}, {}, p); }), "1 area ranges but 2 area labels"));
+  CHECK(contains(error_of([] {
+                   coco_evaluate(dataset({1}, {1}, {G(4, 1, 1, {0, 0, 1, 1}), G(4, 1, 1, {0, 0, 2, 2})}), {});
+                 }),
+                 "gt annotations 0 and 1 share the id 4"));
+}
