@@ -506,3 +506,20 @@ TEST_CASE("coco_eval: custom parameters and bad parameters") {
                  }),
                  "gt annotations 0 and 1 share the id 4"));
 }
+
+TEST_CASE("coco_eval cli: --use-07-metric and --use-ignore-flag") {
+  fs::path out = fs::temp_directory_path() / ("detgrad_eval_cli07_" + std::to_string(getpid()) + ".json");
+  std::string o;
+  int st = run_cli("eval --gt " + kFix + "worked_gt.json --dt " + kFix + "worked_dt.json --voc --use-07-metric "
+                   "--use-ignore-flag --no-per-category --json " + out.string(), o);
+  CHECK_MESSAGE(st == 0, o);
+  CHECK(!contains(o, "per category"));
+  auto j = read_json_file(out.string());
+  fs::remove(out);
+  // 11-point VOC for "cat": rec [1/3,1/3,2/3,1], prec [1,.5,2/3,.75]: t = 0, .1, .2, .30000000000000004
+  // (<= 1/3) read 1; the other 7 points read .75 -> (4 + 7*.75)/11
+  CHECK(j["voc"]["mAP"].get<double>() == doctest::Approx(9.25 / 11).epsilon(1e-12));
+  CHECK(j["voc"]["metric"] == "11point");
+  // the worked example has no `ignore` fields: same COCO numbers
+  CHECK(j["AP"].get<double>() == doctest::Approx(578.75 / 1010).epsilon(1e-12));
+}
