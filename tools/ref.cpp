@@ -7,6 +7,7 @@
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops/registry.h"
+#include "layers/model_zoo.h"
 #include "tools/commands.h"
 
 namespace dg::tools {
@@ -17,6 +18,8 @@ struct RefOptions {
   std::vector<std::string> inputs, attrs, grad_outs;
   std::string out;
   bool list = false;
+  std::string weights;             // model:NAME only
+  bool dump_intermediates = false; // model:NAME only
 };
 
 std::pair<std::string, std::string> split_kv(const std::string& s, const char* what) {
@@ -35,10 +38,30 @@ int print_list() {
   return 0;
 }
 
+// `detgrad ref model:NAME --weights W.safetensors --in input=X.npy --out DIR [--dump-intermediates]`:
+// a whole torchvision-equivalent model in eval mode (layers/model_zoo.h); DIR/out.npy holds the logits
+// and, with --dump-intermediates, DIR/<state_dict prefix>.npy every submodule's output.
+int run_model_ref(const RefOptions& o, const std::string& name) {
+  check(!o.weights.empty(), "ref model:", name, ": --weights FILE.safetensors is required");
+  check(o.inputs.size() == 1 && o.attrs.empty() && o.grad_outs.empty(), "ref model:", name,
+        ": takes exactly one --in input=FILE.npy (no --attr, no --grad-out)");
+  auto [in_name, file] = split_kv(o.inputs[0], "--in");
+  check(in_name == "input", "ref model:", name, ": the input is called 'input', got '", in_name, "'");
+  nn::ModelRun r = nn::run_model(name, o.weights, io::load_npy(file), o.dump_intermediates);
+  std::filesystem::create_directories(o.out);
+  io::save_npy(o.out + "/out.npy", r.output);
+  for (auto& [prefix, t] : r.intermediates) io::save_npy(o.out + "/" + prefix + ".npy", t);
+  std::printf("ref model:%s: wrote out.npy %s and %zu intermediate(s) to %s\n", name.c_str(), shape_str(r.output.shape()).c_str(),
+              r.intermediates.size(), o.out.c_str());
+  return 0;
+}
+
 int run(const RefOptions& o) {
   if (o.list) return print_list();
   check(!o.op.empty(), "ref: which op? (detgrad ref OP ..., or detgrad ref --list)");
   check(!o.out.empty(), "ref: --out DIR is required");
+  if (o.op.rfind("model:", 0) == 0) return run_model_ref(o, o.op.substr(6));
+  check(o.weights.empty() && !o.dump_intermediates, "ref: --weights and --dump-intermediates are for model:NAME only");
   find_ref_op(o.op);  // unknown op: fail before reading files
   std::vector<std::pair<std::string, Tensor>> inputs;
   for (const std::string& s : o.inputs) {
@@ -75,6 +98,8 @@ std::function<int()> add_ref_command(CLI::App& app) {
   c->add_option("--grad-out", o->grad_outs, "upstream gradient per floating output, in order (default: ones)");
   c->add_option("--out", o->out, "directory for out*.npy and grad_*.npy");
   c->add_flag("--list", o->list, "list every op with its inputs and attributes");
+  c->add_option("--weights", o->weights, "model:NAME only: safetensors file with the model's state_dict");
+  c->add_flag("--dump-intermediates", o->dump_intermediates, "model:NAME only: also write every submodule's output");
   return [o] { return run(*o); };
 }
 
