@@ -5,6 +5,7 @@
 #include "detectors/iou.h"
 
 #include <cmath>
+#include <vector>
 
 #include "autograd/ops.h"
 #include "autograd/ops/common.h"
@@ -27,12 +28,13 @@ bool finite_mode(const Conventions& c) {
 }
 
 // num / den, or 0 where den <= 0 ("finite") / the raw quotient ("nan"). The finite form divides by a
-// safe denominator so that the unused branch of `where` carries no NaN into the backward pass.
+// safe denominator so that the unused branch of `where` carries no NaN into the backward pass. A NaN
+// den is not <= 0: NaN inputs still give NaN.
 Tensor div_or_zero(const Tensor& num, const Tensor& den, bool finite) {
   if (!finite) return div(num, den);
-  Tensor ok = gt(den.detach(), 0.0);
-  Tensor safe = where(ok, den, ones_like(den.detach()));
-  return where(ok, div(num, safe), zeros_like(num.detach()));
+  Tensor empty = le(den.detach(), scalar_like(den, 0.0));
+  Tensor safe = where(empty, ones_like(den.detach()), den);
+  return where(empty, zeros_like(num.detach()), div(num, safe));
 }
 
 // Element-wise AND of two bool masks of one shape.
@@ -50,12 +52,16 @@ struct Pair {
   BoxCoords a, b;
 };
 
-Pair pairwise_coords(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
+void check_pairwise(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
   check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
   check(boxes1.dim() == 2 && boxes1.size(1) == 4 && boxes2.dim() == 2 && boxes2.size(1) == 4, op,
         ": expected boxes1 [N, 4] and boxes2 [M, 4], got ", shape_str(boxes1.shape()), " and ",
         shape_str(boxes2.shape()));
   require_same_dtype(op, boxes1, boxes2);
+}
+
+Pair pairwise_coords(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
+  check_pairwise(op, boxes1, boxes2);
   BoxCoords a = unbind_boxes(op, boxes1), b = unbind_boxes(op, boxes2);
   a = {unsqueeze(a.x1, 1), unsqueeze(a.y1, 1), unsqueeze(a.x2, 1), unsqueeze(a.y2, 1)};  // [N, 1]
   return {a, b};
@@ -162,8 +168,70 @@ Tensor ciou_alpha(const Tensor& v, const Tensor& iou, double eps, const Conventi
 }
 
 // ---- pairwise matrices -------------------------------------------------------------------------------
+// NOTE [ box_iou fast path ]
+// Matching and NMS call box_iou on thousands of anchors without needing a gradient. The composed
+// form allocates ~15 [N, M] temporaries; this loop computes the same operations in the same order
+// and precision per element (so the bits are identical, tested), vectorised over boxes2. It runs for
+// f32/f64 when no input needs a gradient and every coordinate is finite (NaN/inf inputs take the
+// composed path, whose maximum/minimum propagate NaN; plain x > y ? x : y would not).
+template <class T, bool kOffset, bool kFinite>
+static void box_iou_kernel(const T* a, int64_t N, const T* b, int64_t M, T o, T* out) {
+  // boxes2 as columns (structure of arrays) with their areas.
+  std::vector<T> x1(M), y1(M), x2(M), y2(M), area2(M);
+  for (int64_t j = 0; j < M; ++j) {
+    x1[j] = b[4 * j], y1[j] = b[4 * j + 1], x2[j] = b[4 * j + 2], y2[j] = b[4 * j + 3];
+    area2[j] = kOffset ? T(T(x2[j] - x1[j]) + o) * T(T(y2[j] - y1[j]) + o) : T(x2[j] - x1[j]) * T(y2[j] - y1[j]);
+  }
+#pragma omp parallel for schedule(static) if (N * M >= kernels::kParallelMin)
+  for (int64_t i = 0; i < N; ++i) {
+    const T* p = a + 4 * i;
+    const T area1 = kOffset ? T(T(p[2] - p[0]) + o) * T(T(p[3] - p[1]) + o) : T(p[2] - p[0]) * T(p[3] - p[1]);
+    const T ax1 = p[0], ay1 = p[1], ax2 = p[2], ay2 = p[3];
+    T* row = out + i * M;
+    for (int64_t j = 0; j < M; ++j) {
+      T w = (ax2 < x2[j] ? ax2 : x2[j]) - (ax1 > x1[j] ? ax1 : x1[j]);
+      T h = (ay2 < y2[j] ? ay2 : y2[j]) - (ay1 > y1[j] ? ay1 : y1[j]);
+      if (kOffset) w = w + o, h = h + o;
+      w = w < T(0) ? T(0) : w;
+      h = h < T(0) ? T(0) : h;
+      const T inter = w * h;
+      const T uni = (area1 + area2[j]) - inter;
+      if (kFinite) {
+        const T safe = uni <= T(0) ? T(1) : uni;  // as div_or_zero: 0 where U <= 0
+        row[j] = uni <= T(0) ? T(0) : inter / safe;
+      } else {
+        row[j] = inter / uni;
+      }
+    }
+  }
+}
+
+template <class T>
+static bool all_finite(const Tensor& t) {
+  const T* p = t.data<T>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
 Tensor box_iou(const Tensor& boxes1, const Tensor& boxes2, const Conventions& c) {
-  return matrix_iou(pairwise_coords("box_iou", boxes1, boxes2), c);
+  check_pairwise("box_iou", boxes1, boxes2);
+  const DType dt = boxes1.dtype();
+  bool fast = !needs_grad({&boxes1, &boxes2}) && (dt == DType::f32 || dt == DType::f64);
+  if (fast) DG_DISPATCH_FLOAT(dt, "box_iou", T, fast = all_finite<T>(boxes1) && all_finite<T>(boxes2));
+  if (!fast) return matrix_iou(pairwise_coords("box_iou", boxes1, boxes2), c);
+  const bool finite = finite_mode(c), offset = c.pixel_offset != 0.0;
+  const int64_t N = boxes1.size(0), M = boxes2.size(0);
+  Tensor out = Tensor::empty({N, M}, dt);
+  DG_DISPATCH_FLOAT(dt, "box_iou", T, {
+    const T* a = boxes1.data<T>();
+    const T* b = boxes2.data<T>();
+    const T o = (T)c.pixel_offset;
+    T* r = out.data<T>();
+    if (offset) finite ? box_iou_kernel<T, true, true>(a, N, b, M, o, r) : box_iou_kernel<T, true, false>(a, N, b, M, o, r);
+    else finite ? box_iou_kernel<T, false, true>(a, N, b, M, o, r) : box_iou_kernel<T, false, false>(a, N, b, M, o, r);
+  });
+  return out;
 }
 
 // GIoU = IoU - (C - U) / C, C = clamp(w_c, 0) clamp(h_c, 0); no eps (torchvision).
