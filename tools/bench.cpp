@@ -15,15 +15,33 @@ std::function<int()> add_bench_command(CLI::App& app) {
   gemm->add_option("--k", g->k, "columns of A, rows of B")->capture_default_str();
   gemm->add_option("--threads", g->threads, "OpenMP threads (0: default)")->capture_default_str();
   gemm->add_option("--repeat", g->repeat, "timed repetitions (best reported)")->capture_default_str();
+  auto cv = std::make_shared<bench::ConvBenchOptions>();
+  CLI::App* conv = c->add_subcommand("conv", "f32 conv2d forward and forward+backward GFLOP/s vs PyTorch (same run)");
+  conv->add_option("--shape", cv->shapes,
+                   "preset (resnet_64x56, resnet_128x28, resnet_256x14, resnet_512x7, stem_7x7s2, depthwise_128x28, "
+                   "pointwise_256x14) or N,C,H,W,O,k,stride,pad,groups; repeatable; default all presets");
+  conv->add_option("--threads", cv->threads, "OpenMP threads, also given to PyTorch (0: default)")->capture_default_str();
+  conv->add_option("--repeat", cv->repeat, "timed repetitions (best reported)")->capture_default_str();
+  conv->add_flag("!--no-torch", cv->torch, "skip the PyTorch reference");
   auto nm = std::make_shared<bench::NmsBenchOptions>();
   CLI::App* nmsc = c->add_subcommand("nms", "hard NMS on 1k/10k/50k f32 boxes vs torchvision.ops.nms (same run, same boxes)");
   nmsc->add_option("--sizes", nm->sizes, "box counts (repeatable)")->capture_default_str();
   nmsc->add_option("--iou", nm->iou_threshold, "IoU threshold")->capture_default_str();
   nmsc->add_option("--repeat", nm->repeat, "timed repetitions (best reported)")->capture_default_str();
   nmsc->add_flag("!--no-torch", nm->torch, "skip the torchvision reference");
-  return [g, gemm, nm, nmsc] {
+  auto rn = std::make_shared<bench::Resnet18BenchOptions>();
+  CLI::App* rnc = c->add_subcommand("resnet18", "ResNet-18 forward (1x3x224x224) and training step (8x3x128x128) ms and peak memory vs torchvision (same run)");
+  rnc->add_option("--threads", rn->threads, "OpenMP threads, also given to PyTorch (0: default)")->capture_default_str();
+  rnc->add_option("--repeat", rn->repeat, "timed repetitions (best reported)")->capture_default_str();
+  rnc->add_option("--size", rn->size, "forward input size")->capture_default_str();
+  rnc->add_option("--train-batch", rn->train_batch, "training step batch")->capture_default_str();
+  rnc->add_option("--train-size", rn->train_size, "training step input size")->capture_default_str();
+  rnc->add_flag("!--no-torch", rn->torch, "skip the torchvision reference");
+  return [g, gemm, cv, conv, nm, nmsc, rn, rnc] {
     if (gemm->parsed()) return bench::run_gemm_bench(*g);
+    if (conv->parsed()) return bench::run_conv_bench(*cv);
     if (nmsc->parsed()) return bench::run_nms_bench(*nm);
+    if (rnc->parsed()) return bench::run_resnet18_bench(*rn);
     return 1;
   };
 }

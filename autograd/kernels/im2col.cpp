@@ -38,33 +38,44 @@ bool go_parallel(int64_t work) { return work >= kParallelMin && !omp_in_parallel
 // ---- im2col ------------------------------------------------------------------------------------
 // Row r = (c, i, j) of cols is the input plane c, shifted by the tap (i, j) and subsampled by the
 // stride. For each output row oh it is one contiguous stretch of input row ih (stride 1: a plain
-// copy), with zeros where the tap reads padding.
+// copy), with zeros where the tap reads padding. A block visits the output rows its column range
+// [p0, p1) touches, the first and last possibly in part.
+template <class T>
+void im2col_block(const T* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t p1, T* cols,
+                  int64_t ld_cols) {
+  if (p0 >= p1) return;
+  const int64_t taps = g.kh * g.kw, oh_first = p0 / g.Wo, oh_last = (p1 - 1) / g.Wo;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t c = r / taps, i = (r / g.kw) % g.kh, j = r % g.kw;
+    const Range ok = valid_range(g.Wo, g.W, g.sw, g.pw, j * g.dw);
+    const int64_t shift = j * g.dw - g.pw;  // iw = ow*sw + shift
+    for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
+      // output positions ow in [a, b) of this row lie in the block; (oh, ow) is block column q + ow
+      const int64_t a = oh == oh_first ? p0 - oh * g.Wo : 0, b = oh == oh_last ? p1 - oh * g.Wo : g.Wo;
+      T* dst = cols + (r - r0) * ld_cols + (oh * g.Wo + a - p0);  // dst[ow - a] is position (oh, ow)
+      const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+      if (ih < 0 || ih >= g.H) {
+        std::fill(dst, dst + (b - a), T(0));
+        continue;
+      }
+      const T* src = x + (c * g.H + ih) * g.W;  // input row ih
+      const int64_t lo = std::clamp(ok.lo, a, b), hi = std::clamp(ok.hi, lo, b);
+      std::fill(dst, dst + (lo - a), T(0));
+      if (g.sw == 1) {
+        std::copy(src + lo + shift, src + hi + shift, dst + (lo - a));
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow - a] = src[ow * g.sw + shift];
+      }
+      std::fill(dst + (hi - a), dst + (b - a), T(0));
+    }
+  }
+}
+
 template <class T>
 void im2col(const T* x, int64_t C, const ConvGeom& g, T* cols, int64_t ld_cols) {
   const int64_t K = C * g.kh * g.kw;
 #pragma omp parallel for schedule(static) if (go_parallel(K * g.P()))
-  for (int64_t r = 0; r < K; ++r) {
-    const int64_t c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw;
-    const Range ow_ok = valid_range(g.Wo, g.W, g.sw, g.pw, j * g.dw);
-    const int64_t shift = j * g.dw - g.pw;  // iw = ow*sw + shift
-    T* dst_row = cols + r * ld_cols;
-    for (int64_t oh = 0; oh < g.Ho; ++oh) {
-      const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-      T* dst = dst_row + oh * g.Wo;
-      if (ih < 0 || ih >= g.H) {
-        std::fill(dst, dst + g.Wo, T(0));
-        continue;
-      }
-      const T* src = x + (c * g.H + ih) * g.W;  // input row ih
-      std::fill(dst, dst + ow_ok.lo, T(0));
-      if (g.sw == 1) {
-        std::copy(src + ow_ok.lo + shift, src + ow_ok.hi + shift, dst + ow_ok.lo);
-      } else {
-        for (int64_t ow = ow_ok.lo; ow < ow_ok.hi; ++ow) dst[ow] = src[ow * g.sw + shift];
-      }
-      std::fill(dst + ow_ok.hi, dst + g.Wo, T(0));
-    }
-  }
+  for (int64_t r = 0; r < K; ++r) im2col_block(x, g, r, r + 1, 0, g.P(), cols + r * ld_cols, ld_cols);
 }
 
 template <class T>
@@ -82,31 +93,40 @@ void im2col_ref(const T* x, int64_t C, const ConvGeom& g, T* cols, int64_t ld_co
 
 // ---- col2im ------------------------------------------------------------------------------------
 // The transpose of im2col: x[c, ih, iw] += cols[(c,i,j), (oh,ow)] for every entry im2col copied from
-// (c, ih, iw). Taps overlap (a 3x3 stride-1 kernel reads each pixel 9 times), hence the sum. One
-// thread owns channel c and adds its terms in the order i, j, oh, ow: the same bits for any thread
-// count, and exactly the order of col2im_ref.
+// (c, ih, iw). Taps overlap (a 3x3 stride-1 kernel reads each pixel 9 times), hence the sum. Within a
+// block the terms of a pixel are added in the order (i, j, oh, ow).
+template <class T>
+void col2im_block(const T* cols, int64_t ld_cols, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
+                  T* x) {
+  if (p0 >= p1) return;
+  const int64_t taps = g.kh * g.kw, oh_first = p0 / g.Wo, oh_last = (p1 - 1) / g.Wo;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t c = r / taps, i = (r / g.kw) % g.kh, j = r % g.kw;
+    const Range ok = valid_range(g.Wo, g.W, g.sw, g.pw, j * g.dw);
+    const int64_t shift = j * g.dw - g.pw;
+    for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
+      const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+      if (ih < 0 || ih >= g.H) continue;
+      const int64_t a = oh == oh_first ? p0 - oh * g.Wo : 0, b = oh == oh_last ? p1 - oh * g.Wo : g.Wo;
+      const int64_t lo = std::clamp(ok.lo, a, b), hi = std::clamp(ok.hi, lo, b);
+      T* dst = x + (c * g.H + ih) * g.W;                                   // input row ih
+      const T* src = cols + (r - r0) * ld_cols + (oh * g.Wo + a - p0);  // src[ow - a] is position (oh, ow)
+      if (g.sw == 1) {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow + shift] += src[ow - a];
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw + shift] += src[ow - a];
+      }
+    }
+  }
+}
+
+// One thread per channel: the same bits for any thread count, and the order of col2im_ref.
 template <class T>
 void col2im(const T* cols, int64_t ld_cols, int64_t C, const ConvGeom& g, T* x) {
-#pragma omp parallel for schedule(static) if (go_parallel(C * g.kh * g.kw * g.P()))
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const T* src_row = cols + ((c * g.kh + i) * g.kw + j) * ld_cols;
-        const Range ow_ok = valid_range(g.Wo, g.W, g.sw, g.pw, j * g.dw);
-        const int64_t shift = j * g.dw - g.pw;
-        for (int64_t oh = 0; oh < g.Ho; ++oh) {
-          const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          T* dst = x + (c * g.H + ih) * g.W;  // input row ih
-          const T* src = src_row + oh * g.Wo;
-          if (g.sw == 1) {
-            for (int64_t ow = ow_ok.lo; ow < ow_ok.hi; ++ow) dst[ow + shift] += src[ow];
-          } else {
-            for (int64_t ow = ow_ok.lo; ow < ow_ok.hi; ++ow) dst[ow * g.sw + shift] += src[ow];
-          }
-        }
-      }
-  }
+  const int64_t taps = g.kh * g.kw;
+#pragma omp parallel for schedule(static) if (go_parallel(C * taps * g.P()))
+  for (int64_t c = 0; c < C; ++c)
+    col2im_block(cols + c * taps * ld_cols, ld_cols, g, c * taps, (c + 1) * taps, 0, g.P(), x);
 }
 
 template <class T>
@@ -177,6 +197,8 @@ void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N
 
 #define DG_IM2COL_INSTANTIATE(T)                                                                             \
   template void im2col<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                                  \
+  template void im2col_block<T>(const T*, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*, int64_t);   \
+  template void col2im_block<T>(const T*, int64_t, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*);   \
   template void im2col_ref<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                              \
   template void col2im<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                                  \
   template void col2im_ref<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                              \

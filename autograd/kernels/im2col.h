@@ -40,6 +40,12 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_
 // cols [C*kh*kw, P] (row stride ld_cols) from x [C, H, W]. Overwrites every entry of cols.
 template <class T>
 void im2col(const T* x, int64_t C, const ConvGeom& g, T* cols, int64_t ld_cols);
+// One block of the same matrix: rows [r0, r1), columns [p0, p1), written to cols [r1-r0, p1-p0]
+// (row stride ld_cols). x is still the whole image [C, H, W]. Single-threaded: callers run blocks
+// in parallel (autograd/ops/conv.cpp keeps a block small enough to stay in L2 for the GEMM).
+template <class T>
+void im2col_block(const T* x, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t p1, T* cols,
+                  int64_t ld_cols);
 // The algorithmic reference: one loop per index, one bounds test per element.
 template <class T>
 void im2col_ref(const T* x, int64_t C, const ConvGeom& g, T* cols, int64_t ld_cols);
@@ -49,6 +55,11 @@ template <class T>
 void col2im(const T* cols, int64_t ld_cols, int64_t C, const ConvGeom& g, T* x);
 template <class T>
 void col2im_ref(const T* cols, int64_t ld_cols, int64_t C, const ConvGeom& g, T* x);
+// x [C, H, W] += col2im of the block rows [r0, r1) x columns [p0, p1) given as cols [r1-r0, p1-p0].
+// Single-threaded; blocks made of whole channels (r0, r1 multiples of kh*kw) touch disjoint planes.
+template <class T>
+void col2im_block(const T* cols, int64_t ld_cols, const ConvGeom& g, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
+                  T* x);
 
 // ---- direct convolution: the plain loops that the im2col + GEMM path must reproduce ------------
 // x [N, C, H, W], w [O, C/groups, kh, kw], b [O] or nullptr, out [N, O, Ho, Wo]:

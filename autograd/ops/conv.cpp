@@ -21,6 +21,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "autograd/kernels/depthwise.h"
 #include "autograd/kernels/gemm.h"
@@ -80,133 +83,201 @@ T* scratch(int slot, int64_t count) {
   return static_cast<T*>(b.p);
 }
 
-// NOTE [ Images per GEMM ]
-// Deep layers have few output positions (512 x 7x7: P = 49). One GEMM per image would then be
-// tall and thin, and would repack the whole weight matrix for every 49 columns. So the column
-// matrices of B images are placed side by side ([K, B*P]) and multiplied in one GEMM. B depends
-// only on the shapes (never on the thread count): enough images for ~1024 columns, the N images
-// spread evenly over the chunks, and at most ~32 MB of columns.
-int64_t images_per_chunk(int64_t N, int64_t K, int64_t P, size_t elem) {
-  constexpr int64_t kMinColumns = 1024;
-  constexpr int64_t kMaxBytes = 32 << 20;
-  if (N <= 1) return 1;
-  int64_t B = std::max<int64_t>(1, (kMinColumns + P - 1) / P);
-  B = std::min<int64_t>(B, std::max<int64_t>(1, kMaxBytes / (int64_t)elem / std::max<int64_t>(1, K * P)));
-  B = std::max<int64_t>(1, std::min(B, N));
-  const int64_t chunks = (N + B - 1) / B;
-  return (N + chunks - 1) / chunks;
-}
-
 bool go_parallel(int64_t work) { return work >= kernels::kParallelMin && !omp_in_parallel(); }
 
-// Copies rows [row0, row0 + rows) of images n0 .. n0+nb-1 of t [N, R, P] into dst [rows, nb*P] (image
-// b in columns b*P ..), or back (to_images).
-template <class T>
-void gather_images(T* t, int64_t R, int64_t P, int64_t n0, int64_t nb, int64_t row0, int64_t rows, T* dst,
-                   bool to_images) {
-#pragma omp parallel for schedule(static) if (go_parallel(rows * nb * P))
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t b = 0; b < nb; ++b) {
-      T* img = t + ((n0 + b) * R + row0 + r) * P;
-      T* mat = dst + r * nb * P + b * P;
-      if (to_images) std::copy(mat, mat + P, img);
-      else std::copy(img, img + P, mat);
+// NOTE [ Conv work split ]
+// Think of the columns of all images side by side: one matrix cols [K, N*P]. The work is cut into
+// chunks of its columns, each small enough (about 512 KB of columns) to stay in L2 between im2col
+// writing it and GEMM reading it: a range of output positions of one image, or, when an image has
+// fewer positions than a chunk (deep layers: 512 x 7x7 has P = 49), several whole images. With
+// several images per chunk the GEMM operands out and grad are used in the layout [O, N*P]
+// (a transposed copy of [N, O, P]), so each chunk is one ordinary GEMM.
+// Threads take independent work items (a chunk, a block of rows, ...) and each item calls a
+// single-threaded GEMM: no barriers inside the loop. Every output element is computed by exactly
+// one item with the same GEMM arithmetic whoever runs it; the weight gradient, a sum over chunks,
+// visits the chunks in their fixed order. Chunks depend on the shapes only, so the bits never depend
+// on the thread count (only who computes which item does).
+struct Chunk {
+  int64_t n0, nb;  // images n0 .. n0+nb-1
+  int64_t p0, p1;  // output positions [p0, p1) of each of them (the whole image when nb > 1)
+  int64_t width() const { return nb * (p1 - p0); }
+};
+
+struct Chunking {
+  std::vector<Chunk> chunks;
+  bool multi = false;                            // chunks of several whole images: [O, N*P] layouts
+  std::vector<std::pair<size_t, size_t>> units;  // chunk ranges [begin, end) covering the same images
+};
+
+Chunking make_chunks(int64_t N, int64_t P, int64_t K, size_t elem, bool allow_multi) {
+  constexpr int64_t kChunkBytes = 512 << 10;
+  const int64_t target = std::clamp<int64_t>(kChunkBytes / (int64_t)elem / K, 128, 1024);  // columns
+  Chunking c;
+  if (P >= target || !allow_multi || N <= 1) {
+    const int64_t pieces = (P + target - 1) / target;
+    for (int64_t n = 0; n < N; ++n) {
+      c.units.push_back({c.chunks.size(), c.chunks.size() + (size_t)pieces});
+      for (int64_t q = 0; q < pieces; ++q) c.chunks.push_back({n, 1, P * q / pieces, P * (q + 1) / pieces});
     }
+    return c;
+  }
+  c.multi = true;
+  int64_t nb = std::clamp<int64_t>(target / P, 1, N);
+  const int64_t count = (N + nb - 1) / nb;
+  nb = (N + count - 1) / count;  // spread the images evenly
+  for (int64_t n0 = 0; n0 < N; n0 += nb) {
+    c.units.push_back({c.chunks.size(), c.chunks.size() + 1});
+    c.chunks.push_back({n0, std::min(nb, N - n0), 0, P});
+  }
+  return c;
+}
+
+// Runs f(0) .. f(n-1) on the OpenMP team (dynamic schedule), or in order on this thread when there
+// is a single item (the kernels inside then use the threads themselves).
+template <class F>
+void run_items(int64_t n, F&& f) {
+  if (n >= 2 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    for (int64_t i = 0; i < n; ++i) f(i);
+  }
+}
+
+// How many blocks to cut `base` items' worth of rows into so that the team has at least two items
+// per thread (the count never changes any result, only the work split).
+int64_t blocks_for(int64_t base, int64_t rows, int64_t min_rows) {
+  if (base <= 0) return 1;
+  const int64_t want = (2 * omp_get_max_threads() + base - 1) / base;
+  return std::clamp<int64_t>(want, 1, std::max<int64_t>(1, rows / min_rows));
+}
+
+// [N, R, P] <-> [R, N*P] (to_nrp: the reverse direction).
+template <class T>
+void permute_nr(const T* src, int64_t N, int64_t R, int64_t P, T* dst, bool to_nrp) {
+#pragma omp parallel for schedule(static) if (go_parallel(N * R * P))
+  for (int64_t rn = 0; rn < R * N; ++rn) {
+    const int64_t r = rn / N, n = rn % N;
+    const T* a = to_nrp ? src + rn * P : src + (n * R + r) * P;
+    T* b = to_nrp ? dst + (n * R + r) * P : dst + rn * P;
+    std::copy(a, a + P, b);
+  }
+}
+
+// The GEMM operand for rows [row0, ..) of t [N, R, P] over chunk ch: a pointer and its row stride,
+// reading the [R, N*P] copy tt for multi-image chunks.
+template <class T>
+std::pair<T*, int64_t> operand(T* t, T* tt, int64_t N, int64_t R, int64_t P, const Chunk& ch, int64_t row0,
+                               bool multi) {
+  if (multi) return {tt + row0 * N * P + ch.n0 * P, N * P};
+  return {t + (ch.n0 * R + row0) * P + ch.p0, P};
 }
 
 // ---- forward: out [N, O, P] = conv(x, w), no bias ---------------------------------------------
+// Item = (group, chunk, block of output channels): cols = im2col(chunk), out_block = w_block @ cols.
 template <class T>
 void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
   const ConvGeom& g = pb.g;
   const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
   if (pb.depthwise()) return kernels::depthwise_forward(x, w, (const T*)nullptr, N, C, O / C, g, out);
-  if (pb.pointwise()) {  // out_n,g [Og, P] = w_g [Og, Cg] @ x_n,g [Cg, P]: no columns at all
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t gi = 0; gi < pb.groups; ++gi)
-        gemm(false, false, Og, P, Cg, w + gi * Og * K, K, x + (n * C + gi * Cg) * HW, P, T(0),
-             out + (n * O + gi * Og) * P, P);
-    return;
-  }
-  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
-  T* cols = scratch<T>(0, K * B * P);
-  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t nb = std::min(B, N - n0), ld = nb * P;
-    for (int64_t gi = 0; gi < pb.groups; ++gi) {
-      for (int64_t b = 0; b < nb; ++b) kernels::im2col(x + ((n0 + b) * C + gi * Cg) * HW, Cg, g, cols + b * P, ld);
-      if (nb == 1) {
-        gemm(false, false, Og, P, K, w + gi * Og * K, K, cols, ld, T(0), out + (n0 * O + gi * Og) * P, P);
-      } else {
-        gemm(false, false, Og, ld, K, w + gi * Og * K, K, cols, ld, T(0), tmp, ld);
-        gather_images(out, O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/true);
-      }
+  const bool pw = pb.pointwise();
+  const Chunking ck = make_chunks(N, P, K, sizeof(T), /*allow_multi=*/!pw);
+  const int64_t nch = (int64_t)ck.chunks.size();
+  std::vector<T> ot(ck.multi ? (size_t)(O * N * P) : 0);  // [O, N*P] when chunks hold several images
+  const int64_t ob = blocks_for(pb.groups * nch, Og, 16);
+  run_items(pb.groups * nch * ob, [&](int64_t it) {
+    const int64_t gi = it / (nch * ob), bi = it % ob;
+    const Chunk& ch = ck.chunks[(size_t)((it / ob) % nch)];
+    const int64_t o0 = Og * bi / ob, o1 = Og * (bi + 1) / ob, wd = ch.width();
+    const T* B = x + (ch.n0 * C + gi * Cg) * HW + ch.p0;  // 1x1: the input plane is the column matrix
+    int64_t ldb = HW;
+    if (!pw) {
+      T* cols = scratch<T>(0, K * wd);
+      for (int64_t b = 0; b < ch.nb; ++b)
+        kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, 0, K, ch.p0, ch.p1, cols + b * (ch.p1 - ch.p0), wd);
+      B = cols, ldb = wd;
     }
-  }
+    auto [Cp, ldc] = operand(out, ot.data(), N, O, P, ch, gi * Og + o0, ck.multi);
+    gemm(false, false, o1 - o0, wd, K, w + (gi * Og + o0) * K, K, B, ldb, T(0), Cp, ldc);
+  });
+  if (ck.multi) permute_nr(ot.data(), N, O, P, out, /*to_nrp=*/true);
 }
 
 // ---- input gradient: dx [N, C, H, W] = conv^T(gout [N, O, P], w), overwritten --------------------
+// Item = (group, the images of one chunk unit, block of input channels). The item owns those dx
+// planes: dcols = w_g^T[rows of its channels] @ g_chunk, then col2im, chunk after chunk.
 template <class T>
 void conv_input_grad(const ConvProblem& pb, const T* gout, const T* w, T* dx) {
   const ConvGeom& g = pb.g;
   const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
+  const int64_t taps = g.kh * g.kw;
   if (pb.depthwise()) return kernels::depthwise_backward_input(gout, w, N, C, O / C, g, dx);
-  if (pb.pointwise()) {  // dx_n,g [Cg, P] = w_g^T [Cg, Og] @ g_n,g [Og, P]
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t gi = 0; gi < pb.groups; ++gi)
-        gemm(true, false, Cg, P, Og, w + gi * Og * K, K, gout + (n * O + gi * Og) * P, P, T(0),
-             dx + (n * C + gi * Cg) * HW, P);
-    return;
-  }
-  std::fill(dx, dx + N * C * HW, T(0));  // col2im accumulates
-  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
-  T* cols = scratch<T>(0, K * B * P);
-  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t nb = std::min(B, N - n0), ld = nb * P;
-    for (int64_t gi = 0; gi < pb.groups; ++gi) {
-      const T* gg = gout + (n0 * O + gi * Og) * P;  // g_g [Og, nb*P]
-      if (nb > 1) {
-        gather_images(const_cast<T*>(gout), O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/false);
-        gg = tmp;
+  const bool pw = pb.pointwise();
+  const Chunking ck = make_chunks(N, P, K, sizeof(T), !pw);
+  std::vector<T> gt(ck.multi ? (size_t)(O * N * P) : 0);
+  if (ck.multi) permute_nr(gout, N, O, P, gt.data(), /*to_nrp=*/false);
+  const int64_t nu = (int64_t)ck.units.size(), cb = blocks_for(pb.groups * nu, Cg, 1);
+  run_items(pb.groups * nu * cb, [&](int64_t it) {
+    const int64_t gi = it / (nu * cb), bi = it % cb;
+    const auto [u0, u1] = ck.units[(size_t)((it / cb) % nu)];
+    const int64_t c0 = Cg * bi / cb, c1 = Cg * (bi + 1) / cb, r0 = c0 * taps, r1 = c1 * taps;
+    const Chunk& first = ck.chunks[u0];
+    if (!pw)  // col2im accumulates: clear this item's planes
+      for (int64_t n = first.n0; n < first.n0 + first.nb; ++n)
+        std::fill(dx + (n * C + gi * Cg + c0) * HW, dx + (n * C + gi * Cg + c1) * HW, T(0));
+    for (size_t ci = u0; ci < u1; ++ci) {
+      const Chunk& ch = ck.chunks[ci];
+      const int64_t wd = ch.width();
+      auto [G, ldg] = operand(const_cast<T*>(gout), gt.data(), N, O, P, ch, gi * Og, ck.multi);
+      if (pw) {  // dx rows are the dcols rows
+        gemm(true, false, c1 - c0, wd, Og, w + gi * Og * K + c0, K, G, ldg, T(0),
+             dx + (ch.n0 * C + gi * Cg + c0) * HW + ch.p0, HW);
+        continue;
       }
-      // dcols [K, nb*P] = w_g^T [K, Og] @ g_g [Og, nb*P]
-      gemm(true, false, K, ld, Og, w + gi * Og * K, K, gg, ld, T(0), cols, ld);
-      for (int64_t b = 0; b < nb; ++b) kernels::col2im(cols + b * P, ld, Cg, g, dx + ((n0 + b) * C + gi * Cg) * HW);
+      T* dcols = scratch<T>(0, (r1 - r0) * wd);
+      gemm(true, false, r1 - r0, wd, Og, w + gi * Og * K + r0, K, G, ldg, T(0), dcols, wd);
+      for (int64_t b = 0; b < ch.nb; ++b)
+        kernels::col2im_block(dcols + b * (ch.p1 - ch.p0), wd, g, r0, r1, ch.p0, ch.p1,
+                              dx + ((ch.n0 + b) * C + gi * Cg) * HW);
     }
-  }
+  });
 }
 
-// ---- weight gradient: dw [O, K] = sum_n gout_n @ cols_n^T, overwritten ---------------------------
-// The sum over images runs chunk by chunk in image order (each chunk one GEMM accumulating onto dw
-// with beta = 1): a fixed order whatever the thread count.
+// ---- weight gradient: dw [O, K] = sum over chunks of g_chunk @ cols_chunk^T, overwritten ---------
+// Item = (group, block of rows of K): for every chunk, in order, im2col of just those rows and one
+// GEMM accumulating onto dw (beta = 1 after the first chunk).
 template <class T>
 void conv_weight_grad(const ConvProblem& pb, const T* gout, const T* x, T* dw) {
   const ConvGeom& g = pb.g;
   const int64_t N = pb.N, C = pb.C, O = pb.O, Cg = pb.Cg(), Og = pb.Og(), K = pb.K(), P = pb.P(), HW = g.H * g.W;
   if (pb.depthwise()) return kernels::depthwise_backward_weight(gout, x, N, C, O / C, g, dw);
   if (N == 0) return std::fill(dw, dw + O * K, T(0));
-  if (pb.pointwise()) {  // dw_g [Og, Cg] += g_n,g [Og, P] @ x_n,g^T [P, Cg]
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t gi = 0; gi < pb.groups; ++gi)
-        gemm(false, true, Og, Cg, P, gout + (n * O + gi * Og) * P, P, x + (n * C + gi * Cg) * HW, P,
-             n == 0 ? T(0) : T(1), dw + gi * Og * K, K);
-    return;
-  }
-  const int64_t B = images_per_chunk(N, K, P, sizeof(T));
-  T* cols = scratch<T>(0, K * B * P);
-  T* tmp = B > 1 ? scratch<T>(1, Og * B * P) : nullptr;
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t nb = std::min(B, N - n0), ld = nb * P;
-    for (int64_t gi = 0; gi < pb.groups; ++gi) {
-      for (int64_t b = 0; b < nb; ++b) kernels::im2col(x + ((n0 + b) * C + gi * Cg) * HW, Cg, g, cols + b * P, ld);
-      const T* gg = gout + (n0 * O + gi * Og) * P;
-      if (nb > 1) {
-        gather_images(const_cast<T*>(gout), O, P, n0, nb, gi * Og, Og, tmp, /*to_images=*/false);
-        gg = tmp;
+  const bool pw = pb.pointwise();
+  const Chunking ck = make_chunks(N, P, K, sizeof(T), !pw);
+  std::vector<T> gt(ck.multi ? (size_t)(O * N * P) : 0);
+  if (ck.multi) permute_nr(gout, N, O, P, gt.data(), /*to_nrp=*/false);
+  // rows per block: about 128, a multiple of the GEMM's 16-wide panels, and enough blocks for the team
+  const int64_t want = std::max<int64_t>((K + 127) / 128, blocks_for(pb.groups, K, 16));
+  const int64_t rows = std::min(K, ((K + want - 1) / want + 15) / 16 * 16);
+  const int64_t rb = (K + rows - 1) / rows;
+  run_items(pb.groups * rb, [&](int64_t it) {
+    const int64_t gi = it / rb, r0 = (it % rb) * rows, r1 = std::min(K, r0 + rows);
+    for (size_t ci = 0; ci < ck.chunks.size(); ++ci) {
+      const Chunk& ch = ck.chunks[ci];
+      const int64_t wd = ch.width();
+      const T* B = x + (ch.n0 * C + gi * Cg + r0) * HW + ch.p0;  // 1x1: rows of K are input channels
+      int64_t ldb = HW;
+      if (!pw) {
+        T* cols = scratch<T>(0, (r1 - r0) * wd);
+        for (int64_t b = 0; b < ch.nb; ++b)
+          kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, r0, r1, ch.p0, ch.p1,
+                                cols + b * (ch.p1 - ch.p0), wd);
+        B = cols, ldb = wd;
       }
-      gemm(false, true, Og, K, ld, gg, ld, cols, ld, n0 == 0 ? T(0) : T(1), dw + gi * Og * K, K);
+      auto [G, ldg] = operand(const_cast<T*>(gout), gt.data(), N, O, P, ch, gi * Og, ck.multi);
+      gemm(false, true, Og, r1 - r0, wd, G, ldg, B, ldb, ci == 0 ? T(0) : T(1), dw + gi * Og * K + r0, K);
     }
-  }
+  });
 }
 
 // out[n, o, :] += b[o]
@@ -263,7 +334,11 @@ Tensor bias_grad_t(const Tensor& g) {
 }
 
 // ---- argument checks ----------------------------------------------------------------------------
-std::string hw_str(Hw v) { return "(" + std::to_string(v.h) + ", " + std::to_string(v.w) + ")"; }
+std::string hw_str(Hw v) {
+  std::ostringstream os;
+  os << "(" << v.h << ", " << v.w << ")";
+  return os.str();
+}
 
 // Common checks of conv2d and conv_transpose2d: ranks, dtypes, positive sizes, groups.
 // wchan_in = which weight dim counts input channels per group (1 for conv2d, 0 for the transpose).

@@ -253,3 +253,37 @@ TEST_CASE("depthwise: the same bits for 1, 2 and 3 threads") {
   CHECK(res[0] == res[1]);
   CHECK(res[0] == res[2]);
 }
+
+// A block (rows [r0, r1), columns [p0, p1)) is exactly that part of the full column matrix, and
+// col2im over blocks that tile the matrix adds up to the full col2im (integer data: exact sums).
+TEST_CASE("im2col: blocks are sub-matrices; col2im over blocks sums to the full col2im") {
+  for (const Geo& geo : kGeos) {
+    CAPTURE(geo.str());
+    const ConvGeom g = geo.make();
+    const int64_t C = 2, taps = g.kh * g.kw, K = C * taps, P = g.P();
+    std::vector<double> x = random_values<double>(C * g.H * g.W, 61);
+    for (double& v : x) v = std::round(v * 8);
+    std::vector<double> full((size_t)(K * P));
+    im2col_ref(x.data(), C, g, full.data(), P);
+    const int64_t blocks[][4] = {{0, K, 0, P}, {1, K - 1, P / 3, P - P / 4}, {K / 2, K, 1, 2}, {0, 1, P - 1, P}};
+    for (const auto& bl : blocks) {
+      const int64_t r0 = bl[0], r1 = bl[1], p0 = std::min(bl[2], P - 1), p1 = std::max(std::min(bl[3], P), p0 + 1);
+      if (r1 <= r0) continue;
+      const int64_t ld = p1 - p0 + 3;
+      std::vector<double> blk((size_t)((r1 - r0) * ld), 555.0);
+      im2col_block(x.data(), g, r0, r1, p0, p1, blk.data(), ld);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t p = p0; p < p1; ++p) CHECK(blk[(size_t)((r - r0) * ld + p - p0)] == full[(size_t)(r * P + p)]);
+    }
+    // col2im: every channel's rows, the columns cut into three pieces
+    std::vector<double> y = random_values<double>(K * P, 62);
+    for (double& v : y) v = std::round(v * 8);
+    std::vector<double> want((size_t)(C * g.H * g.W), 0.0), got(want.size(), 0.0);
+    col2im_ref(y.data(), P, C, g, want.data());
+    const int64_t cuts[] = {0, P / 3, (2 * P) / 3, P};
+    for (int64_t c = 0; c < C; ++c)
+      for (int q = 0; q < 3; ++q)
+        col2im_block(y.data() + c * taps * P + cuts[q], P, g, c * taps, (c + 1) * taps, cuts[q], cuts[q + 1], got.data());
+    CHECK(got == want);
+  }
+}
