@@ -116,7 +116,8 @@ int run_nms_bench(const NmsBenchOptions& opt) {
         out["same_result"] = tk.to_vector() == keep.to_vector();
       }
     }
-    if (!ref.contains("seconds")) out["reference"] = "none (needs /usr/bin/python3 with torchvision)";
+    if (!ref.contains("seconds"))
+      out["reference"] = opt.torch ? "none (needs /usr/bin/python3 with torchvision)" : "none (--no-torch)";
     std::printf("%s\n", out.dump().c_str());
     std::fflush(stdout);
   }
