@@ -101,8 +101,17 @@ void batch_norm_backward_kernel(const T* x, const T* w, const T* g, const double
 //   (m % G) * Cg + k / inner
 // layer_norm: G = 1, Cg = K, inner = 1 (one parameter per element of the row);
 // group_norm: rows are (n, group), G = groups, Cg = C / G, inner = S (one parameter per channel).
+//
+// NOTE [ PyTorch's rounding order in layer_norm ]
+// For layer_norm (and, in its own arrangement, group_norm) the arithmetic is arranged as PyTorch's CPU kernel evaluates it (with fused
+// multiply-adds): y = fma(fma(x, r, -r mu), w, b), and the backward as dx = b' x + c' + r g w with
+// per-row constants b', c'. Mathematically this equals the formulas above. It matters only in
+// degenerate rows of one or two elements: there the exact dx is 0 (or tiny) and the result is pure
+// rounding noise, which then agrees with PyTorch's instead of being a different noise.
 struct RowPlan {
   int64_t M = 0, K = 0, G = 1, Cg = 1, inner = 1, nparam = 0;
+  bool torch_order = false;  // NOTE [ PyTorch's rounding order in layer_norm ]
+  bool torch_group = false;  // the same idea for group_norm (its kernel groups the terms per channel)
   int64_t param(int64_t m, int64_t k) const { return (m % G) * Cg + k / inner; }
 };
 
@@ -112,18 +121,35 @@ void row_norm_forward_kernel(const RowPlan& p, const T* x, const T* w, const T* 
 #pragma omp parallel for schedule(static) if (p.M * p.K >= kernels::kParallelMin)
   for (int64_t m = 0; m < p.M; ++m) {
     const T* row = x + m * p.K;
-    double s = 0, ss = 0;
-    for (int64_t k = 0; k < p.K; ++k) s += row[k];
-    const double mu = s / (double)p.K;
-    for (int64_t k = 0; k < p.K; ++k) ss += ((double)row[k] - mu) * ((double)row[k] - mu);
+    double mu = 0, ss = 0;  // mean, sum of squared deviations
+    if (p.K <= 4) {
+      // Welford's update, the order PyTorch's row moments use for rows this short (see the NOTE)
+      for (int64_t k = 0; k < p.K; ++k) {
+        const double d = (double)row[k] - mu;
+        mu += d / (double)(k + 1);
+        ss += d * ((double)row[k] - mu);
+      }
+    } else {  // two passes
+      for (int64_t k = 0; k < p.K; ++k) mu += row[k];
+      mu /= (double)p.K;
+      for (int64_t k = 0; k < p.K; ++k) ss += ((double)row[k] - mu) * ((double)row[k] - mu);
+    }
     const double r = 1.0 / std::sqrt(ss / (double)p.K + eps);
     mean[m] = mu;
     rstd[m] = r;
     for (int64_t k = 0; k < p.K; ++k) {
       const int64_t q = p.param(m, k);
-      double v = ((double)row[k] - mu) * r;
-      if (w) v *= (double)w[q];
-      if (b) v += (double)b[q];
+      double v;
+      if (p.torch_order) {
+        v = std::fma(std::fma((double)row[k], r, -r * mu), w ? (double)w[q] : 1.0, b ? (double)b[q] : 0.0);
+      } else if (p.torch_group && (w || b)) {  // y = sc x + (b - sc mu), sc = r w
+        const double sc = r * (w ? (double)w[q] : 1.0);
+        v = std::fma(sc, (double)row[k], -sc * mu + (b ? (double)b[q] : 0.0));
+      } else {
+        v = ((double)row[k] - mu) * r;
+        if (w) v *= (double)w[q];
+        if (b) v += (double)b[q];
+      }
       y[m * p.K + k] = (T)v;
     }
   }
@@ -137,6 +163,39 @@ void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T*
   for (int64_t m = 0; m < p.M; ++m) {
     const double mu = mean[m], r = rstd[m];
     const int64_t base = m * p.K;
+    if (p.torch_order) {  // the same dx, arranged as dx = bb x + cc + r g w
+      double ds = 0, sg = 0;  // sum g x w, sum g w
+      for (int64_t k = 0; k < p.K; ++k) {
+        const double wk = w ? (double)w[p.param(m, k)] : 1.0;
+        ds += (double)g[base + k] * (double)x[base + k] * wk;
+        sg += (double)g[base + k] * wk;
+      }
+      const double s = 1.0 / K;
+      const double bb = std::fma(sg, mu, -ds) * r * r * r * s, cc = std::fma(-bb, mu, -(sg * r * s));
+      for (int64_t k = 0; k < p.K; ++k)
+        dx[base + k] = (T)(std::fma(bb, (double)x[base + k], (r * (double)g[base + k]) * (w ? (double)w[p.param(m, k)] : 1.0)) + cc);
+      continue;
+    }
+    if (p.torch_group) {  // the same dx, arranged per channel as dx = c1 g + c2 x + c3
+      double ds = 0, sg = 0;  // sum_j w_j sum_k g x, sum_j w_j sum_k g  (j: channels of the group)
+      for (int64_t j = 0; j < p.Cg; ++j) {
+        double dsj = 0, sgj = 0;
+        for (int64_t k = j * p.inner; k < (j + 1) * p.inner; ++k) {
+          dsj += (double)g[base + k] * (double)x[base + k];
+          sgj += (double)g[base + k];
+        }
+        const double wj = w ? (double)w[p.param(m, j * p.inner)] : 1.0;
+        ds += dsj * wj;
+        sg += sgj * wj;
+      }
+      const double s = 1.0 / K;
+      const double c2 = std::fma(sg, mu, -ds) * r * r * r * s, c3 = std::fma(-c2, mu, -(sg * r * s));
+      for (int64_t k = 0; k < p.K; ++k) {
+        const double c1 = r * (w ? (double)w[p.param(m, k)] : 1.0);
+        dx[base + k] = (T)(std::fma(c1, (double)g[base + k], c2 * (double)x[base + k]) + c3);
+      }
+      continue;
+    }
     double a = 0, b = 0;  // sum gy, sum gy * xhat
     for (int64_t k = 0; k < p.K; ++k) {
       const double gy = (double)g[base + k] * (w ? (double)w[p.param(m, k)] : 1.0);
@@ -152,10 +211,25 @@ void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T*
   if (!dw && !db) return;
   // Parameters are shared across rows: one serial pass in (row, element) order (deterministic).
   std::vector<double> sw((size_t)p.nparam, 0.0), sb((size_t)p.nparam, 0.0);
+  if (p.torch_group) {  // per (row, channel): dw += (sum g x - mu sum g) * r, db += sum g
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t c = 0; c < p.Cg; ++c) {
+        double dsj = 0, sgj = 0;
+        for (int64_t k = c * p.inner; k < (c + 1) * p.inner; ++k) {
+          dsj += (double)g[m * p.K + k] * (double)x[m * p.K + k];
+          sgj += (double)g[m * p.K + k];
+        }
+        const int64_t q = p.param(m, c * p.inner);
+        sw[(size_t)q] += std::fma(-sgj, mean[m], dsj) * rstd[m];
+        sb[(size_t)q] += sgj;
+      }
+  } else
   for (int64_t m = 0; m < p.M; ++m)
     for (int64_t k = 0; k < p.K; ++k) {
       const int64_t j = m * p.K + k, q = p.param(m, k);
-      sw[(size_t)q] += (double)g[j] * ((double)x[j] - mean[m]) * rstd[m];
+      const double xhat = p.torch_order ? std::fma(rstd[m], (double)x[j], -rstd[m] * mean[m])
+                                        : ((double)x[j] - mean[m]) * rstd[m];
+      sw[(size_t)q] += (double)g[j] * xhat;
       sb[(size_t)q] += (double)g[j];
     }
   for (int64_t q = 0; q < p.nparam; ++q) {
@@ -242,6 +316,9 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
         " channels of input ", shape_str(x.shape()));
   check_param(op, "weight", weight, x, {C});
   check_param(op, "bias", bias, x, {C});
+  // F.group_norm's batch-size check (the product N * C/num_groups * spatial must exceed 1)
+  check(x.numel() / num_groups != 1, op, ": expected more than 1 value per channel when training, got input ",
+        shape_str(x.shape()), " with num_groups ", num_groups, " (PyTorch's check: N * C / num_groups * spatial > 1)");
   RowPlan p;
   p.G = num_groups;
   p.Cg = C / num_groups;
@@ -249,6 +326,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   p.M = N * num_groups;
   p.K = p.Cg * p.inner;
   p.nparam = C;
+  p.torch_group = true;
   return row_norm(op, x, p, weight, bias, eps);
 }
 
@@ -273,6 +351,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   p.Cg = p.K;
   p.inner = 1;
   p.nparam = p.K;
+  p.torch_order = true;
   return row_norm(op, x, p, weight, bias, eps);
 }
 

@@ -102,6 +102,9 @@ TEST_CASE("norm: error messages") {
   CHECK(error_of([&] { batch_norm(x, zeros({3}, DType::f64), ones({3}), Tensor(), Tensor(), false); }) ==
         "batch_norm: running_mean is f64 but input is f32");
   CHECK(error_of([&] { group_norm(zeros({2, 6, 3}), 4); }) == "group_norm: num_groups 4 must divide the 6 channels of input [2,6,3]");
+  CHECK(error_of([&] { group_norm(zeros({1, 3}), 3); }) ==
+        "group_norm: expected more than 1 value per channel when training, got input [1,3] with num_groups 3 "
+        "(PyTorch's check: N * C / num_groups * spatial > 1)");
   CHECK(error_of([&] { layer_norm(zeros({2, 3, 5}), {4}); }) ==
         "layer_norm: normalized_shape [4] must equal the last dims of input [2,3,5]");
   CHECK(error_of([&] { layer_norm(zeros({2, 3, 5}), {5}, zeros({3})); }) ==
