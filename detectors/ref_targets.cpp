@@ -88,22 +88,46 @@ BoxCoderOptions coder_options(OpArgs& a, const std::string& op) {
 
 DType dtype_attr(OpArgs& a) { return dtype_from_name(a.s("dtype", "f32")); }
 
+// explain=true appends two outputs: [E,2] i64 (suppressed or decayed box, the box that did it) and
+// [E] overlaps in the boxes' dtype (IoU; DIoU-NMS: IoU - penalty), one row per event of nms.h.
+std::vector<NmsEvent>* explain_of(OpArgs& a, std::vector<NmsEvent>& events) {
+  return a.b("explain", false) ? &events : nullptr;
+}
+Outs with_explain(Outs outs, const std::vector<NmsEvent>* events, DType dt) {
+  if (!events) return outs;
+  const int64_t E = (int64_t)events->size();
+  std::vector<double> pairs, ious;
+  for (const NmsEvent& e : *events) {
+    pairs.push_back(double(e.box)), pairs.push_back(double(e.by));
+    ious.push_back(e.iou);
+  }
+  outs.push_back(from_vector(pairs, {E, 2}, DType::i64));
+  outs.push_back(from_vector(ious, {E}, dt));
+  return outs;
+}
+
 std::vector<OpSpec> target_ops() {
   std::vector<OpSpec> t;
   // ---- NMS family ----
-  t.push_back({"nms", "boxes, scores", "iou_threshold, convention (torchvision), nms_suppress_on_equal, pixel_offset", "boxes,scores",
+  t.push_back({"nms", "boxes, scores", "iou_threshold, explain (false), convention (torchvision), nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
-                 return Outs{nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), c)};
+                 std::vector<NmsEvent> ev;
+                 std::vector<NmsEvent>* ex = explain_of(a, ev);
+                 Tensor keep = nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), c, ex);
+                 return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
-  t.push_back({"batched_nms", "boxes, scores, idxs", "iou_threshold, convention, nms_suppress_on_equal, pixel_offset", "boxes,scores",
+  t.push_back({"batched_nms", "boxes, scores, idxs", "iou_threshold, explain (false), convention, nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
-                 return Outs{batched_nms(a.in("boxes"), a.in("scores"), a.in("idxs"), a.f("iou_threshold"), c)};
+                 std::vector<NmsEvent> ev;
+                 std::vector<NmsEvent>* ex = explain_of(a, ev);
+                 Tensor keep = batched_nms(a.in("boxes"), a.in("scores"), a.in("idxs"), a.f("iou_threshold"), c, ex);
+                 return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
   t.push_back({"soft_nms", "boxes, scores",
-               "method (linear), sigma (0.5), iou_threshold (0.3), score_threshold (0.001), convention; out0 indices, "
-               "out1 scores",
+               "method (linear), sigma (0.5), iou_threshold (0.3), score_threshold (0.001), explain (false), convention; "
+               "out0 indices, out1 scores",
                "boxes,scores", [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  SoftNmsOptions o;
@@ -111,12 +135,17 @@ std::vector<OpSpec> target_ops() {
                  o.sigma = a.f("sigma", o.sigma);
                  o.iou_threshold = a.f("iou_threshold", o.iou_threshold);
                  o.score_threshold = a.f("score_threshold", o.score_threshold);
-                 SoftNmsResult r = soft_nms(a.in("boxes"), a.in("scores"), o, c);
-                 return Outs{r.indices, r.scores};
+                 std::vector<NmsEvent> ev;
+                 std::vector<NmsEvent>* ex = explain_of(a, ev);
+                 SoftNmsResult r = soft_nms(a.in("boxes"), a.in("scores"), o, c, ex);
+                 return with_explain({r.indices, r.scores}, ex, a.in("boxes").dtype());
                }});
-  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), convention", "boxes,scores", [](OpArgs& a) {
+  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), explain (false), convention", "boxes,scores", [](OpArgs& a) {
                  Conventions c = conv_of(a);
-                 return Outs{diou_nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), a.f("beta", 1.0), c)};
+                 std::vector<NmsEvent> ev;
+                 std::vector<NmsEvent>* ex = explain_of(a, ev);
+                 Tensor keep = diou_nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), a.f("beta", 1.0), c, ex);
+                 return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
   // ---- CenterNet heatmaps ----
   t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), convention, gaussian_radius_code", "sizes",

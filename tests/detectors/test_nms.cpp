@@ -274,3 +274,18 @@ TEST_CASE("nms: detgrad ref entries (conventions from attributes, no gradients, 
   RefResult d = run_ref("box_decode", {{"deltas", boxes_of({0.1, 0.2, 0.3, 0.4})}, {"anchors", an}}, {});
   CHECK(d.grads.size() == 2);
 }
+
+TEST_CASE("nms: detgrad ref explain=true appends (box, by) pairs and overlaps") {
+  register_all_ref_ops();
+  // The worked example of docs/detection/nms.md: boxes 0 and 1 suppressed by box 3.
+  Tensor b = boxes_of({0, 0, 10, 10, 1, 0, 11, 10, 20, 20, 30, 30, 0, 0, 10, 10});
+  Tensor s = scores_of({0.9, 0.8, 0.7, 0.95});
+  RefResult r = run_ref("nms", {{"boxes", b}, {"scores", s}}, {{"iou_threshold", "0.5"}, {"explain", "true"}});
+  REQUIRE(r.outputs.size() == 3);
+  CHECK(vec(r.outputs[1]) == std::vector<double>{0, 3, 1, 3});
+  CHECK(r.outputs[1].shape() == Shape{2, 2});
+  CHECK(r.outputs[2].at(1) == doctest::Approx(90.0 / 110.0));
+  RefResult soft = run_ref("soft_nms", {{"boxes", b}, {"scores", s}}, {{"explain", "true"}});
+  CHECK(soft.outputs.size() == 4);
+  CHECK(run_ref("nms", {{"boxes", b}, {"scores", s}}, {{"iou_threshold", "0.5"}}).outputs.size() == 1);
+}
