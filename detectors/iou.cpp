@@ -141,6 +141,7 @@ Tensor aspect_angle(const Tensor& w, const Tensor& h, const Conventions& c) {
   if (!finite_mode(c)) return atan(div(w, h));
   const char* op = "aspect_angle";
   require_same_dtype(op, w, h);
+  if (is_half(w.dtype())) return aspect_angle(w.to(DType::f32), h.to(DType::f32), c).to(w.dtype());
   check(w.shape() == h.shape(), op, ": w and h must have one shape, got ", shape_str(w.shape()), " and ",
         shape_str(h.shape()));
   Tensor out = binary_map(op, w, h, [](auto a, auto b) {

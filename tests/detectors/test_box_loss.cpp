@@ -179,3 +179,21 @@ TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the fixed-alph
           for (int64_t j = 0; j < ga[i].numel(); ++j) CHECK(ga[i].at(j) == doctest::Approx(gb[i].at(j)).epsilon(1e-12));
       }
 }
+
+TEST_CASE("box_loss: f16 and bf16 boxes compute in f32 and round back") {
+  Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45}, {2, 4}, DType::f32);
+  Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05}, {2, 4}, DType::f32);
+  for (DType h : {DType::f16, DType::bf16})
+    for (const char* preset : {"torchvision", "mmdet"}) {
+      Conventions c = conventions_preset(preset);
+      Tensor x1 = b1.to(h), x2 = b2.to(h);
+      // reference: the same (rounded) boxes in f32
+      Tensor want = complete_box_iou_loss(x1.to(DType::f32), x2.to(DType::f32), Reduction::none, 1e-7, c);
+      Tensor got = complete_box_iou_loss(x1, x2, Reduction::none, 1e-7, c);
+      CHECK(got.dtype() == h);
+      for (int64_t i = 0; i < 2; ++i) CHECK(got.at(i) == doctest::Approx(want.at(i)).epsilon(h == DType::f16 ? 1e-2 : 5e-2));
+      Tensor m = box_iou(x1, x2, c);
+      CHECK(m.dtype() == h);
+      CHECK(m.at(0) == doctest::Approx(box_iou(x1.to(DType::f32), x2.to(DType::f32), c).at(0)).epsilon(1e-2));
+    }
+}
