@@ -79,7 +79,9 @@ TEST_CASE("layers blocks: output shapes") {
 TEST_CASE("layers blocks: parameter counts") {
   Generator gen(1);
   CHECK(Inception(192, {64, 96, 128, 16, 32, 32}, gen).num_parameters() == 164064);  // GoogLeNet 3a, real 5x5
-  CHECK(DepthwiseSeparable(32, 64, gen).num_parameters() == 9 * 32 + 2 * 32 + 32 * 64 + 2 * 64);
+  CHECK(DepthwiseSeparable(32, 64, gen).num_parameters() == 2528);  // 9*32 + 2*32 + 32*64 + 2*64
+  CHECK(ShuffleNetUnit(116, 116, 1, gen).num_parameters() == 7598);  // 2c^2 + 15c, c = 58
+  CHECK(ShuffleNetUnit(24, 116, 2, gen).num_parameters() == 7398);   // 11 in + 2 in c + c^2 + 17c
   // BasicBlock(64, 128, 2): 9*64*128 + 9*128*128 + 2*(2*128) + downsample 64*128 + 2*128
   CHECK(BasicBlock(64, 128, 2, gen).num_parameters() == 73728 + 147456 + 512 + 8192 + 256);
   // ResNet-18 backbone at width 0.5, no fc: of torchvision's 11,689,512, fc has 513,000, the BNs 9,600
