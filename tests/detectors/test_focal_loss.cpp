@@ -133,3 +133,14 @@ TEST_CASE("focal: gradchecks in f64") {
   gradcheck_focal("centernet_focal_loss", "input", "target", hx, mul(hm, 0.5), {{"alpha", "1.5"}, {"beta", "3"}}, false);
   gradcheck_focal("centernet_focal_loss", "input", "target", sigmoid(hx), hm, {{"logits", "false"}}, false);
 }
+
+TEST_CASE("focal: centerness loss gradcheck in f64") {
+  Tensor x = from_vector({0.3, -1.2, 2.0, 0.1}, {4}, DType::f64), y = from_vector({0.7, 0.2, 0.95, 0.5}, {4}, DType::f64);
+  for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
+    auto f = [r](const std::vector<Tensor>& v) { return centerness_loss(v[0], v[1], r); };
+    GradcheckResult res = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f),
+                                    {x.contiguous_copy_no_grad().set_requires_grad(true),
+                                     y.contiguous_copy_no_grad().set_requires_grad(true)});
+    CHECK_MESSAGE(res.ok, res.message);
+  }
+}
