@@ -2,6 +2,7 @@
 // boxes under both `degenerate_boxes` settings, the CIoU alpha gate, paired vs pairwise, errors, and
 // f64 gradchecks. torchvision's own values are the golden cases of manifest_boxes.json.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <functional>
@@ -290,4 +291,28 @@ TEST_CASE("iou: NaN coordinates propagate (no silent 0)") {
   CHECK(std::isnan(box_iou(a, b).item()));
   CHECK(std::isnan(box_iou(a, b, with("degenerate_boxes", "finite")).item()));
   CHECK(std::isnan(paired_box_iou(IoUKind::giou, a, b).item()));
+}
+
+TEST_CASE("iou: same bits for 1, 2 and 3 threads (fast path and composed path with gradients)") {
+  Generator gen(5);
+  std::vector<double> v;
+  for (int i = 0; i < 3000; ++i) {
+    double x = 50 * gen.uniform01(), y = 50 * gen.uniform01();
+    v.insert(v.end(), {x, y, x + 1 + 9 * gen.uniform01(), y + 1 + 9 * gen.uniform01()});
+  }
+  Tensor a = from_vector(v, {3000, 4}), b = narrow(a, 0, 0, 12).contiguous_copy_no_grad();
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<double>> fast, grad;
+  for (int t : {1, 2, 3}) {
+    omp_set_num_threads(t);
+    fast.push_back(box_iou(a, b).to_vector());
+    Tensor x = a.contiguous_copy_no_grad().set_requires_grad(true);
+    sum(complete_box_iou(x, b)).backward();
+    grad.push_back(x.grad().to_vector());
+  }
+  omp_set_num_threads(saved);
+  CHECK(fast[0] == fast[1]);
+  CHECK(fast[0] == fast[2]);
+  CHECK(grad[0] == grad[1]);
+  CHECK(grad[0] == grad[2]);
 }
