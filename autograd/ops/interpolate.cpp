@@ -10,6 +10,8 @@
 
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
+#include "autograd/ops/pool.h"
+#include "autograd/ops/shape.h"
 
 namespace dg {
 using namespace ops_detail;
@@ -18,10 +20,19 @@ InterpMode parse_interp_mode(const std::string& s) {
   if (s == "nearest") return InterpMode::nearest;
   if (s == "nearest-exact" || s == "nearest_exact") return InterpMode::nearest_exact;
   if (s == "bilinear") return InterpMode::bilinear;
-  fail("interpolate: mode must be nearest, nearest-exact or bilinear, got '", s, "'");
+  if (s == "linear") return InterpMode::linear;
+  if (s == "area") return InterpMode::area;
+  fail("interpolate: mode must be nearest, nearest-exact, linear, bilinear or area, got '", s, "'");
 }
 const char* interp_mode_name(InterpMode m) {
-  return m == InterpMode::nearest ? "nearest" : m == InterpMode::nearest_exact ? "nearest-exact" : "bilinear";
+  switch (m) {
+    case InterpMode::nearest: return "nearest";
+    case InterpMode::nearest_exact: return "nearest-exact";
+    case InterpMode::linear: return "linear";
+    case InterpMode::bilinear: return "bilinear";
+    case InterpMode::area: return "area";
+  }
+  return "?";
 }
 
 namespace {
@@ -39,17 +50,23 @@ template <class T> T dst_to_src_scale(const Axis& a) {
 }
 
 // Nearest: src = min(floor(dst * s), in - 1) in f32 (PyTorch computes this index in float even for
-// double data). Same size maps to itself and exact 2x upsampling to dst/2, as PyTorch shortcuts.
-// nearest-exact: src = min(floor((dst + 0.5) * s), in - 1), the product taken in double then rounded
-// to float before the floor, again as PyTorch.
-std::vector<int64_t> nearest_table(const Axis& a, bool exact) {
+// double data). nearest-exact: src = min(floor((dst + 0.5) * s), in - 1), the product taken in double
+// then rounded to float before the floor, again as PyTorch.
+//
+// NOTE [ PyTorch's nearest shortcuts ]
+// PyTorch 1.13 has two nearest kernels. The one for channels-last-contiguous inputs (a 4-D input with
+// C == 1 qualifies) and the backward kernel map out == in to the identity and out == 2 in to dst / 2;
+// the generic forward kernel (every other input) does not. They differ only when a non-integer
+// scale_factor lands on those sizes (size 3 * 1.25 -> 3: identity vs 0,0,1). detgrad reproduces both,
+// so in exactly those cases the gradient is PyTorch's, not the adjoint of the forward.
+std::vector<int64_t> nearest_table(const Axis& a, bool exact, bool shortcuts) {
   std::vector<int64_t> t((size_t)a.out);
   const float s = dst_to_src_scale<float>(a);
   for (int64_t o = 0; o < a.out; ++o) {
     int64_t src;
     if (exact) src = (int64_t)std::floor((float)(((double)o + 0.5) * (double)s));
-    else if (a.out == a.in) src = o;
-    else if (a.out == 2 * a.in) src = o >> 1;
+    else if (shortcuts && a.out == a.in) src = o;
+    else if (shortcuts && a.out == 2 * a.in) src = o >> 1;
     else src = (int64_t)std::floor((float)o * s);
     t[(size_t)o] = std::min(src, a.in - 1);
   }
@@ -94,6 +111,7 @@ struct InterpPlan {
   int64_t planes = 0;
   InterpMode mode = InterpMode::nearest;
   bool align_corners = false;
+  bool channels_last_like = false;  // 4-D with C == 1: NOTE [ PyTorch's nearest shortcuts ]
 };
 
 // Forward (adjoint = false): out = R x. Backward (adjoint = true): gx += R^T g, scattered plane by
@@ -102,9 +120,11 @@ template <class T>
 void resample(const InterpPlan& p, const T* src, T* dst, bool adjoint) {
   const int64_t H = p.h.in, W = p.w.in, OH = p.h.out, OW = p.w.out;
   const int64_t work = p.planes * (OH * OW + H * W);
-  if (p.mode != InterpMode::bilinear) {
+  const bool linear = p.mode == InterpMode::bilinear || p.mode == InterpMode::linear;
+  if (!linear) {
     const bool exact = p.mode == InterpMode::nearest_exact;
-    const std::vector<int64_t> th = nearest_table(p.h, exact), tw = nearest_table(p.w, exact);
+    const std::vector<int64_t> th = nearest_table(p.h, exact, adjoint || p.channels_last_like),
+                                 tw = nearest_table(p.w, exact, adjoint || p.channels_last_like);
 #pragma omp parallel for schedule(static) if (work >= kernels::kParallelMin)
     for (int64_t pl = 0; pl < p.planes; ++pl) {
       const int64_t so = pl * (adjoint ? OH * OW : H * W), d_o = pl * (adjoint ? H * W : OH * OW);
@@ -135,6 +155,9 @@ void resample(const InterpPlan& p, const T* src, T* dst, bool adjoint) {
           gx[r0 + c1] += h0 * w1 * g;
           gx[r1 + c0] += h1 * w0 * g;
           gx[r1 + c1] += h1 * w1 * g;
+        } else if (p.mode == InterpMode::linear) {  // 1-D: H = 1, only the W weights
+          const T* x = src + pl * W;
+          dst[pl * OW + ow] = x[c0] * w0 + x[c1] * w1;
         } else {
           const T* x = src + pl * H * W;
           dst[pl * OH * OW + oh * OW + ow] = h0 * (w0 * x[r0 + c0] + w1 * x[r0 + c1]) + h1 * (w0 * x[r1 + c0] + w1 * x[r1 + c1]);
@@ -158,15 +181,17 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
   if (is_half(x.dtype())) return interpolate(x.to(DType::f32), opt).to(x.dtype());
   const char* op = "interpolate";
   require_floating(op, x);
-  const bool bilinear = opt.mode == InterpMode::bilinear;
-  check(x.dim() == 4 || (x.dim() == 3 && !bilinear), op, ": mode ", interp_mode_name(opt.mode), " expects a ",
-        bilinear ? "4-D [N,C,H,W]" : "3-D [N,C,L] or 4-D [N,C,H,W]", " input, got shape ", shape_str(x.shape()));
-  check(!opt.align_corners || bilinear, op, ": align_corners can only be set with mode bilinear, not ",
+  const bool bilinear = opt.mode == InterpMode::bilinear, linear = opt.mode == InterpMode::linear;
+  const char* want = bilinear ? "4-D [N,C,H,W]" : linear ? "3-D [N,C,L]" : "3-D [N,C,L] or 4-D [N,C,H,W]";
+  check(bilinear ? x.dim() == 4 : linear ? x.dim() == 3 : (x.dim() == 3 || x.dim() == 4), op, ": mode ",
+        interp_mode_name(opt.mode), " expects a ", want, " input, got shape ", shape_str(x.shape()));
+  check(!opt.align_corners || bilinear || linear, op, ": align_corners can only be set with modes linear and bilinear, not ",
         interp_mode_name(opt.mode));
   check(opt.size.empty() != opt.scale_factor.empty(), op, ": give exactly one of size and scale_factor");
   const int64_t nsp = x.dim() - 2;
-  const bool recompute = opt.recompute_scale_factor.value_or(false);
-  check(!(recompute && !opt.size.empty()), op, ": recompute_scale_factor is not meaningful with an explicit size");
+  // area always recomputes (F.interpolate): the output size is all it uses
+  const bool recompute = opt.recompute_scale_factor.value_or(false) || opt.mode == InterpMode::area;
+  check(!(opt.recompute_scale_factor.value_or(false) && !opt.size.empty()), op, ": recompute_scale_factor is not meaningful with an explicit size");
   InterpPlan p;
   p.mode = opt.mode;
   p.align_corners = opt.align_corners.value_or(false);
@@ -186,7 +211,7 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
       a.out = (int64_t)std::floor((double)a.in * sf);
       if (!recompute) a.scale = sf;
     }
-    check(a.in > 0 && a.out > 0, op, ": input ", shape_str(x.shape()), " gives an empty output size ", a.out,
+    check(a.in > 0 && (a.out > 0 || opt.mode == InterpMode::area), op, ": input ", shape_str(x.shape()), " gives an empty output size ", a.out,
           " in spatial dim ", d);
   }
   if (nsp == 1) {
@@ -196,7 +221,13 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
     p.h = axes[0];
     p.w = axes[1];
   }
+  if (opt.mode == InterpMode::area) {  // area = adaptive average pooling to the output size
+    if (nsp == 2) return adaptive_avg_pool2d(x, {p.h.out, p.w.out});
+    Tensor y = adaptive_avg_pool2d(unsqueeze(x, 2), {1, p.w.out});
+    return squeeze(y, 2);
+  }
   p.planes = x.size(0) * x.size(1);
+  p.channels_last_like = nsp == 2 && (x.size(1) == 1 || p.h.in * p.w.in == 1);
   Shape out_shape = x.shape();
   out_shape.back() = p.w.out;
   if (nsp == 2) out_shape[2] = p.h.out;

@@ -123,7 +123,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, const Size2& output_size) {
   const int64_t H = x.size(-2), W = x.size(-1);
   if (os[0] == -1) os[0] = H;
   if (os[1] == -1) os[1] = W;
-  check(os[0] > 0 && os[1] > 0, "adaptive_avg_pool2d: output_size must be positive (or -1 to keep a dim), got ",
+  check(os[0] >= 0 && os[1] >= 0, "adaptive_avg_pool2d: output_size must be non-negative (or -1 to keep a dim), got ",
         shape_str(output_size));
   const int64_t OH = os[0], OW = os[1], planes = x.numel() / (H * W);
   Shape out_shape = x.shape();

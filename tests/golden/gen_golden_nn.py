@@ -243,6 +243,18 @@ def fam_interpolate(C):
     C.add("nearest_1d_size", "interpolate", y(1, 2, 7), {"size": "3"})
     C.add("nearest_exact_x1p7", "interpolate", y(1, 2, 5, 7), {"mode": "nearest-exact", "scale_factor": "1.7"}, BOTH)
     C.add("nearest_exact_size_down", "interpolate", y(1, 1, 7, 9), {"mode": "nearest-exact", "size": "3,4"})
+    # PyTorch's nearest shortcuts (NOTE in autograd/ops/interpolate.cpp): 3 * 1.25 -> 3 and 5 * 2.1 -> 10
+    # resample in the generic forward kernel (C > 1, or 3-D) but not for C == 1; backward always shortcuts
+    for sf in ("1.25", "2.1"):
+        tag = sf.replace(".", "p")
+        C.add("nearest_shortcut_c3_x" + tag, "interpolate", y(1, 3, 3, 5), {"scale_factor": sf}, BOTH)
+        C.add("nearest_shortcut_c1_x" + tag, "interpolate", y(2, 1, 3, 5), {"scale_factor": sf})
+        C.add("nearest_shortcut_1d_x" + tag, "interpolate", y(1, 2, 5), {"scale_factor": sf})
+    C.add("linear_x1p7", "interpolate", y(2, 3, 5), {"mode": "linear", "scale_factor": "1.7", "align_corners": "false"}, BOTH)
+    C.add("linear_align_size", "interpolate", y(1, 2, 5), {"mode": "linear", "size": "8", "align_corners": "true"})
+    C.add("area_size", "interpolate", y(1, 2, 7, 9), {"mode": "area", "size": "3,4"}, BOTH)
+    C.add("area_x0p6", "interpolate", y(1, 2, 7, 9), {"mode": "area", "scale_factor": "0.6"})
+    C.add("area_1d_x1p6", "interpolate", y(2, 2, 7), {"mode": "area", "scale_factor": "1.6"})
 
 
 def fam_norm(C):

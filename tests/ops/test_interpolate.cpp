@@ -63,6 +63,33 @@ TEST_CASE("interpolate: bilinear coordinates by hand") {
   CHECK(vals(interpolate(r, opts(InterpMode::bilinear, {}, {1.1}))) == vals(r));
 }
 
+TEST_CASE("interpolate: PyTorch's nearest shortcuts (NOTE in interpolate.cpp)") {
+  // size 3 * 1.25 -> 3. The generic forward kernel reads floor(dst / 1.25) = 0, 0, 1; the
+  // channels-last kernel (4-D, C == 1) and every backward treat out == in as the identity.
+  auto o = opts(InterpMode::nearest, {}, {1.25});
+  Tensor a = reshape(arange(0, 6, 1, DType::f64), {1, 2, 3}).detach().set_requires_grad();
+  Tensor ya = interpolate(a, o);
+  CHECK(vals(ya) == std::vector<double>{0, 0, 1, 3, 3, 4});
+  ya.backward(reshape(arange(1, 7, 1, DType::f64), {1, 2, 3}));
+  CHECK(vals(a.grad()) == std::vector<double>{1, 2, 3, 4, 5, 6});  // the identity, as PyTorch
+  Tensor b = reshape(arange(0, 9, 1, DType::f64), {1, 1, 3, 3});
+  CHECK(vals(interpolate(b, o)) == vals(b));
+  Tensor c = reshape(arange(0, 18, 1, DType::f64), {1, 2, 3, 3});
+  CHECK(vals(interpolate(c, o))[1] == 0);  // row 0 reads columns 0, 0, 1
+}
+
+TEST_CASE("interpolate: linear and area modes") {
+  Tensor row = tensor({0, 1, 2, 3}, {1, 1, 4}, DType::f64);
+  check_close(vals(interpolate(row, opts(InterpMode::linear, {6}, {}, true))), {0, 0.6, 1.2, 1.8, 2.4, 3});
+  check_close(vals(interpolate(row, opts(InterpMode::linear, {6}, {}))), {0, 0.5, 7.0 / 6, 11.0 / 6, 2.5, 3});
+  // area = adaptive average pooling: 4 -> 2 averages pairs
+  check_close(vals(interpolate(row, opts(InterpMode::area, {}, {0.5}))), {0.5, 2.5});
+  Tensor sq = reshape(arange(0, 16, 1, DType::f64), {1, 1, 4, 4});
+  check_close(vals(interpolate(sq, opts(InterpMode::area, {2, 2}, {}))), {2.5, 4.5, 10.5, 12.5});
+  CHECK(error_of([&] { interpolate(sq, opts(InterpMode::linear, {2}, {})); }) ==
+        "interpolate: mode linear expects a 3-D [N,C,L] input, got shape [1,1,4,4]");
+}
+
 TEST_CASE("interpolate: gradchecks in f64") {
   const auto N = InterpMode::nearest, E = InterpMode::nearest_exact, B = InterpMode::bilinear;
   struct C { Shape s; InterpolateOptions o; };
@@ -79,7 +106,11 @@ TEST_CASE("interpolate: gradchecks in f64") {
                        {{1, 2, 4, 5}, opts(B, {7, 3}, {}, true)},
                        {{1, 2, 4, 5}, opts(B, {}, {1.7}, true)},
                        {{1, 1, 1, 3}, opts(B, {4, 1}, {}, true)},
-                       {{1, 1, 5, 6}, opts(B, {}, {1.5, 0.6})}};
+                       {{1, 1, 5, 6}, opts(B, {}, {1.5, 0.6})},
+                       {{2, 3, 5}, opts(InterpMode::linear, {}, {1.7})},
+                       {{2, 3, 5}, opts(InterpMode::linear, {8}, {}, true)},
+                       {{1, 2, 7, 9}, opts(InterpMode::area, {3, 4}, {})},
+                       {{2, 2, 7}, opts(InterpMode::area, {}, {1.6})}};
   for (const C& c : cases) {
     CAPTURE(shape_str(c.s));
     CAPTURE(interp_mode_name(c.o.mode));
@@ -92,7 +123,7 @@ TEST_CASE("interpolate: error messages") {
   CHECK(error_of([&] { interpolate(zeros({1, 2, 3}), opts(InterpMode::bilinear, {}, {2})); }) ==
         "interpolate: mode bilinear expects a 4-D [N,C,H,W] input, got shape [1,2,3]");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {}, {2}, false)); }) ==
-        "interpolate: align_corners can only be set with mode bilinear, not nearest");
+        "interpolate: align_corners can only be set with modes linear and bilinear, not nearest");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {4}, {2})); }) ==
         "interpolate: give exactly one of size and scale_factor");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {4}, {}, std::nullopt, true)); }) ==
@@ -102,7 +133,7 @@ TEST_CASE("interpolate: error messages") {
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {}, {0.2})); }) ==
         "interpolate: input [1,2,3,3] gives an empty output size 0 in spatial dim 0");
   CHECK(error_of([&] { parse_interp_mode("bicubic"); }) ==
-        "interpolate: mode must be nearest, nearest-exact or bilinear, got 'bicubic'");
+        "interpolate: mode must be nearest, nearest-exact, linear, bilinear or area, got 'bicubic'");
 }
 
 TEST_CASE("interpolate: same bits for 1, 2 and 3 threads") {

@@ -140,8 +140,9 @@ TEST_CASE("pool: error messages name the op and the shapes") {
   CHECK(error_of([&] { max_pool2d(x, {1, 2, 3}); }) == "max_pool2d: kernel_size must have 1 or 2 values, got [1,2,3]");
   CHECK(error_of([&] { avg_pool2d(x, {2}, {0}); }) == "avg_pool2d: stride must be positive, got [0,0]");
   CHECK(error_of([&] { max_pool2d(x, {2}, {1}, {0}, {0}); }) == "max_pool2d: dilation must be positive, got [0,0]");
-  CHECK(error_of([&] { adaptive_avg_pool2d(x, {0, 2}); }) ==
-        "adaptive_avg_pool2d: output_size must be positive (or -1 to keep a dim), got [0,2]");
+  CHECK(error_of([&] { adaptive_avg_pool2d(x, {-2, 2}); }) ==
+        "adaptive_avg_pool2d: output_size must be non-negative (or -1 to keep a dim), got [-2,2]");
+  CHECK(adaptive_avg_pool2d(x, {2, 0}).shape() == Shape{1, 1, 2, 0});  // empty, as PyTorch
   CHECK(error_of([&] { max_pool2d(zeros({1, 0, 4, 4}), {2}); }) ==
         "max_pool2d: input of shape [1,0,4,4] has an empty channel or spatial dimension");
 }
