@@ -94,7 +94,7 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
   t.push_back({"adaptive_avg_pool2d", "input", "output_size (int, pair; none keeps a dim)", "",
                [](OpArgs& a) { return Outs{adaptive_avg_pool2d(a.in("input"), output_size(a))}; }});
   t.push_back({"interpolate", "input",
-               "size or scale_factor, mode (nearest; nearest-exact, bilinear), align_corners (none), "
+               "size or scale_factor, mode (nearest; nearest-exact, linear, bilinear, area), align_corners (none), "
                "recompute_scale_factor (none), antialias (false)",
                "", [](OpArgs& a) {
                  InterpolateOptions o;
