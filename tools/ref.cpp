@@ -35,6 +35,9 @@ int print_list() {
     if (!s.constants.empty()) in += "  (no grad: " + s.constants + ")";
     std::printf("%-34s %-44s %s\n", s.name.c_str(), in.c_str(), s.attrs.c_str());
   }
+  std::printf("\nwhole models (eval mode; docs/layers.md): detgrad ref model:NAME --weights W.safetensors --in input=X.npy "
+              "--out DIR [--dump-intermediates]\n");
+  for (const std::string& m : nn::model_names()) std::printf("model:%s\n", m.c_str());
   return 0;
 }
 
