@@ -44,4 +44,17 @@ template <class T>
 void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t C, int64_t m,
                                    const ConvGeom& g, T* dw);
 
+namespace detail {
+// The per-plane inner kernels (depthwise.cpp, and their AVX2/FMA versions in depthwise_avx2.cpp,
+// used for f32 with a horizontal stride of 1). `pad` is one input plane with its zero padding
+// written out (Wp columns per row), so the loops need no bounds tests:
+//   forward:  out[oh][ow] (+)= bias + sum_{i,j} w[i*kw+j] pad[(oh*sh + i*dh)*Wp + ow*sw + j*dw]
+//   weight:   taps[i*kw+j]   = sum_{oh,ow} g[oh*Wo+ow] pad[(oh*sh + i*dh)*Wp + ow*sw + j*dw]
+struct DwPlane {
+  int64_t kh, kw, sh, sw, dh, dw, Ho, Wo, Wp;
+};
+void dw_plane_forward_avx2(const float* pad, const float* w, float bias, bool accumulate, const DwPlane& q, float* out);
+void dw_plane_weight_avx2(const float* g, const float* pad, const DwPlane& q, float* taps);
+}  // namespace detail
+
 }  // namespace dg::kernels

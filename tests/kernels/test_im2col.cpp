@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/kernels/cpu.h"
 #include "autograd/kernels/depthwise.h"
 #include "autograd/kernels/im2col.h"
 
@@ -184,12 +185,18 @@ void check_close(const std::vector<T>& fast, const std::vector<T>& ref, double t
 
 TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their ref twins", T, float, double) {
   const double tol = sizeof(T) == 4 ? 2e-5 : 1e-12;
+  const Isa saved = isa();
+  std::vector<Isa> isas = {Isa::scalar};
+  if (cpu_has_avx2()) isas.push_back(Isa::avx2);  // the AVX2 plane kernels (f32, horizontal stride 1)
+  for (Isa which : isas)
   for (const Geo& geo : kGeos)
     for (int64_t m : {1, 2})
       for (int64_t N : {1, 3}) {
         CAPTURE(geo.str());
         CAPTURE(m);
         CAPTURE(N);
+        CAPTURE(isa_name());
+        set_isa(which);
         const ConvGeom g = geo.make();
         const int64_t C = 3, P = g.P(), taps = g.kh * g.kw;
         const std::vector<T> x = random_values<T>(N * C * g.H * g.W, 21), w = random_values<T>(C * m * taps, 22),
@@ -212,6 +219,7 @@ TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their r
         depthwise_backward_weight_ref(gout.data(), x.data(), N, C, m, g, dw_ref.data());
         check_close(dw, dw_ref, tol * 10);
       }
+  set_isa(saved);
 }
 
 // The depthwise kernels are the grouped direct convolution with groups == C.

@@ -146,6 +146,8 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
       {3, 2, 4, 3, 3, 3, 2, {2, 3}, {1, 0}, {1, 2}, 1, 1, true},  // output_padding < stride
       {2, 4, 3, 4, 6, 3, 3, 2, 1, 1, 2, 1, true},        // groups 2
       {2, 4, 3, 3, 4, 3, 3, 1, 1, 0, 4, 2, true},        // depthwise, dilation 2
+      {2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 4, 1, true},        // depthwise, stride 2, output_padding
+      {1, 3, 3, 4, 3, 3, 3, 1, 1, 1, 3, 2, true},        // depthwise, output_padding < dilation
       {1, 2, 3, 4, 3, 3, 3, 1, 0, 1, 1, 2, false},       // output_padding < dilation (stride 1)
       {2, 6, 5, 4, 4, 1, 1, 1, 0, 0, 2, 1, true},        // 1x1
       {4, 3, 2, 2, 2, 3, 3, 2, 0, 1, 1, 1, true},        // several images per GEMM
