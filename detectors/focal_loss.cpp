@@ -41,7 +41,7 @@ Tensor sigmoid_focal_loss(const Tensor& inputs, const Tensor& targets, double al
   return reduce_box_loss(op, loss, r);
 }
 
-// pos = [y == 1], neg = [y < 1]
+// pos = [y == 1], neg = [y < 1], p = clamp(sigmoid(x), 1e-4, 1 - 1e-4)
 // loss = -(sum log(p) (1-p)^a pos + sum log(1-p) p^a (1-y)^b neg) / num_pos   (num_pos > 0)
 //      = -sum log(1-p) p^a (1-y)^b neg                                          (num_pos = 0)
 Tensor centernet_focal_loss(const Tensor& input, const Tensor& target_in, bool logits, double alpha, double beta) {
@@ -51,12 +51,17 @@ Tensor centernet_focal_loss(const Tensor& input, const Tensor& target_in, bool l
   for (double y : target.to_vector())
     check(y >= 0.0 && y <= 1.0, op, ": target heatmap values must lie in [0, 1], found ", y, " (shape ",
           shape_str(target.shape()), ")");
-  Tensor p = clamp(logits ? sigmoid(input) : input, 1e-4, 1.0 - 1e-4);
+  const double lo = 1e-4, hi = 1.0 - 1e-4;
+  Tensor p = clamp(logits ? sigmoid(input) : input, lo, hi);
+  // q = 1 - p. From logits it is computed as clamp(sigmoid(-x)) (equal in exact arithmetic): where
+  // p is near 1, 1 - p in f32 keeps only a few digits, and log(1 - p) and its gradient inherit
+  // that error (up to ~1e-4 relative); sigmoid(-x) is accurate to the last bit.
+  Tensor q = logits ? clamp(sigmoid(neg(input)), lo, hi) : 1.0 - p;
   Tensor pos = as_float(eq(target, scalar_tensor(1.0, target.dtype())), target);
   Tensor negm = as_float(lt(target, 1.0), target);
   Tensor neg_weights = pow(1.0 - target, beta);
-  Tensor pos_loss = sum(mul(mul(log(p), pow(1.0 - p, alpha)), pos));
-  Tensor neg_loss = sum(mul(mul(mul(log(1.0 - p), pow(p, alpha)), neg_weights), negm));
+  Tensor pos_loss = sum(mul(mul(log(p), pow(q, alpha)), pos));
+  Tensor neg_loss = sum(mul(mul(mul(log(q), pow(p, alpha)), neg_weights), negm));
   const double num_pos = sum(pos).item();
   if (num_pos == 0) return neg(neg_loss);
   return div(neg(add(pos_loss, neg_loss)), num_pos);
