@@ -12,8 +12,9 @@ Writes tests/layers/fixtures/:
   tiny_resnet.*        a torchvision ResNet-18 narrowed 16x (widths 4, 8, 16, 32; 10 classes), built from
                        torchvision's own BasicBlock/_make_layer, with random weights AND random BatchNorm
                        statistics: weights (.safetensors), an input, the eval-mode logits, the C2..C5
-                       features, and the logits of one train-mode forward with the running statistics it
-                       leaves behind.
+                       features, the logits of one train-mode forward with the running statistics it
+                       leaves behind, and the gradients of a cross-entropy training step (input and
+                       GRAD_PARAMS).
   tiny_shufflenet.*    torchvision's ShuffleNetV2 with stages_repeats [2, 3, 2] and widths
                        [8, 16, 32, 64, 128], 10 classes: weights, input, eval-mode logits.
   tiny_inception.*     torchvision's GoogLeNet Inception(8; 4, 4, 6, 2, 4, 3) with branch3's 3x3 replaced by the
@@ -34,6 +35,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torchvision
 from torchvision.models.resnet import BasicBlock
 from torchvision.ops import FeaturePyramidNetwork
@@ -112,6 +114,11 @@ def resnet_features(m, x):
     return [c2, c3, c4, c5]
 
 
+# The parameters whose gradients the unit test compares (first, middle and last layers).
+GRAD_PARAMS = ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer3.0.downsample.0.weight",
+               "layer4.1.bn2.bias", "fc.weight", "fc.bias"]
+
+
 def export_tiny_resnet():
     torch.manual_seed(1)
     gen = torch.Generator().manual_seed(2)
@@ -131,6 +138,14 @@ def export_tiny_resnet():
         save_npy(p + ".train_logits.npy", m(x))
         save_npy(p + ".train_bn1_running_mean.npy", m.bn1.running_mean)
         save_npy(p + ".train_bn1_running_var.npy", m.bn1.running_var)
+    # A training step's gradients: cross-entropy of the train-mode logits against fixed targets.
+    target = torch.tensor([3, 7])
+    xg = x.clone().requires_grad_(True)
+    F.cross_entropy(m(xg), target).backward()
+    save_npy(p + ".train_target.npy", target)
+    save_npy(p + ".grad_input.npy", xg.grad)
+    for name in GRAD_PARAMS:
+        save_npy(p + ".grad_" + name + ".npy", dict(m.named_parameters())[name].grad)
 
 
 def export_tiny_shufflenet():

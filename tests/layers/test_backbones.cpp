@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "autograd/io/tensor_npy.h"
@@ -116,6 +117,24 @@ TEST_CASE("layers resnet: width-reduced torchvision ResNet-18 gives torchvision'
   CHECK(testing::rel_err(m->bn1->running_mean, io::load_npy(kFix + "tiny_resnet.train_bn1_running_mean.npy")) <= 1e-5);
   CHECK(testing::rel_err(m->bn1->running_var, io::load_npy(kFix + "tiny_resnet.train_bn1_running_var.npy")) <= 1e-5);
   CHECK(m->bn1->num_batches_tracked.at(0) == 8);  // 7 in the file + 1
+}
+
+TEST_CASE("layers resnet: a training step's gradients equal torchvision's (width-reduced ResNet-18)") {
+  Generator gen(5);
+  auto m = resnet18(gen, 10, 1.0 / 16);
+  load_weights(*m, kFix + "tiny_resnet.safetensors");
+  m->train();
+  Tensor x = io::load_npy(kFix + "tiny_resnet.input.npy").set_requires_grad(true);
+  cross_entropy(m->forward(x), io::load_npy(kFix + "tiny_resnet.train_target.npy")).backward();
+  CHECK(testing::rel_err(x.grad(), io::load_npy(kFix + "tiny_resnet.grad_input.npy")) <= 1e-4);
+  std::map<std::string, Tensor> params;
+  for (auto& [k, p] : m->named_parameters()) params[k] = p;
+  for (const char* name : {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer3.0.downsample.0.weight",
+                           "layer4.1.bn2.bias", "fc.weight", "fc.bias"}) {
+    REQUIRE(params.count(name));
+    CHECK_MESSAGE(testing::rel_err(params[name].grad(), io::load_npy(kFix + "tiny_resnet.grad_" + name + ".npy")) <= 1e-4,
+                  name);
+  }
 }
 
 TEST_CASE("layers shufflenet: small torchvision ShuffleNetV2 gives torchvision's outputs") {
