@@ -19,6 +19,7 @@ Tensor reduce_box_loss(const char* op, const Tensor& loss, Reduction r) {
 // loss = 1 - (IoU - (C - U) / (C + eps))
 Tensor generalized_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r, double eps,
                                 const Conventions& c) {
+  check_paired_boxes("generalized_box_iou_loss", boxes1, boxes2);
   PairedIoUTerms t = paired_iou_terms(IoUKind::giou, boxes1, boxes2, eps, c);
   return reduce_box_loss("generalized_box_iou_loss", 1.0 - sub(t.iou, t.penalty), r);
 }
@@ -26,6 +27,7 @@ Tensor generalized_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Redu
 // loss = 1 - IoU + rho^2 / (c^2 + eps)
 Tensor distance_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r, double eps,
                              const Conventions& c) {
+  check_paired_boxes("distance_box_iou_loss", boxes1, boxes2);
   PairedIoUTerms t = paired_iou_terms(IoUKind::diou, boxes1, boxes2, eps, c);
   return reduce_box_loss("distance_box_iou_loss", add(1.0 - t.iou, t.penalty), r);
 }
@@ -33,6 +35,7 @@ Tensor distance_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reducti
 // loss = (1 - IoU + rho^2 / (c^2 + 1e-7)) + alpha v,  alpha = v / (1 - IoU + v + eps), no gradient
 Tensor complete_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r, double eps,
                              const Conventions& c) {
+  check_paired_boxes("complete_box_iou_loss", boxes1, boxes2);
   PairedIoUTerms t = paired_iou_terms(IoUKind::ciou, boxes1, boxes2, 1e-7, c);
   Tensor diou_loss = add(1.0 - t.iou, t.penalty);
   return reduce_box_loss("complete_box_iou_loss", add(diou_loss, mul(ciou_alpha(t.v, t.iou, eps, c), t.v)), r);
@@ -47,6 +50,7 @@ IoULossMode parse_iou_loss_mode(const std::string& s) {
 // linear: 1 - IoU;  log: -log(max(IoU, eps))  (the clamp keeps the loss finite for disjoint boxes)
 Tensor iou_loss(const Tensor& boxes1, const Tensor& boxes2, IoULossMode mode, Reduction r, double eps,
                 const Conventions& c) {
+  check_paired_boxes("iou_loss", boxes1, boxes2);
   PairedIoUTerms t = paired_iou_terms(IoUKind::iou, boxes1, boxes2, eps, c);
   // FCOS's own IOULoss: (I + 1) / (U + 1) instead of I / (U + eps).
   Tensor iou = c.fcos_iou_loss_plus_one ? div(add(t.inter, 1.0), add(t.uni, 1.0)) : t.iou;

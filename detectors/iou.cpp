@@ -14,6 +14,14 @@
 namespace dg {
 using namespace ops_detail;
 
+void check_paired_boxes(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
+  check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
+  check(boxes1.shape() == boxes2.shape() && boxes1.dim() >= 1 && boxes1.size(-1) == 4, op,
+        ": expected boxes1 and boxes2 of one shape [..., 4], got ", shape_str(boxes1.shape()), " and ",
+        shape_str(boxes2.shape()));
+  require_same_dtype(op, boxes1, boxes2);
+}
+
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -68,11 +76,7 @@ Pair pairwise_coords(const char* op, const Tensor& boxes1, const Tensor& boxes2)
 }
 
 Pair paired_coords(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
-  check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
-  check(boxes1.shape() == boxes2.shape() && boxes1.dim() >= 1 && boxes1.size(-1) == 4, op,
-        ": expected boxes1 and boxes2 of one shape [..., 4], got ", shape_str(boxes1.shape()), " and ",
-        shape_str(boxes2.shape()));
-  require_same_dtype(op, boxes1, boxes2);
+  check_paired_boxes(op, boxes1, boxes2);
   return {unbind_boxes(op, boxes1), unbind_boxes(op, boxes2)};
 }
 

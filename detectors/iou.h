@@ -40,6 +40,8 @@ struct PairedIoUTerms {
 };
 PairedIoUTerms paired_iou_terms(IoUKind kind, const Tensor& boxes1, const Tensor& boxes2, double eps = 1e-7,
                                 const Conventions& c = Conventions{});
+// Throws "<op>: expected boxes1 and boxes2 of one shape [..., 4], got [..] and [..]" (or a dtype error).
+void check_paired_boxes(const char* op, const Tensor& boxes1, const Tensor& boxes2);
 // IoU, GIoU = iou - penalty, DIoU = iou - penalty, CIoU = iou - penalty - alpha v.
 Tensor paired_box_iou(IoUKind kind, const Tensor& boxes1, const Tensor& boxes2, double eps = 1e-7,
                       const Conventions& c = Conventions{});

@@ -124,9 +124,13 @@ TEST_CASE("box_loss: L1 and smooth L1 per box") {
 
 TEST_CASE("box_loss: errors") {
   CHECK(loss_error([] { generalized_box_iou_loss(zeros({3, 4}), zeros({4, 4})); }) ==
-        "paired_box_iou: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [4,4]");
+        "generalized_box_iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [4,4]");
   CHECK(loss_error([] { complete_box_iou_loss(zeros({3, 4}), zeros({3, 4}, DType::f64)); }) ==
-        "paired_box_iou: dtype mismatch: f32 and f64");
+        "complete_box_iou_loss: dtype mismatch: f32 and f64");
+  CHECK(loss_error([] { iou_loss(zeros({2, 5}), zeros({2, 5})); }) ==
+        "iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,5] and [2,5]");
+  CHECK(loss_error([] { distance_box_iou_loss(zeros({2, 4}), zeros({2, 4}, DType::i64)); }) ==
+        "distance_box_iou_loss: dtype mismatch: f32 and i64");
 }
 
 TEST_CASE("box_loss: gradchecks in f64") {
