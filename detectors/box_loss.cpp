@@ -59,16 +59,14 @@ Tensor iou_loss(const Tensor& boxes1, const Tensor& boxes2, IoULossMode mode, Re
 }
 
 Tensor box_l1_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r) {
+  check_paired_boxes("box_l1_loss", boxes1, boxes2);
   Tensor per = l1_loss(boxes1, boxes2, Reduction::none);
-  check(per.dim() >= 1 && per.size(-1) == 4, "box_l1_loss: boxes must have shape [..., 4], got ",
-        shape_str(per.shape()));
   return reduce_box_loss("box_l1_loss", sum(per, {-1}), r);
 }
 
 Tensor box_smooth_l1_loss(const Tensor& boxes1, const Tensor& boxes2, double beta, Reduction r) {
+  check_paired_boxes("box_smooth_l1_loss", boxes1, boxes2);
   Tensor per = smooth_l1_loss(boxes1, boxes2, Reduction::none, beta);
-  check(per.dim() >= 1 && per.size(-1) == 4, "box_smooth_l1_loss: boxes must have shape [..., 4], got ",
-        shape_str(per.shape()));
   return reduce_box_loss("box_smooth_l1_loss", sum(per, {-1}), r);
 }
 

@@ -31,7 +31,7 @@ Tensor iou_loss(const Tensor& boxes1, const Tensor& boxes2, IoULossMode mode = I
                 Reduction r = Reduction::none, double eps = 1e-7, const Conventions& c = Conventions{});
 
 // Coordinate losses, summed over the 4 coordinates of each box: sum_k |b1_k - b2_k| and
-// sum_k smooth_l1(b1_k - b2_k; beta) (beta = 0 is L1). Any box format.
+// sum_k smooth_l1(b1_k - b2_k; beta) (beta = 0 is L1). Any box format; both of one shape [..., 4].
 Tensor box_l1_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r = Reduction::none);
 Tensor box_smooth_l1_loss(const Tensor& boxes1, const Tensor& boxes2, double beta, Reduction r = Reduction::none);
 

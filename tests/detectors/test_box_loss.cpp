@@ -119,7 +119,10 @@ TEST_CASE("box_loss: L1 and smooth L1 per box") {
   CHECK(l1.at(1) == 0.0);
   CHECK(box_smooth_l1_loss(p, t, 1.0, Reduction::sum).item() == doctest::Approx(2.13).epsilon(1e-14));
   CHECK(box_smooth_l1_loss(p, t, 0.0, Reduction::mean).item() == doctest::Approx(1.8).epsilon(1e-14));
-  CHECK(loss_error([] { box_l1_loss(zeros({2, 3}), zeros({2, 3})); }) == "box_l1_loss: boxes must have shape [..., 4], got [2,3]");
+  CHECK(loss_error([] { box_l1_loss(zeros({2, 3}), zeros({2, 3})); }) ==
+        "box_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,3] and [2,3]");
+  CHECK(loss_error([] { box_smooth_l1_loss(zeros({2, 4}), zeros({4}), 1.0); }) ==
+        "box_smooth_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,4] and [4]");
 }
 
 TEST_CASE("box_loss: errors") {
