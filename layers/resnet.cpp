@@ -34,7 +34,7 @@ Tensor BasicBlock::forward(const Tensor& x) {
   return (*relu)(add(out, identity));
 }
 
-ResNet::ResNet(const ResNetOptions& o, Generator& gen) : Module("ResNet"), opt(o) {
+ResNet::ResNet(const ResNetOptions& o, Generator& gen) : Backbone("ResNet"), opt(o) {
   std::vector<int64_t> blocks;
   if (o.depth == 18) blocks = {2, 2, 2, 2};
   else if (o.depth == 34) blocks = {3, 4, 6, 3};

@@ -26,6 +26,7 @@
 
 #include "autograd/generator.h"
 #include "layers/activation.h"
+#include "layers/backbone.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/norm.h"
@@ -52,12 +53,12 @@ struct ResNetOptions {
   bool include_top = true;     // false: no avgpool/fc (a backbone for detectors)
 };
 
-class ResNet : public Module {
+class ResNet : public Backbone {
  public:
   ResNet(const ResNetOptions& opt, Generator& gen);
   Tensor forward(const Tensor& x) override;            // logits [N, num_classes] (needs include_top)
-  std::vector<Tensor> features(const Tensor& x);        // {C2, C3, C4, C5}, strides 4, 8, 16, 32
-  std::vector<int64_t> feature_channels() const { return widths; }
+  std::vector<Tensor> features(const Tensor& x) override;   // {C2, C3, C4, C5}, strides 4, 8, 16, 32
+  std::vector<int64_t> feature_channels() const override { return widths; }
 
   ResNetOptions opt;
   std::vector<int64_t> widths;  // channels of C2..C5

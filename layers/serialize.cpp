@@ -1,6 +1,5 @@
 #include "layers/serialize.h"
 
-#include "autograd/io/safetensors.h"
 
 namespace dg::nn {
 
@@ -14,10 +13,12 @@ void load_weights(Module& m, const std::string& path, bool strict) {
   }
 }
 
-void save_weights(const Module& m, const std::string& path) {
+io::TensorMap state_map(const Module& m) {
   io::TensorMap map;
   for (auto& [k, t] : m.state_dict()) map[k] = t;
-  io::save_safetensors(path, map);
+  return map;
 }
+
+void save_weights(const Module& m, const std::string& path) { io::save_safetensors(path, state_map(m)); }
 
 }  // namespace dg::nn

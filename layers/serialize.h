@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "autograd/io/safetensors.h"
 #include "layers/module.h"
 
 namespace dg::nn {
@@ -11,5 +12,7 @@ namespace dg::nn {
 // (Module::load_state_dict), prefixed with the file name.
 void load_weights(Module& m, const std::string& path, bool strict = true);
 void save_weights(const Module& m, const std::string& path);  // atomic
+// The state_dict as a name -> tensor map (the live tensors), e.g. for io::save_checkpoint.
+io::TensorMap state_map(const Module& m);
 
 }  // namespace dg::nn

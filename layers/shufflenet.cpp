@@ -45,7 +45,7 @@ Tensor ShuffleNetUnit::forward(const Tensor& x) {
   return channel_shuffle(out, 2);
 }
 
-ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Module("ShuffleNetV2"), opt(o) {
+ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Backbone("ShuffleNetV2"), opt(o) {
   check(o.repeats.size() == 3 && (o.widths.size() == 4 || o.widths.size() == 5),
         "ShuffleNetV2: need 3 stage repeats and 4 or 5 widths, got ", o.repeats.size(), " and ", o.widths.size());
   const auto& w = o.widths;

@@ -25,6 +25,7 @@
 
 #include "autograd/generator.h"
 #include "layers/activation.h"
+#include "layers/backbone.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/norm.h"
@@ -50,13 +51,13 @@ struct ShuffleNetV2Options {
   bool include_top = true;  // false: no fc (conv5 is kept when widths has 5 entries)
 };
 
-class ShuffleNetV2 : public Module {
+class ShuffleNetV2 : public Backbone {
  public:
   ShuffleNetV2(const ShuffleNetV2Options& opt, Generator& gen);
   Tensor forward(const Tensor& x) override;       // logits [N, num_classes]
   // {C2 (after maxpool), C3, C4, C5 (stage outputs)}, strides 4, 8, 16, 32. conv5 is not applied.
-  std::vector<Tensor> features(const Tensor& x);
-  std::vector<int64_t> feature_channels() const;
+  std::vector<Tensor> features(const Tensor& x) override;
+  std::vector<int64_t> feature_channels() const override;
 
   ShuffleNetV2Options opt;
   std::shared_ptr<Sequential> conv1, stage2, stage3, stage4, conv5;  // conv5 null without it

@@ -9,6 +9,7 @@
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops.h"
+#include "layers/backbone.h"
 #include "layers/depthwise_separable.h"
 #include "layers/fpn.h"
 #include "layers/inception.h"
@@ -75,6 +76,18 @@ TEST_CASE("layers blocks: output shapes") {
   CHECK(sf[1].shape() == Shape{1, 60, 8, 8});
   CHECK(sf[3].shape() == Shape{1, 240, 2, 2});
   CHECK(s->forward(randn({1, 3, 64, 64}, gen)).shape() == Shape{1, 10});
+  for (const char* name : {"resnet18", "shufflenet_v2_x0_5", "snet49", "snet146"}) {
+    std::shared_ptr<Backbone> b = make_backbone(name, gen, std::string(name) == "resnet18" ? 0.25 : 1.0);
+    std::vector<Tensor> f = b->features(randn({1, 3, 64, 96}, gen));
+    REQUIRE(f.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+      CHECK_MESSAGE(f[i].size(1) == b->feature_channels()[i], name);
+      CHECK_MESSAGE(f[i].size(2) * b->feature_strides()[i] == 64, name);
+      CHECK_MESSAGE(f[i].size(3) * b->feature_strides()[i] == 96, name);
+    }
+  }
+  CHECK(make_backbone("resnet34", gen, 0.125)->feature_channels() == std::vector<int64_t>{8, 16, 32, 64});
+  CHECK_THROWS_WITH_AS(make_backbone("vgg16", gen), doctest::Contains("make_backbone: unknown backbone 'vgg16'"), Error);
   CHECK_THROWS_WITH_AS(r->forward(randn({1, 1, 32, 32}, gen)), "ResNet: expected input [N, 3, H, W], got [1,1,32,32]", Error);
   CHECK_THROWS_WITH_AS(ShuffleNetUnit(8, 10, 1, gen), "ShuffleNetUnit: a stride-1 unit needs in == out, got in=8 out=10", Error);
 }
