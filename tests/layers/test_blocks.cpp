@@ -64,6 +64,9 @@ TEST_CASE("layers blocks: output shapes") {
   CHECK(chosen.forward_features({randn({1, 4, 20, 18}, gen), randn({1, 8, 10, 9}, gen), randn({1, 16, 5, 5}, gen)}).size() == 2);
   CHECK_THROWS_WITH_AS(FPN({4}, 6, gen, FPNOptions{.out_levels = {4}}), "FPN: out level P4 is not produced (levels P3..P3)", Error);
   CHECK_THROWS_WITH_AS(fpn.forward_features({randn({1, 4, 8, 8}, gen)}), "FPN: expected 3 feature maps, got 1", Error);
+  CHECK_THROWS_WITH_AS(fpn(randn({1, 4, 8, 8}, gen)),
+                       "FPN: forward(Tensor) is not defined for this module (input [1,4,8,8]); call its own method", Error);
+  CHECK_THROWS_WITH_AS((*fpn.inner_blocks)[3], "ModuleList: index 3 out of range for 3 modules", Error);
 
   auto r = resnet18(gen, 10, 0.125);
   std::vector<Tensor> c = r->features(randn({1, 3, 64, 64}, gen));
