@@ -17,6 +17,8 @@ Writes tests/layers/fixtures/:
                        GRAD_PARAMS).
   tiny_shufflenet.*    torchvision's ShuffleNetV2 with stages_repeats [2, 3, 2] and widths
                        [8, 16, 32, 64, 128], 10 classes: weights, input, eval-mode logits.
+  tiny_snet.*          the same ShuffleNetV2 with every depthwise conv 5x5 (ThunderNet's SNet change):
+                       weights, input, eval-mode logits.
   tiny_inception.*     torchvision's GoogLeNet Inception(8; 4, 4, 6, 2, 4, 3) with branch3's 3x3 replaced by the
                        paper's 5x5: weights, input, eval and train-mode outputs, key list.
   tiny_fpn.*           torchvision.ops.FeaturePyramidNetwork (in 8, 16, 32 -> 16 channels) with
@@ -162,6 +164,28 @@ def export_tiny_shufflenet():
         save_npy(p + ".logits.npy", m(x))
 
 
+def export_tiny_snet():
+    """ThunderNet's SNet idea on torchvision's ShuffleNetV2: every depthwise conv 5x5 (padding 2)."""
+    from torchvision.models.shufflenetv2 import InvertedResidual
+    original = InvertedResidual.depthwise_conv
+    InvertedResidual.depthwise_conv = staticmethod(
+        lambda i, o, kernel_size, stride=1, padding=0, bias=False: nn.Conv2d(i, o, 5, stride, 2, bias=bias, groups=i))
+    try:
+        torch.manual_seed(9)
+        gen = torch.Generator().manual_seed(10)
+        m = torchvision.models.shufflenetv2.ShuffleNetV2([2, 3, 2], [8, 16, 32, 64, 128], num_classes=10)
+    finally:
+        InvertedResidual.depthwise_conv = original
+    randomize_bn(m, gen)
+    m.eval()
+    x = torch.randn(2, 3, 48, 48, generator=gen)
+    p = os.path.join(FIXTURES, "tiny_snet")
+    write_safetensors(p + ".safetensors", list(m.state_dict().items()))
+    save_npy(p + ".input.npy", x)
+    with torch.no_grad():
+        save_npy(p + ".logits.npy", m(x))
+
+
 def export_tiny_fpn():
     torch.manual_seed(5)
     gen = torch.Generator().manual_seed(6)
@@ -210,6 +234,7 @@ def main():
         keys_file(name, getattr(torchvision.models, name)())
     export_tiny_resnet()
     export_tiny_shufflenet()
+    export_tiny_snet()
     export_tiny_fpn()
     export_tiny_inception()
     total = sum(os.path.getsize(os.path.join(FIXTURES, f)) for f in os.listdir(FIXTURES))

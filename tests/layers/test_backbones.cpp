@@ -147,6 +147,17 @@ TEST_CASE("layers shufflenet: small torchvision ShuffleNetV2 gives torchvision's
   CHECK(testing::rel_err(m.forward(x), io::load_npy(kFix + "tiny_shufflenet.logits.npy")) <= 1e-4);
 }
 
+TEST_CASE("layers shufflenet: 5x5 depthwise units (SNet) match torchvision's ShuffleNetV2 patched to 5x5") {
+  Generator gen(6);
+  ShuffleNetV2 m(ShuffleNetV2Options{.repeats = {2, 3, 2}, .widths = {8, 16, 32, 64, 128}, .dw_kernel = 5, .num_classes = 10},
+                 gen);
+  load_weights(m, kFix + "tiny_snet.safetensors");
+  m.eval();
+  NoGradGuard ng;
+  CHECK(testing::rel_err(m.forward(io::load_npy(kFix + "tiny_snet.input.npy")), io::load_npy(kFix + "tiny_snet.logits.npy")) <=
+        1e-4);
+}
+
 TEST_CASE("layers backbones: loading a wrong file lists the offending keys") {
   Generator gen(4);
   auto m = resnet18(gen, 10, 1.0 / 8);  // widths 8.. do not fit the 1/16 fixture
