@@ -35,8 +35,8 @@ namespace {
 // Per-channel statistics of x [N, C, S], the output, and (training) the running-stat update.
 // w, b, rm, rv may be null. mean/rstd receive what the output used (for backward).
 // The arithmetic follows PyTorch's CPU kernel (fused multiply-adds included), as for layer_norm
-// (NOTE [ PyTorch's rounding order in layer_norm ]): with two or three values per channel, dx is
-// dominated by cancellation and otherwise differs from PyTorch's in the 9th digit.
+// (NOTE [ PyTorch's rounding order in layer_norm ] below): with two or three values per channel, dx
+// is dominated by cancellation and otherwise differs from PyTorch's in the 9th digit.
 template <class T>
 void batch_norm_forward_kernel(const T* x, const T* w, const T* b, T* rm, T* rv, T* y, double* mean, double* rstd,
                                int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps) {
@@ -106,20 +106,24 @@ void batch_norm_backward_kernel(const T* x, const T* w, const T* g, const double
 //   (m % G) * Cg + k / inner
 // layer_norm: G = 1, Cg = K, inner = 1 (one parameter per element of the row);
 // group_norm: rows are (n, group), G = groups, Cg = C / G, inner = S (one parameter per channel).
-//
-// NOTE [ PyTorch's rounding order in layer_norm ]
-// For layer_norm (and, in its own arrangement, group_norm) the arithmetic is arranged as PyTorch's CPU kernel evaluates it (with fused
-// multiply-adds): y = fma(fma(x, r, -r mu), w, b), and the backward as dx = b' x + c' + r g w with
-// per-row constants b', c'. Mathematically this equals the formulas above. It matters only in
-// degenerate rows of one or two elements: there the exact dx is 0 (or tiny) and the result is pure
-// rounding noise, which then agrees with PyTorch's instead of being a different noise.
 struct RowPlan {
   int64_t M = 0, K = 0, G = 1, Cg = 1, inner = 1, nparam = 0;
-  bool torch_order = false;  // NOTE [ PyTorch's rounding order in layer_norm ]
-  bool torch_group = false;  // the same idea for group_norm (its kernel groups the terms per channel)
+  bool per_channel = false;  // group_norm: PyTorch groups its sums per channel (NOTE below)
   int64_t param(int64_t m, int64_t k) const { return (m % G) * Cg + k / inner; }
 };
 
+// NOTE [ PyTorch's rounding order in layer_norm ]
+// The kernels below evaluate the formulas at the top of this file in the order, and with the fused
+// multiply-adds, that PyTorch's CPU kernels use (found by comparing bits with PyTorch 1.13):
+//   layer_norm:  y = fma(fma(x, r, -r mu), w, b)
+//                dx = fma(b', x, (r g) w) + c',  b' = fma(S_g, mu, -S_gx) r^3 / K,  c' = fma(-b', mu, -S_g r / K)
+//   group_norm:  y = fma(s, x, b - s mu), s = r w     (without weight and bias: (x - mu) r)
+//                dx = fma(r w, g, c2 x) + c3 with c2, c3 as b', c' but S_g, S_gx summed per channel first
+//   batch_norm:  see batch_norm_forward_kernel.
+// Mathematically nothing changes. It matters in degenerate groups of one or two elements: the exact
+// dx is 0 (or of order eps) and the computed one is rounding noise, which now agrees with PyTorch's
+// noise instead of being different noise (a 1e-10 comparison would otherwise fail there). Rows of up
+// to 4 elements take their moments by Welford's update, as PyTorch does for rows that short.
 template <class T>
 void row_norm_forward_kernel(const RowPlan& p, const T* x, const T* w, const T* b, T* y, double* mean, double* rstd,
                              double eps) {
@@ -127,8 +131,7 @@ void row_norm_forward_kernel(const RowPlan& p, const T* x, const T* w, const T* 
   for (int64_t m = 0; m < p.M; ++m) {
     const T* row = x + m * p.K;
     double mu = 0, ss = 0;  // mean, sum of squared deviations
-    if (p.K <= 4) {
-      // Welford's update, the order PyTorch's row moments use for rows this short (see the NOTE)
+    if (p.K <= 4) {         // Welford
       for (int64_t k = 0; k < p.K; ++k) {
         const double d = (double)row[k] - mu;
         mu += d / (double)(k + 1);
@@ -144,17 +147,11 @@ void row_norm_forward_kernel(const RowPlan& p, const T* x, const T* w, const T* 
     rstd[m] = r;
     for (int64_t k = 0; k < p.K; ++k) {
       const int64_t q = p.param(m, k);
+      const double xv = row[k], wq = w ? (double)w[q] : 1.0, bq = b ? (double)b[q] : 0.0;
       double v;
-      if (p.torch_order) {
-        v = std::fma(std::fma((double)row[k], r, -r * mu), w ? (double)w[q] : 1.0, b ? (double)b[q] : 0.0);
-      } else if (p.torch_group && (w || b)) {  // y = sc x + (b - sc mu), sc = r w
-        const double sc = r * (w ? (double)w[q] : 1.0);
-        v = std::fma(sc, (double)row[k], -sc * mu + (b ? (double)b[q] : 0.0));
-      } else {
-        v = ((double)row[k] - mu) * r;
-        if (w) v *= (double)w[q];
-        if (b) v += (double)b[q];
-      }
+      if (!p.per_channel) v = std::fma(std::fma(xv, r, -r * mu), wq, bq);
+      else if (w || b) v = std::fma(r * wq, xv, -(r * wq) * mu + bq);
+      else v = (xv - mu) * r;
       y[m * p.K + k] = (T)v;
     }
   }
@@ -163,80 +160,62 @@ void row_norm_forward_kernel(const RowPlan& p, const T* x, const T* w, const T* 
 template <class T>
 void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T* g, const double* mean,
                               const double* rstd, T* dx, T* dw, T* db) {
-  const double K = (double)p.K;
+  const double s = 1.0 / (double)p.K;
+  auto wk = [&](int64_t m, int64_t k) { return w ? (double)w[p.param(m, k)] : 1.0; };
 #pragma omp parallel for schedule(static) if (p.M * p.K >= kernels::kParallelMin)
   for (int64_t m = 0; m < p.M; ++m) {
     const double mu = mean[m], r = rstd[m];
-    const int64_t base = m * p.K;
-    if (p.torch_order) {  // the same dx, arranged as dx = bb x + cc + r g w
-      double ds = 0, sg = 0;  // sum g x w, sum g w
+    const T* gr = g + m * p.K;
+    const T* xr = x + m * p.K;
+    double sgx = 0, sg = 0;  // sum g w x, sum g w over the row
+    if (!p.per_channel) {
       for (int64_t k = 0; k < p.K; ++k) {
-        const double wk = w ? (double)w[p.param(m, k)] : 1.0;
-        ds += (double)g[base + k] * (double)x[base + k] * wk;
-        sg += (double)g[base + k] * wk;
+        sgx += (double)gr[k] * (double)xr[k] * wk(m, k);
+        sg += (double)gr[k] * wk(m, k);
       }
-      const double s = 1.0 / K;
-      const double bb = std::fma(sg, mu, -ds) * r * r * r * s, cc = std::fma(-bb, mu, -(sg * r * s));
-      for (int64_t k = 0; k < p.K; ++k)
-        dx[base + k] = (T)(std::fma(bb, (double)x[base + k], (r * (double)g[base + k]) * (w ? (double)w[p.param(m, k)] : 1.0)) + cc);
-      continue;
-    }
-    if (p.torch_group) {  // the same dx, arranged per channel as dx = c1 g + c2 x + c3
-      double ds = 0, sg = 0;  // sum_j w_j sum_k g x, sum_j w_j sum_k g  (j: channels of the group)
-      for (int64_t j = 0; j < p.Cg; ++j) {
-        double dsj = 0, sgj = 0;
+    } else {
+      for (int64_t j = 0; j < p.Cg; ++j) {  // per channel j of the group, then weighted
+        double sgxj = 0, sgj = 0;
         for (int64_t k = j * p.inner; k < (j + 1) * p.inner; ++k) {
-          dsj += (double)g[base + k] * (double)x[base + k];
-          sgj += (double)g[base + k];
+          sgxj += (double)gr[k] * (double)xr[k];
+          sgj += (double)gr[k];
         }
-        const double wj = w ? (double)w[p.param(m, j * p.inner)] : 1.0;
-        ds += dsj * wj;
-        sg += sgj * wj;
+        sgx += sgxj * wk(m, j * p.inner);
+        sg += sgj * wk(m, j * p.inner);
       }
-      const double s = 1.0 / K;
-      const double c2 = std::fma(sg, mu, -ds) * r * r * r * s, c3 = std::fma(-c2, mu, -(sg * r * s));
-      for (int64_t k = 0; k < p.K; ++k) {
-        const double c1 = r * (w ? (double)w[p.param(m, k)] : 1.0);
-        dx[base + k] = (T)(std::fma(c1, (double)g[base + k], c2 * (double)x[base + k]) + c3);
-      }
-      continue;
     }
-    double a = 0, b = 0;  // sum gy, sum gy * xhat
+    // dx = r g w + b' (x - mu) - S_g r / K,   b' = -S_{g(x-mu)} r^3 / K
+    const double b2 = std::fma(sg, mu, -sgx) * r * r * r * s, c2 = std::fma(-b2, mu, -(sg * r * s));
     for (int64_t k = 0; k < p.K; ++k) {
-      const double gy = (double)g[base + k] * (w ? (double)w[p.param(m, k)] : 1.0);
-      a += gy;
-      b += gy * ((double)x[base + k] - mu) * r;
-    }
-    for (int64_t k = 0; k < p.K; ++k) {
-      const double gy = (double)g[base + k] * (w ? (double)w[p.param(m, k)] : 1.0);
-      const double xhat = ((double)x[base + k] - mu) * r;
-      dx[base + k] = (T)(r * (gy - a / K - xhat * b / K));
+      const double xv = xr[k], gv = gr[k];
+      dx[m * p.K + k] = p.per_channel ? (T)(std::fma(r * wk(m, k), gv, b2 * xv) + c2)
+                                      : (T)(std::fma(b2, xv, (r * gv) * wk(m, k)) + c2);
     }
   }
   if (!dw && !db) return;
   // Parameters are shared across rows: one serial pass in (row, element) order (deterministic).
+  // dw = sum g xhat, db = sum g; group_norm sums per (row, channel) first: (S_gx - mu S_g) r.
   std::vector<double> sw((size_t)p.nparam, 0.0), sb((size_t)p.nparam, 0.0);
-  if (p.torch_group) {  // per (row, channel): dw += (sum g x - mu sum g) * r, db += sum g
-    for (int64_t m = 0; m < p.M; ++m)
-      for (int64_t c = 0; c < p.Cg; ++c) {
-        double dsj = 0, sgj = 0;
-        for (int64_t k = c * p.inner; k < (c + 1) * p.inner; ++k) {
-          dsj += (double)g[m * p.K + k] * (double)x[m * p.K + k];
-          sgj += (double)g[m * p.K + k];
+  for (int64_t m = 0; m < p.M; ++m) {
+    const double mu = mean[m], r = rstd[m];
+    const int64_t step = p.per_channel ? p.inner : 1;
+    for (int64_t k0 = 0; k0 < p.K; k0 += step) {
+      const int64_t q = p.param(m, k0);
+      if (p.per_channel) {
+        double sgx = 0, sg = 0;
+        for (int64_t k = k0; k < k0 + step; ++k) {
+          sgx += (double)g[m * p.K + k] * (double)x[m * p.K + k];
+          sg += (double)g[m * p.K + k];
         }
-        const int64_t q = p.param(m, c * p.inner);
-        sw[(size_t)q] += std::fma(-sgj, mean[m], dsj) * rstd[m];
-        sb[(size_t)q] += sgj;
+        sw[(size_t)q] += std::fma(-sg, mu, sgx) * r;
+        sb[(size_t)q] += sg;
+      } else {
+        const int64_t j = m * p.K + k0;
+        sw[(size_t)q] += (double)g[j] * std::fma(r, (double)x[j], -r * mu);
+        sb[(size_t)q] += (double)g[j];
       }
-  } else
-  for (int64_t m = 0; m < p.M; ++m)
-    for (int64_t k = 0; k < p.K; ++k) {
-      const int64_t j = m * p.K + k, q = p.param(m, k);
-      const double xhat = p.torch_order ? std::fma(rstd[m], (double)x[j], -rstd[m] * mean[m])
-                                        : ((double)x[j] - mean[m]) * rstd[m];
-      sw[(size_t)q] += (double)g[j] * xhat;
-      sb[(size_t)q] += (double)g[j];
     }
+  }
   for (int64_t q = 0; q < p.nparam; ++q) {
     if (dw) dw[q] = (T)sw[(size_t)q];
     if (db) db[q] = (T)sb[(size_t)q];
@@ -331,7 +310,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   p.M = N * num_groups;
   p.K = p.Cg * p.inner;
   p.nparam = C;
-  p.torch_group = true;
+  p.per_channel = true;
   return row_norm(op, x, p, weight, bias, eps);
 }
 
@@ -356,7 +335,6 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   p.Cg = p.K;
   p.inner = 1;
   p.nparam = p.K;
-  p.torch_order = true;
   return row_norm(op, x, p, weight, bias, eps);
 }
 
