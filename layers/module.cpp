@@ -183,6 +183,10 @@ void Module::zero_grad() {
   for (Tensor& p : parameters()) p.zero_grad();
 }
 
+void Module::set_requires_grad(bool on) {
+  for (Tensor& p : parameters()) p.set_requires_grad(on);
+}
+
 void Module::set_forward_hook(const ForwardHook& hook) {
   for (auto& [name, m] : named_modules()) {
     m->hook_ = hook;

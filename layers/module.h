@@ -97,6 +97,9 @@ class Module {
   // buffers (num_batches_tracked) stay i64. Drops accumulated gradients.
   void to(DType dtype);
   void zero_grad();                         // drops every parameter's .grad
+  // Freezes (false) or unfreezes every parameter of this subtree, e.g. a backbone's stem as
+  // torchvision's trainable_backbone_layers does. Frozen parameters get no .grad.
+  void set_requires_grad(bool on);
 
   // Installs hook on this module and every descendant (prefix = state_dict prefix; the root's is
   // ""). An empty function removes it.

@@ -150,6 +150,20 @@ TEST_CASE("layers module: train/eval reach every descendant; BatchNorm behaves a
   CHECK_THROWS_WITH_AS(b(zeros({2, 3, 4, 4})), "BatchNorm2d(2): expected input [N, 2, H, W], got [2,3,4,4]", Error);
 }
 
+TEST_CASE("layers module: freezing a subtree stops its gradients") {
+  Generator gen(10);
+  Tiny m(gen);
+  m.body->set_requires_grad(false);
+  sum(m(randn({2, 3, 4, 4}, gen))).backward();
+  for (auto& [k, p] : m.named_parameters()) {
+    const bool frozen = k.rfind("body.", 0) == 0;
+    CHECK_MESSAGE(p.requires_grad() == !frozen, k);
+    CHECK_MESSAGE(p.grad().defined() == !frozen, k);
+  }
+  m.body->set_requires_grad(true);
+  CHECK(m.body->parameters()[0].requires_grad());
+}
+
 TEST_CASE("layers module: forward hooks see every submodule by its state_dict prefix") {
   Generator gen(5);
   Tiny m(gen);
