@@ -148,7 +148,12 @@ void resample(const InterpPlan& p, const T* src, T* dst, bool adjoint) {
         const size_t b = (size_t)ow;
         const int64_t c0 = tw.i0[b], c1 = tw.i1[b];
         const T w0 = tw.l0[b], w1 = tw.l1[b];
-        if (adjoint) {
+        if (adjoint && p.mode == InterpMode::linear) {  // 1-D: H = 1, only the W weights
+          T* gx = dst + pl * W;
+          const T g = src[pl * OW + ow];
+          gx[c0] += w0 * g;
+          gx[c1] += w1 * g;
+        } else if (adjoint) {
           T* gx = dst + pl * H * W;
           const T g = src[pl * OH * OW + oh * OW + ow];
           gx[r0 + c0] += h0 * w0 * g;
