@@ -21,6 +21,7 @@ struct ConvBenchOptions {
   int threads = 0;                  // 0: OpenMP's default
   int repeat = 5;                   // timed repetitions after one warm-up; the best is reported
   bool torch = true;                // also run bench/bench_conv_torch.py (if /usr/bin/python3 has torch)
+  std::string clock = "wall";       // "wall", or "cpu": process CPU time (robust on a busy machine with 1 thread)
 };
 // conv2d forward and forward+backward GFLOP/s (f32), against PyTorch in the same run (bench/conv.cpp).
 int run_conv_bench(const ConvBenchOptions& opt);

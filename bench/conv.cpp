@@ -9,6 +9,7 @@
 // /usr/bin/python3 (the one with torch) and the same thread count, so that the two figures come
 // from the same minute of a possibly busy machine; ratio = detgrad / torch (above 1: detgrad faster).
 #include <omp.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -62,14 +63,23 @@ ConvShape parse_shape(const std::string& arg) {
   return {name, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
 }
 
+// Seconds on the wall clock, or of CPU time used by the process (all threads): with one thread
+// the CPU clock does not count the time the OS gives to other processes.
+double now(bool cpu) {
+  if (!cpu) return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 template <class F>
-double best_seconds(int repeat, F&& f) {
+double best_seconds(int repeat, bool cpu, F&& f) {
   f();
   double best = 1e300;
   for (int r = 0; r < repeat; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now(cpu);
     f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, now(cpu) - t0);
   }
   return best;
 }
@@ -80,12 +90,12 @@ double round_to(double x, int digits) {
 }
 
 // The torch script's JSON line for one shape, or null if python/torch is unavailable.
-nlohmann::json run_torch(const ConvShape& s, int threads, int repeat) {
+nlohmann::json run_torch(const ConvShape& s, int threads, int repeat, const std::string& clock) {
   const std::filesystem::path script = std::filesystem::path(__FILE__).parent_path() / "bench_conv_torch.py";
   if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) return nullptr;
   std::ostringstream cmd;
   cmd << "/usr/bin/python3 '" << script.string() << "' --threads " << threads << " --repeat " << repeat
-      << " --name " << s.name << " --shape " << s.N << "," << s.C << "," << s.H << "," << s.W << "," << s.O << ","
+      << " --clock " << clock << " --name " << s.name << " --shape " << s.N << "," << s.C << "," << s.H << "," << s.W << "," << s.O << ","
       << s.k << "," << s.stride << "," << s.pad << "," << s.groups << " 2>/dev/null";
   FILE* p = popen(cmd.str().c_str(), "r");
   if (!p) return nullptr;
@@ -105,6 +115,8 @@ nlohmann::json run_torch(const ConvShape& s, int threads, int repeat) {
 int run_conv_bench(const ConvBenchOptions& opt) {
   check(opt.repeat >= 1, "bench conv: repeat must be >= 1, got ", opt.repeat);
   check(opt.threads >= 0, "bench conv: threads must be >= 0, got ", opt.threads);
+  check(opt.clock == "wall" || opt.clock == "cpu", "bench conv: --clock must be wall or cpu, got '", opt.clock, "'");
+  const bool cpu = opt.clock == "cpu";
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
   std::vector<ConvShape> shapes;
@@ -126,11 +138,11 @@ int run_conv_bench(const ConvBenchOptions& opt) {
     Tensor gout = randn({s.N, s.O, Ho, Wo}, gen);
     const double flops = 2.0 * double(s.N * s.O * Ho * Wo) * double(s.C / s.groups * s.k * s.k);
 
-    const double t_f = best_seconds(opt.repeat, [&] {
+    const double t_f = best_seconds(opt.repeat, cpu, [&] {
       NoGradGuard ng;
       conv2d(x, w, b, s.stride, s.pad, 1, s.groups);
     });
-    const double t_fb = best_seconds(opt.repeat, [&] {
+    const double t_fb = best_seconds(opt.repeat, cpu, [&] {
       x.zero_grad(), w.zero_grad(), b.zero_grad();
       conv2d(x, w, b, s.stride, s.pad, 1, s.groups).backward(gout);
     });
@@ -141,12 +153,13 @@ int run_conv_bench(const ConvBenchOptions& opt) {
     out["shape"] = {{"N", s.N}, {"C", s.C}, {"H", s.H}, {"W", s.W}, {"O", s.O}, {"k", s.k}, {"stride", s.stride},
                     {"pad", s.pad}, {"groups", s.groups}};
     out["threads"] = threads;
+    out["clock"] = opt.clock;
     out["isa"] = kernels::isa_name();
     out["fwd_ms"] = round_to(t_f * 1e3, 3);
     out["fwd_bwd_ms"] = round_to(t_fb * 1e3, 3);
     out["detgrad_fwd_gflops"] = round_to(flops / t_f * 1e-9, 2);
     out["detgrad_fwd_bwd_gflops"] = round_to(3 * flops / t_fb * 1e-9, 2);
-    nlohmann::json t = opt.torch ? run_torch(s, threads, opt.repeat) : nlohmann::json(nullptr);
+    nlohmann::json t = opt.torch ? run_torch(s, threads, opt.repeat, opt.clock) : nlohmann::json(nullptr);
     if (t.is_object()) {
       out["torch_fwd_gflops"] = t["fwd_gflops"];
       out["torch_fwd_bwd_gflops"] = t["fwd_bwd_gflops"];

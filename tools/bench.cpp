@@ -23,6 +23,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
   conv->add_option("--threads", cv->threads, "OpenMP threads, also given to PyTorch (0: default)")->capture_default_str();
   conv->add_option("--repeat", cv->repeat, "timed repetitions (best reported)")->capture_default_str();
   conv->add_flag("!--no-torch", cv->torch, "skip the PyTorch reference");
+  conv->add_option("--clock", cv->clock, "wall, or cpu (process CPU time; use with --threads 1 on a busy machine)")
+      ->capture_default_str();
   auto nm = std::make_shared<bench::NmsBenchOptions>();
   CLI::App* nmsc = c->add_subcommand("nms", "hard NMS on 1k/10k/50k f32 boxes vs torchvision.ops.nms (same run, same boxes)");
   nmsc->add_option("--sizes", nm->sizes, "box counts (repeatable)")->capture_default_str();

@@ -111,7 +111,9 @@ struct Chunking {
 
 Chunking make_chunks(int64_t N, int64_t P, int64_t K, size_t elem, bool allow_multi) {
   constexpr int64_t kChunkBytes = 512 << 10;
-  const int64_t target = std::clamp<int64_t>(kChunkBytes / (int64_t)elem / K, 128, 1024);  // columns
+  // columns: as many as fit the budget, but at least 384 (each GEMM call repacks its block of the
+  // weight: a narrow chunk would spend more time packing than multiplying)
+  const int64_t target = std::clamp<int64_t>(kChunkBytes / (int64_t)elem / K, 384, 1024);
   Chunking c;
   if (P >= target || !allow_multi || N <= 1) {
     const int64_t pieces = (P + target - 1) / target;
@@ -122,7 +124,7 @@ Chunking make_chunks(int64_t N, int64_t P, int64_t K, size_t elem, bool allow_mu
     return c;
   }
   c.multi = true;
-  int64_t nb = std::clamp<int64_t>(target / P, 1, N);
+  int64_t nb = std::clamp<int64_t>((target + P / 2) / P, 1, N);
   const int64_t count = (N + nb - 1) / nb;
   nb = (N + count - 1) / count;  // spread the images evenly
   for (int64_t n0 = 0; n0 < N; n0 += nb) {
