@@ -114,7 +114,7 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
                  Tensor rm = a.opt("running_mean"), rv = a.opt("running_var");
                  check(rm.defined() == rv.defined(), "batch_norm: give both running_mean and running_var, or neither");
                  const bool training = a.b("training", false);
-                 check(a.literal("momentum", "0.1") != "none",
+                 check(a.literal("momentum", "0.1") != "none" || !training || !rm.defined(),
                        "batch_norm: momentum=none (PyTorch's cumulative average) is not supported");
                  Tensor y = batch_norm(x, rm, rv, a.opt("weight"), a.opt("bias"), training, a.f("momentum", 0.1),
                                        a.f("eps", 1e-5));
