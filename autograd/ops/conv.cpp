@@ -258,8 +258,8 @@ void conv_weight_grad(const ConvProblem& pb, const T* gout, const T* x, T* dw) {
   const Chunking ck = make_chunks(N, P, K, sizeof(T), !pw);
   std::vector<T> gt(ck.multi ? (size_t)(O * N * P) : 0);
   if (ck.multi) permute_nr(gout, N, O, P, gt.data(), /*to_nrp=*/false);
-  // rows per block: about 128, a multiple of the GEMM's 16-wide panels, and enough blocks for the team
-  const int64_t want = std::max<int64_t>((K + 127) / 128, blocks_for(pb.groups, K, 16));
+  // rows per block: at most 512, a multiple of the GEMM's 16-wide panels, and two blocks per thread
+  const int64_t want = std::max<int64_t>((K + 511) / 512, blocks_for(pb.groups, K, 16));
   const int64_t rows = std::min(K, ((K + want - 1) / want + 15) / 16 * 16);
   const int64_t rb = (K + rows - 1) / rows;
   run_items(pb.groups * rb, [&](int64_t it) {
