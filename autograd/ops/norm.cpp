@@ -118,7 +118,8 @@ struct RowPlan {
 //   layer_norm:  y = fma(fma(x, r, -r mu), w, b)
 //                dx = fma(b', x, (r g) w) + c',  b' = fma(S_g, mu, -S_gx) r^3 / K,  c' = fma(-b', mu, -S_g r / K)
 //   group_norm:  y = fma(s, x, b - s mu), s = r w     (without weight and bias: (x - mu) r)
-//                dx = fma(r w, g, c2 x) + c3 with c2, c3 as b', c' but S_g, S_gx summed per channel first
+//                dx = fma(r w, g, c2 x) + c3 with c2, c3 as b', c' but S_g, S_gx summed per channel
+//                first (S_gx by fused multiply-adds)
 //   batch_norm:  see batch_norm_forward_kernel.
 // Mathematically nothing changes. It matters in degenerate groups of one or two elements: the exact
 // dx is 0 (or of order eps) and the computed one is rounding noise, which now agrees with PyTorch's
@@ -177,7 +178,7 @@ void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T*
       for (int64_t j = 0; j < p.Cg; ++j) {  // per channel j of the group, then weighted
         double sgxj = 0, sgj = 0;
         for (int64_t k = j * p.inner; k < (j + 1) * p.inner; ++k) {
-          sgxj += (double)gr[k] * (double)xr[k];
+          sgxj = std::fma((double)gr[k], (double)xr[k], sgxj);
           sgj += (double)gr[k];
         }
         sgx += sgxj * wk(m, j * p.inner);
@@ -204,7 +205,7 @@ void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T*
       if (p.per_channel) {
         double sgx = 0, sg = 0;
         for (int64_t k = k0; k < k0 + step; ++k) {
-          sgx += (double)g[m * p.K + k] * (double)x[m * p.K + k];
+          sgx = std::fma((double)g[m * p.K + k], (double)x[m * p.K + k], sgx);
           sg += (double)g[m * p.K + k];
         }
         sw[(size_t)q] += std::fma(-sg, mu, sgx) * r;
