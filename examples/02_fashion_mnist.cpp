@@ -1,14 +1,14 @@
 // Tutorial 02: train a small CNN on Fashion-MNIST, end to end, on the CPU.
 //
-//   build/example_02_fashion_mnist [--epochs 3] [--batch 64] [--lr 0.003] [--threads 2] [--seed 0]
+//   build/example_02_fashion_mnist [--epochs 3] [--batch 128] [--lr 0.004] [--threads 2] [--seed 0]
 //                                  [--data /usr/share/datasets/fashion-mnist] [--limit N] [--test-limit N]
 //                                  [--checkpoint FILE]
 //
 // What it shows, top to bottom:
 //   1. data     the IDX files of Debian's dataset-fashion-mnist (autograd/io/idx.h), normalised to
-//               zero mean / unit variance, shuffled by a seeded Generator, random horizontal flips;
+//               zero mean / unit variance, shuffled by a seeded Generator (optional random flips);
 //   2. model    a stem conv, a depthwise-separable block, an Inception block and ShuffleNetV2 units,
-//               global average pooling and a linear classifier (about 90k parameters);
+//               global average pooling and a linear classifier (about 44k parameters);
 //   3. training AdamW with no weight decay on norms and biases, linear warm-up then cosine decay
 //               per step, gradient clipping, a live progress bar, a checkpoint after every epoch;
 //   4. testing  accuracy on the 10000 test images and the confusion matrix with class names.
@@ -51,8 +51,8 @@ using Clock = std::chrono::steady_clock;
 // ---- command line ---------------------------------------------------------------------------------
 struct Args {
   int epochs = 3;
-  int batch = 64;
-  double lr = 3e-3;
+  int batch = 128;
+  double lr = 4e-3;
   int threads = 2;
   uint64_t seed = 0;
   std::string data = io::kFashionMnistDir;
@@ -90,6 +90,10 @@ static Args parse_args(int argc, char** argv) {
                    argv[0]);
       std::exit(k == "--help" || k == "-h" ? 0 : 2);
     }
+  }
+  if (a.epochs < 1 || a.batch < 1 || a.threads < 1 || !(a.lr > 0)) {
+    std::fprintf(stderr, "--epochs, --batch, --threads must be >= 1 and --lr > 0\n");
+    std::exit(2);
   }
   return a;
 }
@@ -230,6 +234,8 @@ int main(int argc, char** argv) {
     const int64_t warm = std::max<int64_t>(1, std::min<int64_t>(300, total_steps / 10));
     optim::LRScheduler sched(opt, optim::warmup(warm, 0.1, optim::cosine_lr(std::max<int64_t>(1, total_steps - warm))));
 
+    std::vector<std::vector<int64_t>> conf;  // confusion matrix of the latest evaluation
+    double acc = 0;
     std::vector<int64_t> order((size_t)n_train);
     std::vector<uint8_t> flip((size_t)n_train);
     const auto t0 = Clock::now();
@@ -267,7 +273,8 @@ int main(int argc, char** argv) {
           progress(epoch, args.epochs, s + 1, steps_per_epoch, loss_avg, acc_avg, ips, eta);
         }
       }
-      const double acc = evaluate(model, test, nullptr);
+      conf.assign(10, std::vector<int64_t>(10, 0));
+      acc = evaluate(model, test, &conf);
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("\n  epoch %d: test accuracy %.2f%%, %.1f s elapsed, lr %.2e\n", epoch, 100 * acc, el, opt.lr(0));
       if (!args.checkpoint.empty()) {
@@ -277,9 +284,7 @@ int main(int argc, char** argv) {
       }
     }
 
-    // 4. final evaluation with the confusion matrix (rows: true class, columns: predicted)
-    std::vector<std::vector<int64_t>> conf(10, std::vector<int64_t>(10, 0));
-    const double acc = evaluate(model, test, &conf);
+    // 4. the last evaluation's confusion matrix (rows: true class, columns: predicted)
     const double total_s = std::chrono::duration<double>(Clock::now() - t0).count();
     std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%13s", "");
     for (int c = 0; c < 10; ++c) std::printf(" %5d", c);
