@@ -187,13 +187,31 @@ void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
   const int64_t nch = (int64_t)ck.chunks.size();
   std::vector<T> ot(ck.multi ? (size_t)(O * N * P) : 0);  // [O, N*P] when chunks hold several images
   const int64_t ob = blocks_for(pb.groups * nch, Og, 16);
+  // Few chunks of whole images (deep layers) are shared by several output-channel blocks: build their
+  // columns once, up front (im2col parallelises over rows itself), instead of once per block.
+  std::vector<T> shared;
+  std::vector<int64_t> at;  // offset of (group, chunk) in shared
+  if (!pw && ck.multi && ob > 1) {
+    for (int64_t gi = 0; gi < pb.groups; ++gi)
+      for (const Chunk& ch : ck.chunks) at.push_back(at.empty() ? 0 : at.back() + K * ck.chunks[0].width()), (void)ch;
+    shared.resize((size_t)(at.back() + K * ck.chunks[0].width()));
+    for (int64_t gi = 0; gi < pb.groups; ++gi)
+      for (int64_t ci = 0; ci < nch; ++ci) {
+        const Chunk& ch = ck.chunks[(size_t)ci];
+        for (int64_t b = 0; b < ch.nb; ++b)
+          kernels::im2col(x + ((ch.n0 + b) * C + gi * Cg) * HW, Cg, g, shared.data() + at[(size_t)(gi * nch + ci)] + b * P,
+                          ch.width());
+      }
+  }
   run_items(pb.groups * nch * ob, [&](int64_t it) {
-    const int64_t gi = it / (nch * ob), bi = it % ob;
-    const Chunk& ch = ck.chunks[(size_t)((it / ob) % nch)];
+    const int64_t gi = it / (nch * ob), ci = (it / ob) % nch, bi = it % ob;
+    const Chunk& ch = ck.chunks[(size_t)ci];
     const int64_t o0 = Og * bi / ob, o1 = Og * (bi + 1) / ob, wd = ch.width();
     const T* B = x + (ch.n0 * C + gi * Cg) * HW + ch.p0;  // 1x1: the input plane is the column matrix
     int64_t ldb = HW;
-    if (!pw) {
+    if (!shared.empty()) {
+      B = shared.data() + at[(size_t)(gi * nch + ci)], ldb = wd;
+    } else if (!pw) {
       T* cols = scratch<T>(0, K * wd);
       for (int64_t b = 0; b < ch.nb; ++b)
         kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, 0, K, ch.p0, ch.p1, cols + b * (ch.p1 - ch.p0), wd);

@@ -61,6 +61,8 @@ const std::vector<ConvCase> kCases = {
     {2, 3, 7, 7, 2, 1, 1, 2, 1, 1, 1, true},        // strided, padded 1x1 (im2col path)
     {2, 2, 34, 33, 3, 3, 3, 1, 1, 1, 1, true},      // P = 1122: one image per GEMM
     {5, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, true},        // P = 16: five images in one GEMM
+    {3, 4, 5, 5, 64, 3, 3, 1, 1, 1, 1, true},       // one chunk of 3 images shared by output-channel blocks
+    {2, 4, 5, 5, 64, 3, 3, 1, 1, 1, 2, false},      // the same, grouped
     {3, 2, 3, 3, 2, 3, 3, 1, 0, 1, 1, true},        // 1x1 output
     {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, true},
 };
