@@ -190,16 +190,14 @@ void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
   // Few chunks of whole images (deep layers) are shared by several output-channel blocks: build their
   // columns once, up front (im2col parallelises over rows itself), instead of once per block.
   std::vector<T> shared;
-  std::vector<int64_t> at;  // offset of (group, chunk) in shared
+  const int64_t slot = nch > 0 ? K * ck.chunks[0].width() : 0;  // per (group, chunk); the first chunk is the widest
   if (!pw && ck.multi && ob > 1) {
-    for (int64_t gi = 0; gi < pb.groups; ++gi)
-      for (const Chunk& ch : ck.chunks) at.push_back(at.empty() ? 0 : at.back() + K * ck.chunks[0].width()), (void)ch;
-    shared.resize((size_t)(at.back() + K * ck.chunks[0].width()));
+    shared.resize((size_t)(pb.groups * nch * slot));
     for (int64_t gi = 0; gi < pb.groups; ++gi)
       for (int64_t ci = 0; ci < nch; ++ci) {
         const Chunk& ch = ck.chunks[(size_t)ci];
         for (int64_t b = 0; b < ch.nb; ++b)
-          kernels::im2col(x + ((ch.n0 + b) * C + gi * Cg) * HW, Cg, g, shared.data() + at[(size_t)(gi * nch + ci)] + b * P,
+          kernels::im2col(x + ((ch.n0 + b) * C + gi * Cg) * HW, Cg, g, shared.data() + (gi * nch + ci) * slot + b * P,
                           ch.width());
       }
   }
@@ -210,7 +208,7 @@ void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
     const T* B = x + (ch.n0 * C + gi * Cg) * HW + ch.p0;  // 1x1: the input plane is the column matrix
     int64_t ldb = HW;
     if (!shared.empty()) {
-      B = shared.data() + at[(size_t)(gi * nch + ci)], ldb = wd;
+      B = shared.data() + (gi * nch + ci) * slot, ldb = wd;
     } else if (!pw) {
       T* cols = scratch<T>(0, K * wd);
       for (int64_t b = 0; b < ch.nb; ++b)
