@@ -61,18 +61,17 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, in
 }
 
 // NOTE [ Conv scratch buffers ]
-// The column matrix of a 64-channel 56x56 3x3 conv is 576 x 3136 floats (7 MB). Allocating it per
-// call would make the kernel touch fresh pages every time, so each thread keeps two growing
-// buffers (slot 0: columns, slot 1: a gathered copy of out or grad) for the life of the thread.
+// Every work item needs a column block (up to K x 1024 values, e.g. 576 x 384 floats = 0.9 MB for a
+// 64-channel 3x3 conv). Allocating it per item would touch fresh pages every time, so each thread
+// keeps one growing buffer for the life of the thread.
 template <class T>
-T* scratch(int slot, int64_t count) {
+T* scratch(int64_t count) {
   struct Buffer {
     void* p = nullptr;
     size_t bytes = 0;
     ~Buffer() { std::free(p); }
   };
-  thread_local Buffer buffers[2];
-  Buffer& b = buffers[slot];
+  thread_local Buffer b;
   const size_t need = ((size_t)count * sizeof(T) + 63) / 64 * 64;
   if (need > b.bytes) {
     std::free(b.p);
@@ -210,7 +209,7 @@ void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
     if (!shared.empty()) {
       B = shared.data() + (gi * nch + ci) * slot, ldb = wd;
     } else if (!pw) {
-      T* cols = scratch<T>(0, K * wd);
+      T* cols = scratch<T>(K * wd);
       for (int64_t b = 0; b < ch.nb; ++b)
         kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, 0, K, ch.p0, ch.p1, cols + b * (ch.p1 - ch.p0), wd);
       B = cols, ldb = wd;
@@ -252,7 +251,7 @@ void conv_input_grad(const ConvProblem& pb, const T* gout, const T* w, T* dx) {
              dx + (ch.n0 * C + gi * Cg + c0) * HW + ch.p0, HW);
         continue;
       }
-      T* dcols = scratch<T>(0, (r1 - r0) * wd);
+      T* dcols = scratch<T>((r1 - r0) * wd);
       gemm(true, false, r1 - r0, wd, Og, w + gi * Og * K + r0, K, G, ldg, T(0), dcols, wd);
       for (int64_t b = 0; b < ch.nb; ++b)
         kernels::col2im_block(dcols + b * (ch.p1 - ch.p0), wd, g, r0, r1, ch.p0, ch.p1,
@@ -286,7 +285,7 @@ void conv_weight_grad(const ConvProblem& pb, const T* gout, const T* x, T* dw) {
       const T* B = x + (ch.n0 * C + gi * Cg + r0) * HW + ch.p0;  // 1x1: rows of K are input channels
       int64_t ldb = HW;
       if (!pw) {
-        T* cols = scratch<T>(0, (r1 - r0) * wd);
+        T* cols = scratch<T>((r1 - r0) * wd);
         for (int64_t b = 0; b < ch.nb; ++b)
           kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, r0, r1, ch.p0, ch.p1,
                                 cols + b * (ch.p1 - ch.p0), wd);
