@@ -310,6 +310,15 @@ TEST_CASE("conv2d: the same bits for 1, 2 and 3 threads") {
         bits.insert(bits.end(), v.begin(), v.end());
       }
     }
+    // a deep-layer shape: several images per GEMM, output channels split into a thread-dependent
+    // number of blocks sharing one column matrix
+    Tensor x = randn({3, 8, 6, 6}, gen).set_requires_grad(), w = randn({64, 8, 3, 3}, gen).set_requires_grad();
+    Tensor y = conv2d(x, w, Tensor(), 1, 1);
+    sum(mul(y, y)).backward();
+    for (const Tensor& t : {y, x.grad(), w.grad()}) {
+      std::vector<double> v = t.to_vector();
+      bits.insert(bits.end(), v.begin(), v.end());
+    }
     return bits;
   };
   const int saved = omp_get_max_threads();
