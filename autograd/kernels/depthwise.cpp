@@ -57,12 +57,16 @@ void pad_plane(const T* x, int64_t H, int64_t W, int64_t top, int64_t bottom, in
 using detail::DwPlane;
 
 bool use_avx2(const DwPlane& q) { return isa() == Isa::avx2 && q.sw == 1; }
+// The forward's AVX2 kernel also handles stride 2 (it reads 16 values and keeps the even ones, so the
+// plane buffer carries kSlack values of slack after its end).
+bool use_avx2_forward(const DwPlane& q) { return isa() == Isa::avx2 && (q.sw == 1 || q.sw == 2); }
+constexpr int64_t kSlack = 16;
 
 // out[oh][ow] (+)= bias + sum_{i,j} w[i,j] pad[oh*sh + i*dh][ow*sw + j*dw], tap after tap over the row.
 template <class T>
 void plane_forward(const T* pad, const T* w, T bias, bool accumulate, const DwPlane& q, T* out) {
   if constexpr (std::is_same_v<T, float>)
-    if (use_avx2(q)) return detail::dw_plane_forward_avx2(pad, w, bias, accumulate, q, out);
+    if (use_avx2_forward(q)) return detail::dw_plane_forward_avx2(pad, w, bias, accumulate, q, out);
   for (int64_t oh = 0; oh < q.Ho; ++oh) {
     T* o = out + oh * q.Wo;
     if (!accumulate) std::fill(o, o + q.Wo, bias);
@@ -121,7 +125,7 @@ void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C,
 #pragma omp parallel for schedule(static) if (go_parallel(N * C * m * P * taps))
   for (int64_t plane = 0; plane < N * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    T* pad = plane_buffer<T>(Hp * q.Wp);
+    T* pad = plane_buffer<T>(Hp * q.Wp + kSlack);
     pad_plane(x + plane * g.H * g.W, g.H, g.W, g.ph, g.ph, g.pw, g.pw, pad);
     for (int64_t k = 0; k < m; ++k) {
       const int64_t oc = c * m + k;

@@ -46,7 +46,8 @@ void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t
 
 namespace detail {
 // The per-plane inner kernels (depthwise.cpp, and their AVX2/FMA versions in depthwise_avx2.cpp,
-// used for f32 with a horizontal stride of 1). `pad` is one input plane with its zero padding
+// used for f32 with a horizontal stride of 1, or 2 for the forward, whose `pad` buffer must then have
+// 16 readable values after its end). `pad` is one input plane with its zero padding
 // written out (Wp columns per row), so the loops need no bounds tests:
 //   forward:  out[oh][ow] (+)= bias + sum_{i,j} w[i*kw+j] pad[(oh*sh + i*dh)*Wp + ow*sw + j*dw]
 //   weight:   taps[i*kw+j]   = sum_{oh,ow} g[oh*Wo+ow] pad[(oh*sh + i*dh)*Wp + ow*sw + j*dw]

@@ -1,5 +1,6 @@
 // AVX2/FMA versions of the depthwise per-plane kernels (contract: detail::DwPlane in depthwise.h).
-// Compiled with -mavx2 -mfma; used only when isa() == Isa::avx2, for f32 and horizontal stride 1.
+// Compiled with -mavx2 -mfma; used only when isa() == Isa::avx2, for f32 and horizontal stride 1
+// (the forward also for stride 2).
 //
 // Forward: 8 output columns per step stay in one register while all kh*kw taps are added
 // (kh*kw FMAs, kh*kw unaligned loads, one store), instead of kh*kw passes over the output row.
@@ -7,6 +8,7 @@
 // so the result does not depend on how the caller's threads are arranged.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -30,6 +32,26 @@ void dw_plane_forward_avx2(const float* pad, const float* w, float bias, bool ac
     const float* row0 = pad + oh * q.sh * q.Wp;
     float* o = out + oh * q.Wo;
     int64_t ow = 0;
+    if (q.sw == 2) {  // columns 2*ow + off: load 16, keep the even 8 (the odd ones are never used)
+      for (; ow + 8 <= q.Wo; ow += 8) {
+        __m256 acc = accumulate ? _mm256_loadu_ps(o + ow) : _mm256_set1_ps(bias);
+        for (int64_t t = 0; t < taps; ++t) {
+          const float* src = row0 + off[(size_t)t] + 2 * ow;
+          const __m256 lo = _mm256_loadu_ps(src), hi = _mm256_loadu_ps(src + 8);
+          // [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6] -> [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6]
+          const __m256 even = _mm256_castpd_ps(
+              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+          acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), even, acc);
+        }
+        _mm256_storeu_ps(o + ow, acc);
+      }
+      for (; ow < q.Wo; ++ow) {  // the last Wo % 8 columns, same order of taps
+        float acc = accumulate ? o[ow] : bias;
+        for (int64_t t = 0; t < taps; ++t) acc = std::fma(w[t], row0[off[(size_t)t] + 2 * ow], acc);
+        o[ow] = acc;
+      }
+      continue;
+    }
     for (; ow + 8 <= q.Wo; ow += 8) {
       __m256 acc = accumulate ? _mm256_loadu_ps(o + ow) : _mm256_set1_ps(bias);
       for (int64_t t = 0; t < taps; ++t)

@@ -51,12 +51,14 @@ struct Geo {
 };
 
 // Odd sizes, stride 2/3, dilation 2, padding > 0 (also larger than the kernel's reach), non-square
-// kernels, a kernel as large as the padded input, 1x1.
+// kernels, a kernel as large as the padded input, 1x1, rows long enough for full 8-wide vectors (stride 1
+// and 2) plus a tail.
 const std::vector<Geo> kGeos = {
     {4, 4, 3, 3, 1, 1, 1, 1, 1, 1},  {5, 7, 3, 3, 1, 1, 0, 0, 1, 1}, {7, 5, 3, 3, 2, 2, 1, 1, 1, 1},
     {9, 8, 3, 2, 3, 2, 1, 0, 1, 1},  {9, 9, 3, 3, 1, 1, 2, 2, 2, 2}, {6, 11, 2, 5, 2, 3, 1, 2, 2, 1},
     {5, 5, 1, 1, 1, 1, 0, 0, 1, 1},  {5, 6, 1, 1, 2, 2, 0, 0, 1, 1}, {3, 3, 5, 5, 1, 1, 2, 2, 1, 1},
     {1, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {4, 4, 3, 3, 1, 1, 4, 3, 1, 1}, {8, 8, 7, 7, 2, 2, 3, 3, 1, 1},
+    {5, 37, 3, 3, 2, 2, 1, 1, 1, 1}, {4, 40, 3, 3, 1, 2, 1, 2, 1, 2}, {3, 29, 1, 5, 1, 1, 0, 2, 1, 1},
 };
 
 }  // namespace
