@@ -86,16 +86,17 @@ bool go_parallel(int64_t work) { return work >= kernels::kParallelMin && !omp_in
 
 // NOTE [ Conv work split ]
 // Think of the columns of all images side by side: one matrix cols [K, N*P]. The work is cut into
-// chunks of its columns, each small enough (about 512 KB of columns) to stay in L2 between im2col
-// writing it and GEMM reading it: a range of output positions of one image, or, when an image has
-// fewer positions than a chunk (deep layers: 512 x 7x7 has P = 49), several whole images. With
+// chunks of its columns, each small enough (about 512 KB of columns, but at least 384 columns) to stay
+// in L2 between im2col writing it and GEMM reading it: a range of output positions of one image, or,
+// when an image has fewer positions than a chunk (deep layers: 512 x 7x7 has P = 49), several whole
+// images. With
 // several images per chunk the GEMM operands out and grad are used in the layout [O, N*P]
 // (a transposed copy of [N, O, P]), so each chunk is one ordinary GEMM.
 // Threads take independent work items (a chunk, a block of rows, ...) and each item calls a
 // single-threaded GEMM: no barriers inside the loop. Every output element is computed by exactly
 // one item with the same GEMM arithmetic whoever runs it; the weight gradient, a sum over chunks,
 // visits the chunks in their fixed order. Chunks depend on the shapes only, so the bits never depend
-// on the thread count (only who computes which item does).
+// on the thread count (only who computes which item does, and how finely rows are split into items).
 struct Chunk {
   int64_t n0, nb;  // images n0 .. n0+nb-1
   int64_t p0, p1;  // output positions [p0, p1) of each of them (the whole image when nb > 1)
@@ -153,7 +154,7 @@ int64_t blocks_for(int64_t base, int64_t rows, int64_t min_rows) {
   return std::clamp<int64_t>(want, 1, std::max<int64_t>(1, rows / min_rows));
 }
 
-// [N, R, P] <-> [R, N*P] (to_nrp: the reverse direction).
+// [N, R, P] -> [R, N*P], or back to [N, R, P] when to_nrp.
 template <class T>
 void permute_nr(const T* src, int64_t N, int64_t R, int64_t P, T* dst, bool to_nrp) {
 #pragma omp parallel for schedule(static) if (go_parallel(N * R * P))
