@@ -1,10 +1,13 @@
 // `detgrad bench gemm`: GFLOP/s of detgrad's sgemm for C = A @ B (row-major, no transposes) and,
 // when built with OpenBLAS, of cblas_sgemm on the same matrices in the same run.
 //
-// The reference is OpenBLAS restricted to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell), the same
-// instruction set as detgrad's micro-kernel. OpenBLAS reads that variable once, when the library is
-// loaded, so if it is unset we set it and re-execute this process (/proc/self/exe with the same
-// argv); an explicit value set by the user is respected and reported.
+// The reference is OpenBLAS restricted to the instruction set of detgrad's micro-kernel:
+//   isa avx2 (or scalar)  OPENBLAS_CORETYPE=Haswell   OpenBLAS's AVX2/FMA kernels
+//   isa avx512            OPENBLAS_CORETYPE=SkylakeX  OpenBLAS's AVX-512 kernels
+// (OpenBLAS 0.3.21 does not know Zen 5 and picks Haswell on its own, so "native" would not be an
+// AVX-512 comparison.) OpenBLAS reads that variable once, when the library is loaded, so if it is
+// unset we set it and re-execute this process (/proc/self/exe with the same argv); an explicit
+// value set by the user is respected and reported. Use DETGRAD_ISA=avx2 for the AVX2 comparison.
 #include "autograd/kernels/gemm.h"
 
 #include <omp.h>
@@ -67,9 +70,9 @@ double round_to(double x, int digits) {
 }
 
 #ifdef DETGRAD_HAVE_OPENBLAS
-// Sets OPENBLAS_CORETYPE=Haswell and replaces this process with a fresh copy of itself, so that
+// Sets OPENBLAS_CORETYPE=core and replaces this process with a fresh copy of itself, so that
 // OpenBLAS is loaded with the setting. Returns only if that was impossible.
-void reexec_with_haswell_openblas() {
+void reexec_with_openblas_core(const char* core) {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (cmdline.empty()) return;
@@ -83,7 +86,7 @@ void reexec_with_haswell_openblas() {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  setenv("OPENBLAS_CORETYPE", core, 1);
   execv("/proc/self/exe", argv.data());
   unsetenv("OPENBLAS_CORETYPE");  // exec failed: carry on with OpenBLAS's own choice
 }
@@ -97,7 +100,8 @@ int run_gemm_bench(const GemmBenchOptions& opt) {
   check(opt.repeat >= 1, "bench gemm: repeat must be >= 1, got ", opt.repeat);
   check(opt.threads >= 0, "bench gemm: threads must be >= 0, got ", opt.threads);
 #ifdef DETGRAD_HAVE_OPENBLAS
-  if (!std::getenv("OPENBLAS_CORETYPE")) reexec_with_haswell_openblas();
+  if (!std::getenv("OPENBLAS_CORETYPE"))
+    reexec_with_openblas_core(kernels::isa() == kernels::Isa::avx512 ? "SkylakeX" : "Haswell");
 #endif
 
   if (opt.threads > 0) omp_set_num_threads(opt.threads);

@@ -13,14 +13,43 @@ bool cpu_has_avx2() {
          __builtin_cpu_supports("f16c");
 }
 
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+static bool cpu_has(Isa v) {
+  switch (v) {
+    case Isa::scalar: return true;
+    case Isa::avx2: return cpu_has_avx2();
+    case Isa::avx512: return cpu_has_avx512();
+  }
+  return false;
+}
+
+static const char* name_of(Isa v) {
+  switch (v) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
 static Isa detect() {
   const char* env = std::getenv("DETGRAD_ISA");
-  if (env && std::strcmp(env, "scalar") == 0) return Isa::scalar;
-  if (env && std::strcmp(env, "avx2") == 0) {
-    check(cpu_has_avx2(), "DETGRAD_ISA=avx2: this CPU lacks AVX2/FMA/F16C");
-    return Isa::avx2;
+  if (env && *env) {
+    for (Isa v : {Isa::scalar, Isa::avx2, Isa::avx512})
+      if (std::strcmp(env, name_of(v)) == 0) {
+        check(cpu_has(v), "DETGRAD_ISA=", env, ": this CPU lacks ",
+              v == Isa::avx512 ? "AVX-512 F/BW/DQ/VL, FMA or F16C" : "AVX2/FMA/F16C");
+        return v;
+      }
+    fail("DETGRAD_ISA must be 'scalar', 'avx2' or 'avx512', got '", env, "'");
   }
-  if (env && *env) fail("DETGRAD_ISA must be 'scalar' or 'avx2', got '", env, "'");
+  if (cpu_has_avx512()) return Isa::avx512;
   return cpu_has_avx2() ? Isa::avx2 : Isa::scalar;
 }
 
@@ -30,9 +59,10 @@ static Isa& current() {
 }
 
 Isa isa() { return current(); }
-const char* isa_name() { return isa() == Isa::avx2 ? "avx2" : "scalar"; }
+const char* isa_name() { return name_of(isa()); }
 void set_isa(Isa v) {
-  check(v == Isa::scalar || cpu_has_avx2(), "set_isa: this CPU lacks AVX2/FMA/F16C");
+  check(cpu_has(v), "set_isa(", name_of(v), "): this CPU lacks ",
+        v == Isa::avx512 ? "AVX-512 F/BW/DQ/VL, FMA or F16C" : "AVX2/FMA/F16C");
   current() = v;
 }
 

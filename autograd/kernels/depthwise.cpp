@@ -56,10 +56,10 @@ void pad_plane(const T* x, int64_t H, int64_t W, int64_t top, int64_t bottom, in
 
 using detail::DwPlane;
 
-bool use_avx2(const DwPlane& q) { return isa() == Isa::avx2 && q.sw == 1; }
+bool use_avx2(const DwPlane& q) { return has_avx2() && q.sw == 1; }
 // The forward's AVX2 kernel also handles stride 2 (it reads 16 values and keeps the even ones, so the
 // plane buffer carries kSlack values of slack after its end).
-bool use_avx2_forward(const DwPlane& q) { return isa() == Isa::avx2 && (q.sw == 1 || q.sw == 2); }
+bool use_avx2_forward(const DwPlane& q) { return has_avx2() && (q.sw == 1 || q.sw == 2); }
 constexpr int64_t kSlack = 16;
 
 // out[oh][ow] (+)= bias + sum_{i,j} w[i,j] pad[oh*sh + i*dh][ow*sw + j*dw], tap after tap over the row.

@@ -52,6 +52,9 @@ namespace detail {
 // Defined in gemm_avx2.cpp (compiled with -mavx2 -mfma): the 6x16 FMA kernel, 12 ymm accumulators.
 void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
                            int n, float beta);
+// Defined in gemm_avx512.cpp (compiled with -mavx512f...): the 14x32 kernel, 28 zmm accumulators.
+void sgemm_micro_14x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                              int m, int n, float beta);
 }  // namespace detail
 
 // Portable micro-kernel: plain loops over a fixed-size accumulator array that the compiler keeps
@@ -82,6 +85,8 @@ struct GemmConfig {
 
 static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20,
                                                detail::sgemm_micro_6x16_avx2};
+static const GemmConfig<float, 14, 32> kAvx512F32{256, 168, 4096, 8 << 20,
+                                                 detail::sgemm_micro_14x32_avx512};
 static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
                                                   micro_portable<float, 4, 8>};
 static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
@@ -292,7 +297,9 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   check_args("sgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  if (isa() == Isa::avx2)
+  if (isa() == Isa::avx512)
+    gemm_blocked(kAvx512F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else if (isa() == Isa::avx2)
     gemm_blocked(kAvx2F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else
     gemm_blocked(kPortableF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

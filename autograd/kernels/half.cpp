@@ -20,19 +20,19 @@ void convert_bf16_to_f32_ref(const uint16_t* src, float* dst, int64_t n) {
 }
 
 void convert_f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
-  if (isa() == Isa::avx2) convert_f32_to_f16_avx2(src, dst, n);
+  if (has_avx2()) convert_f32_to_f16_avx2(src, dst, n);
   else convert_f32_to_f16_ref(src, dst, n);
 }
 void convert_f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
-  if (isa() == Isa::avx2) convert_f16_to_f32_avx2(src, dst, n);
+  if (has_avx2()) convert_f16_to_f32_avx2(src, dst, n);
   else convert_f16_to_f32_ref(src, dst, n);
 }
 void convert_f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
-  if (isa() == Isa::avx2) convert_f32_to_bf16_avx2(src, dst, n);
+  if (has_avx2()) convert_f32_to_bf16_avx2(src, dst, n);
   else convert_f32_to_bf16_ref(src, dst, n);
 }
 void convert_bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
-  if (isa() == Isa::avx2) convert_bf16_to_f32_avx2(src, dst, n);
+  if (has_avx2()) convert_bf16_to_f32_avx2(src, dst, n);
   else convert_bf16_to_f32_ref(src, dst, n);
 }
 

@@ -1,5 +1,5 @@
 // sgemm / dgemm against the gemm_ref triple loop: awkward sizes, all transposes, alpha/beta, padded
-// leading dimensions, both ISA paths; and bit-identical results for 1, 2 and 3 OpenMP threads.
+// leading dimensions, every ISA path the CPU has (portable, AVX2 6x16, AVX-512 14x32); and bit-identical results for 1, 2 and 3 OpenMP threads.
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/error.h"
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/gemm.h"
 
@@ -106,7 +107,9 @@ void check_shapes(Fast fast, double rel, bool big) {
     if (big || s <= 257) shapes.push_back({s, s, s});
   const std::array<int64_t, 3> mixed[] = {
       {1, 513, 7}, {257, 3, 127}, {7, 1, 513},   {513, 17, 1}, {3, 257, 31},  {31, 64, 257},
-      {127, 7, 3}, {64, 127, 17}, {17, 31, 600}, {6, 16, 256}, {12, 32, 512}, {100, 1, 1}};
+      {127, 7, 3}, {64, 127, 17}, {17, 31, 600}, {6, 16, 256}, {12, 32, 512}, {100, 1, 1},
+      // around the AVX-512 14x32 tile: exact, one over, one under, masks in both 16-lane halves
+      {14, 32, 256}, {15, 33, 257}, {13, 31, 9},    {28, 17, 40}, {29, 48, 3},   {43, 95, 70}};
   for (const auto& s : mixed) shapes.push_back(s);
   const double alphas[] = {1.0, -0.5, 2.0};
   const double betas[] = {0.0, 1.0, 0.75, 0.0, -1.5};
@@ -116,6 +119,14 @@ void check_shapes(Fast fast, double rel, bool big) {
       check_case<T>(
           {bool(t & 1), bool(t & 2), s[0], s[1], s[2], alphas[n % 3], betas[n % 5], (n % 3) * 5},
           fast, rel);
+}
+
+// The ISAs this CPU can run, portable first.
+std::vector<Isa> available_isas() {
+  std::vector<Isa> v = {Isa::scalar};
+  if (cpu_has_avx2()) v.push_back(Isa::avx2);
+  if (cpu_has_avx512()) v.push_back(Isa::avx512);
+  return v;
 }
 
 // Forces one ISA for the life of the object and restores the previous one.
@@ -150,6 +161,34 @@ TEST_CASE("gemm: sgemm matches gemm_ref, AVX2 path") {
   check_shapes<float>(sgemm, 1e-5, true);
 }
 
+TEST_CASE("gemm: sgemm matches gemm_ref, AVX-512 path") {
+  if (!cpu_has_avx512()) return;
+  IsaGuard guard(Isa::avx512);
+  check_shapes<float>(sgemm, 1e-5, true);
+}
+
+TEST_CASE("gemm: isa names, ordering and set_isa") {
+  const Isa saved = isa();
+  set_isa(Isa::scalar);
+  CHECK(std::string(isa_name()) == "scalar");
+  CHECK(!has_avx2());
+  if (cpu_has_avx2()) {
+    set_isa(Isa::avx2);
+    CHECK(std::string(isa_name()) == "avx2");
+    CHECK(has_avx2());
+    CHECK(!has_avx512());
+  }
+  if (cpu_has_avx512()) {
+    set_isa(Isa::avx512);
+    CHECK(std::string(isa_name()) == "avx512");
+    CHECK(has_avx2());  // AVX2-only kernels keep running at avx512
+    CHECK(has_avx512());
+  } else {
+    CHECK_THROWS_WITH_AS(set_isa(Isa::avx512), doctest::Contains("AVX-512"), dg::Error);
+  }
+  set_isa(saved);
+}
+
 TEST_CASE("gemm: sgemm matches gemm_ref, portable path") {
   IsaGuard guard(Isa::scalar);
   check_shapes<float>(sgemm, 1e-5, true);
@@ -158,8 +197,7 @@ TEST_CASE("gemm: sgemm matches gemm_ref, portable path") {
 TEST_CASE("gemm: dgemm matches gemm_ref<double>") { check_shapes<double>(dgemm, 1e-12, false); }
 
 TEST_CASE("gemm: empty and degenerate sizes") {
-  for (Isa v : {Isa::scalar, Isa::avx2}) {
-    if (v == Isa::avx2 && !cpu_has_avx2()) continue;
+  for (Isa v : available_isas()) {
     IsaGuard guard(v);
     CAPTURE(isa_name());
     float C[6] = {1, 2, 3, 4, 5, 6};
@@ -205,8 +243,7 @@ TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
       CAPTURE(tb);
       const auto A = random_values<float>(M * K, 7), B = random_values<float>(K * N, 8);
       const auto Ad = random_values<double>(M * K, 7), Bd = random_values<double>(K * N, 8);
-      for (Isa v : {Isa::scalar, Isa::avx2}) {
-        if (v == Isa::avx2 && !cpu_has_avx2()) continue;
+      for (Isa v : available_isas()) {
         IsaGuard guard(v);
         CAPTURE(isa_name());
         std::vector<float> first;

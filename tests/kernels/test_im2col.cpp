@@ -190,6 +190,7 @@ TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their r
   const Isa saved = isa();
   std::vector<Isa> isas = {Isa::scalar};
   if (cpu_has_avx2()) isas.push_back(Isa::avx2);  // the AVX2 plane kernels (f32, horizontal stride 1)
+  if (cpu_has_avx512()) isas.push_back(Isa::avx512);  // must still take the AVX2 plane kernels
   for (Isa which : isas)
   for (const Geo& geo : kGeos)
     for (int64_t m : {1, 2})

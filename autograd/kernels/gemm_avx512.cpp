@@ -1,0 +1,93 @@
+// The AVX-512 micro-kernel of sgemm: one MR x 32 tile of C per call (MR = 14 in the engine).
+// Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma; called only when
+// isa() == Isa::avx512. Contract: see gemm.cpp ("micro-kernels").
+//
+// Register budget (32 zmm registers of 16 floats), for MR = 14:
+//   28 accumulators  acc[i][h] = C[i, 16h : 16h+16],  i < 14, h < 2
+//    2 for the current row of the B panel  b[0:16], b[16:32]
+//   the broadcast a[i] is folded into the FMA as a memory operand ({1to16}), so it needs none.
+// Per k step: 2 vector loads + 14 broadcasts feed 28 FMAs. Two FMA pipes with a latency of 4
+// cycles need at least 8 independent chains; 28 leave room, and the ratio of FMAs to loads is
+// high enough that the load ports never limit.
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace dg::kernels::detail {
+
+namespace {
+
+// Lanes j with j < n of a 16-lane vector (n may be <= 0 or >= 16).
+inline __mmask16 lanes_below(int n) {
+  if (n <= 0) return 0;
+  if (n >= 16) return 0xFFFF;
+  return static_cast<__mmask16>((1u << n) - 1);
+}
+
+// C[0:16] <- acc + beta*C on the lanes of mask (beta == 0: acc, C not read). Full and edge tiles
+// use the same arithmetic, so a C element gets the same bits wherever its tile falls.
+inline void update(float* c, __m512 acc, __m512 beta, bool beta_zero, __mmask16 mask) {
+  if (mask == 0xFFFF) {
+    if (!beta_zero) acc = _mm512_fmadd_ps(beta, _mm512_loadu_ps(c), acc);
+    _mm512_storeu_ps(c, acc);
+  } else {
+    if (!beta_zero) acc = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, c), acc);
+    _mm512_mask_storeu_ps(c, mask, acc);
+  }
+}
+
+template <int MR>
+inline void micro_mrx32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
+                        int n, float beta) {
+  constexpr int NR = 32;
+  // The C tile is touched only after the k loop: start fetching it now (two cache lines a row).
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
+
+  // acc[i][h] += a[k*MR + i] * b[k*32 + 16h : +16], k = 0, 1, ..., kc-1 in order. The loops over
+  // i and h are fully unrolled, so the array lives in registers.
+  __m512 acc[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  const __m512 vbeta = _mm512_set1_ps(beta);
+  const bool beta_zero = beta == 0.0f;
+  const __mmask16 mask0 = lanes_below(n), mask1 = lanes_below(n - 16);
+  if (m == MR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      update(c + i * ldc, acc[i][0], vbeta, beta_zero, mask0);
+      update(c + i * ldc + 16, acc[i][1], vbeta, beta_zero, mask1);
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      if (i >= m) break;
+      update(c + i * ldc, acc[i][0], vbeta, beta_zero, mask0);
+      update(c + i * ldc + 16, acc[i][1], vbeta, beta_zero, mask1);
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm_micro_14x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                              int m, int n, float beta) {
+  micro_mrx32<14>(kc, a, b, c, ldc, m, n, beta);
+}
+
+}  // namespace dg::kernels::detail
