@@ -594,6 +594,145 @@ OPS = {
 }
 
 
+# ---- convolution, pooling, resampling, normalisation (issue 3) --------------------------------------
+def pair(rng, lo, hi):
+    a = int(rng.integers(lo, hi + 1))
+    return (a, a) if rng.random() < 0.6 else (a, int(rng.integers(lo, hi + 1)))
+
+
+def gen_conv2d(rng):
+    groups = int(rng.choice([1, 1, 2, 3]))
+    cin, cout = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+    if rng.random() < 0.2:  # depthwise
+        groups, cin = cin, cin
+        cout = cin * int(rng.choice([1, 2]))
+    k, s, d = pair(rng, 1, 4), pair(rng, 1, 3), pair(rng, 1, 2)
+    p = pair(rng, 0, 2)
+    h = int(rng.integers(d[0] * (k[0] - 1) + 1, 11)) + 0
+    w = int(rng.integers(d[1] * (k[1] - 1) + 1, 11))
+    n = int(rng.integers(1, 4))
+    inputs = [("input", normal(rng, (n, cin, h, w))), ("weight", normal(rng, (cout, cin // groups) + k))]
+    if rng.random() < 0.7:
+        inputs.append(("bias", normal(rng, (cout,))))
+    attrs = {"stride": "%d,%d" % s, "padding": "%d,%d" % p, "dilation": "%d,%d" % d, "groups": str(groups)}
+    return inputs, attrs
+
+
+def gen_conv_transpose2d(rng):
+    groups = int(rng.choice([1, 1, 2]))
+    cin, cout = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+    k, s, d = pair(rng, 1, 4), pair(rng, 1, 3), pair(rng, 1, 2)
+    op_ = (int(rng.integers(0, max(s[0], d[0]))), int(rng.integers(0, max(s[1], d[1]))))
+    n, h, w = int(rng.integers(1, 3)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    # padding small enough that the output keeps at least one pixel per dim
+    def max_pad(size, i):
+        return max(0, ((size - 1) * s[i] + d[i] * (k[i] - 1) + op_[i]) // 2)
+    p = (int(rng.integers(0, min(1, max_pad(h, 0)) + 1)), int(rng.integers(0, min(1, max_pad(w, 1)) + 1)))
+    inputs = [("input", normal(rng, (n, cin, h, w))), ("weight", normal(rng, (cin, cout // groups) + k))]
+    if rng.random() < 0.7:
+        inputs.append(("bias", normal(rng, (cout,))))
+    attrs = {"stride": "%d,%d" % s, "padding": "%d,%d" % p, "output_padding": "%d,%d" % op_,
+             "dilation": "%d,%d" % d, "groups": str(groups)}
+    return inputs, attrs
+
+
+def t_conv2d(t, a):
+    return (F.conv2d(t["input"], t["weight"], t.get("bias"), int_list(a["stride"]), int_list(a["padding"]),
+                     int_list(a["dilation"]), int(a["groups"])),)
+
+
+def t_conv_transpose2d(t, a):
+    return (F.conv_transpose2d(t["input"], t["weight"], t.get("bias"), int_list(a["stride"]), int_list(a["padding"]),
+                               int_list(a["output_padding"]), int(a["groups"]), int_list(a["dilation"])),)
+
+
+def gen_pool(op):
+    def g(rng):
+        k = pair(rng, 1, 3)
+        s = pair(rng, 1, 3)
+        p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
+        h, w = int(rng.integers(k[0], 9)), int(rng.integers(k[1], 9))
+        x = rng.permutation(2 * 3 * h * w).reshape(2, 3, h, w) * 0.01 + normal(rng, (2, 3, h, w), 0.001)
+        attrs = {"kernel_size": "%d,%d" % k, "stride": "%d,%d" % s, "padding": "%d,%d" % p,
+                 "ceil_mode": str(bool(rng.random() < 0.5)).lower()}
+        if op == "avg_pool2d":
+            attrs["count_include_pad"] = str(bool(rng.random() < 0.5)).lower()
+        return [("input", x)], attrs
+    return g
+
+
+def t_pool(op):
+    def f(t, a):
+        kw = dict(kernel_size=int_list(a["kernel_size"]), stride=int_list(a["stride"]), padding=int_list(a["padding"]),
+                  ceil_mode=a["ceil_mode"] == "true")
+        if op == "avg_pool2d":
+            return (F.avg_pool2d(t["input"], count_include_pad=a["count_include_pad"] == "true", **kw),)
+        return (F.max_pool2d(t["input"], **kw),)
+    return f
+
+
+def gen_adaptive(rng):
+    h, w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
+    return [("input", normal(rng, (2, 3, h, w)))], {"output_size": "%d,%d" % (int(rng.integers(1, 7)), int(rng.integers(1, 7)))}
+
+
+def gen_interpolate(rng):
+    mode = str(rng.choice(["nearest", "bilinear"]))
+    h, w = int(rng.integers(2, 8)), int(rng.integers(2, 8))  # >= 2 so scale 0.5 keeps a pixel
+    attrs = {"mode": mode}
+    if rng.random() < 0.5:
+        attrs["size"] = "%d,%d" % (int(rng.integers(1, 12)), int(rng.integers(1, 12)))
+    else:
+        attrs["scale_factor"] = str(rng.choice(["2", "0.5", "1.7", "3"]))
+    if mode == "bilinear":
+        attrs["align_corners"] = str(bool(rng.random() < 0.5)).lower()
+    return [("input", normal(rng, (2, 2, h, w)))], attrs
+
+
+def t_interpolate(t, a):
+    size = tuple(int_list(a["size"])) if "size" in a else None
+    sf = float(a["scale_factor"]) if "scale_factor" in a else None
+    ac = (a.get("align_corners") == "true") if a["mode"] == "bilinear" else None
+    return (F.interpolate(t["input"], size=size, scale_factor=sf, mode=a["mode"], align_corners=ac),)
+
+
+def gen_group_norm(rng):
+    g = int(rng.choice([1, 2, 3]))
+    c = g * int(rng.integers(1, 4))
+    x = normal(rng, (int(rng.integers(1, 4)), c, int(rng.integers(2, 5)), int(rng.integers(1, 5))), 2.0)
+    return [("input", x), ("weight", normal(rng, (c,))), ("bias", normal(rng, (c,)))], {"num_groups": str(g)}
+
+
+def gen_layer_norm(rng):
+    shape = (2, 3, int(rng.integers(2, 5)), int(rng.integers(2, 5)))
+    last = int(rng.integers(1, 4))
+    ns = shape[-last:]
+    return [("input", normal(rng, shape)), ("weight", normal(rng, ns)), ("bias", normal(rng, ns))], \
+        {"normalized_shape": ",".join(str(v) for v in ns)}
+
+
+def gen_batch_norm_eval(rng):
+    c = int(rng.integers(1, 5))
+    x = normal(rng, (int(rng.integers(2, 4)), c, int(rng.integers(1, 5)), int(rng.integers(1, 5))))
+    return [("input", x), ("running_mean", normal(rng, (c,))), ("running_var", positive(rng, (c,))),
+            ("weight", normal(rng, (c,))), ("bias", normal(rng, (c,)))], {"training": "false"}
+
+
+NN_OPS = {
+    "conv2d": (gen_conv2d, t_conv2d),
+    "conv_transpose2d": (gen_conv_transpose2d, t_conv_transpose2d),
+    "max_pool2d": (gen_pool("max_pool2d"), t_pool("max_pool2d")),
+    "avg_pool2d": (gen_pool("avg_pool2d"), t_pool("avg_pool2d")),
+    "adaptive_avg_pool2d": (gen_adaptive, lambda t, a: (F.adaptive_avg_pool2d(t["input"], int_list(a["output_size"])),)),
+    "interpolate": (gen_interpolate, t_interpolate),
+    "group_norm": (gen_group_norm, lambda t, a: (F.group_norm(t["input"], int(a["num_groups"]), t["weight"], t["bias"]),)),
+    "layer_norm": (gen_layer_norm, lambda t, a: (F.layer_norm(t["input"], int_list(a["normalized_shape"]), t["weight"], t["bias"]),)),
+    "batch_norm": (gen_batch_norm_eval, lambda t, a: (F.batch_norm(t["input"], t["running_mean"], t["running_var"],
+                                                                    t["weight"], t["bias"], training=False),)),
+}
+OPS.update(NN_OPS)
+
+
 # =================================================================================================
 # One problem: PyTorch expectations, files, the command, the comparison
 # =================================================================================================

@@ -45,8 +45,11 @@ struct ConvProblem {
   int64_t Og() const { return O / groups; }
   int64_t K() const { return Cg() * g.kh * g.kw; }
   int64_t P() const { return g.P(); }
-  // the input plane is already the column matrix
-  bool pointwise() const { return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0; }
+  // the input plane is already the column matrix. The plane sizes must agree too: conv_transpose2d's
+  // output_padding (allowed below the dilation even for a 1x1 kernel) adds rows that no column reaches.
+  bool pointwise() const {
+    return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.Ho == g.H && g.Wo == g.W;
+  }
   // one filter group per input channel: direct kernels
   bool depthwise() const { return groups == C && groups > 1; }
 };

@@ -152,6 +152,7 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
       {1, 3, 3, 4, 3, 3, 3, 1, 1, 1, 3, 2, true},        // depthwise, output_padding < dilation
       {1, 2, 3, 4, 3, 3, 3, 1, 0, 1, 1, 2, false},       // output_padding < dilation (stride 1)
       {2, 6, 5, 4, 4, 1, 1, 1, 0, 0, 2, 1, true},        // 1x1
+      {1, 6, 4, 1, 4, 1, 1, 1, 0, 1, 2, 2, true},        // 1x1 with output_padding < dilation: extra rows get only the bias
       {4, 3, 2, 2, 2, 3, 3, 2, 0, 1, 1, 1, true},        // several images per GEMM
   };
   for (const TCase& t : cases)
