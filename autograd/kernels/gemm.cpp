@@ -52,9 +52,9 @@ namespace detail {
 // Defined in gemm_avx2.cpp (compiled with -mavx2 -mfma): the 6x16 FMA kernel, 12 ymm accumulators.
 void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
                            int n, float beta);
-// Defined in gemm_avx512.cpp (compiled with -mavx512f...): the 14x32 kernel, 28 zmm accumulators.
-void sgemm_micro_14x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                              int m, int n, float beta);
+// Defined in gemm_avx512.cpp (compiled with -mavx512f...): the 8x32 kernel, 16 zmm accumulators.
+void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             int m, int n, float beta);
 }  // namespace detail
 
 // Portable micro-kernel: plain loops over a fixed-size accumulator array that the compiler keeps
@@ -85,8 +85,8 @@ struct GemmConfig {
 
 static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20,
                                                detail::sgemm_micro_6x16_avx2};
-static const GemmConfig<float, 14, 32> kAvx512F32{256, 168, 4096, 8 << 20,
-                                                 detail::sgemm_micro_14x32_avx512};
+static const GemmConfig<float, 8, 32> kAvx512F32{256, 256, 4096, 8 << 20,
+                                                detail::sgemm_micro_8x32_avx512};
 static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
                                                   micro_portable<float, 4, 8>};
 static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,

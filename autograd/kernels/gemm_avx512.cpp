@@ -1,14 +1,18 @@
-// The AVX-512 micro-kernel of sgemm: one MR x 32 tile of C per call (MR = 14 in the engine).
+// The AVX-512 micro-kernel of sgemm: one MR x 32 tile of C per call (MR = 8 in the engine).
 // Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma; called only when
 // isa() == Isa::avx512. Contract: see gemm.cpp ("micro-kernels").
 //
-// Register budget (32 zmm registers of 16 floats), for MR = 14:
-//   28 accumulators  acc[i][h] = C[i, 16h : 16h+16],  i < 14, h < 2
+// Register budget (32 zmm registers of 16 floats), for MR = 8:
+//   16 accumulators  acc[i][h] = C[i, 16h : 16h+16],  i < 8, h < 2
 //    2 for the current row of the B panel  b[0:16], b[16:32]
-//   the broadcast a[i] is folded into the FMA as a memory operand ({1to16}), so it needs none.
-// Per k step: 2 vector loads + 14 broadcasts feed 28 FMAs. Two FMA pipes with a latency of 4
-// cycles need at least 8 independent chains; 28 leave room, and the ratio of FMAs to loads is
-// high enough that the load ports never limit.
+//    1 for the broadcast a[i]
+// Per k step: 2 vector loads + 8 broadcasts feed 16 FMAs. Two FMA pipes with a latency of 4
+// cycles need at least 8 independent chains; 16 cover it twice over.
+//
+// Why 8 rows and not the 14 that would fill the register file (28 accumulators): on large square
+// GEMMs both reach the same ~235-240 GFLOP/s per core here, but on the conv GEMMs (M = 64..512
+// output channels cut into blocks, N a few hundred columns) 8 wastes no rows on powers of two and
+// measured 5-10% faster than 14x32 or 12x32, and faster than 8x48 and 6x64 (docs/gemm.md).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -85,9 +89,9 @@ inline void micro_mrx32(int64_t kc, const float* a, const float* b, float* c, in
 
 }  // namespace
 
-void sgemm_micro_14x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                              int m, int n, float beta) {
-  micro_mrx32<14>(kc, a, b, c, ldc, m, n, beta);
+void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             int m, int n, float beta) {
+  micro_mrx32<8>(kc, a, b, c, ldc, m, n, beta);
 }
 
 }  // namespace dg::kernels::detail
