@@ -85,6 +85,8 @@ struct GemmConfig {
 
 static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20,
                                                detail::sgemm_micro_6x16_avx2};
+// kc must stay equal to kAvx2F32's: then both paths run the same per-element FMA sequence and give
+// the same bits (test_gemm.cpp checks it).
 static const GemmConfig<float, 8, 32> kAvx512F32{256, 256, 4096, 8 << 20,
                                                 detail::sgemm_micro_8x32_avx512};
 static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
