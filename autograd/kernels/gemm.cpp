@@ -1,5 +1,5 @@
 // GEMM: the reference triple loop, and the blocked, packed, OpenMP-parallel driver shared by the
-// f32 (AVX2 or portable micro-kernel) and f64 (portable micro-kernel) fast paths.
+// f32 (AVX-512, AVX2 or portable micro-kernel) and f64 (portable micro-kernel) fast paths.
 // Shapes and conventions: see gemm.h. The scheme is drawn in docs/gemm.md.
 #include "autograd/kernels/gemm.h"
 

@@ -27,8 +27,8 @@ void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alp
               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // The fast f32 GEMM used by the engine. Packs A and B into cache-sized panels and runs a
-// register-blocked micro-kernel: AVX2/FMA 6x16 when isa() == Isa::avx2, portable C++ otherwise.
-// OpenMP over tiles of C.
+// register-blocked micro-kernel chosen by isa(): AVX-512 8x32 (Isa::avx512), AVX2/FMA 6x16
+// (Isa::avx2; same bits as the AVX-512 one), portable C++ otherwise. OpenMP over tiles of C.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
