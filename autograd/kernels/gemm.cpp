@@ -55,6 +55,9 @@ void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c,
 // Defined in gemm_avx512.cpp (compiled with -mavx512f...): the 8x32 kernel, 16 zmm accumulators.
 void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              int m, int n, float beta);
+// Also in gemm_avx512.cpp: the f64 8x16 kernel (8 doubles per zmm, 16 accumulators).
+void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
+                             int m, int n, double beta);
 }  // namespace detail
 
 // Portable micro-kernel: plain loops over a fixed-size accumulator array that the compiler keeps
@@ -91,6 +94,8 @@ static const GemmConfig<float, 8, 32> kAvx512F32{256, 256, 4096, 8 << 20,
                                                 detail::sgemm_micro_8x32_avx512};
 static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
                                                   micro_portable<float, 4, 8>};
+static const GemmConfig<double, 8, 16> kAvx512F64{256, 128, 2048, 8 << 20,
+                                                 detail::dgemm_micro_8x16_avx512};
 static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
                                                    micro_portable<double, 4, 4>};
 
@@ -311,7 +316,10 @@ void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double a
            const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
            int64_t ldc) {
   check_args("dgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  gemm_blocked(kPortableF64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (isa() == Isa::avx512)
+    gemm_blocked(kAvx512F64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    gemm_blocked(kPortableF64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace dg::kernels

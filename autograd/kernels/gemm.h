@@ -33,7 +33,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 // f64 GEMM for reference computations and gradient checks: the same blocked, packed and
-// OpenMP-parallel scheme with a portable micro-kernel.
+// OpenMP-parallel scheme with an AVX-512 8x16 micro-kernel (Isa::avx512) or a portable one.
 void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
            const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
            int64_t ldc);

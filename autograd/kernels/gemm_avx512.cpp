@@ -87,7 +87,62 @@ inline void micro_mrx32(int64_t kc, const float* a, const float* b, float* c, in
   }
 }
 
+// The f64 twin of micro_mrx32: an MR x 16 tile of doubles, two zmm (8 lanes each) per row.
+inline __mmask8 lanes_below8(int n) {
+  if (n <= 0) return 0;
+  if (n >= 8) return 0xFF;
+  return static_cast<__mmask8>((1u << n) - 1);
+}
+inline void update(double* c, __m512d acc, __m512d beta, bool beta_zero, __mmask8 mask) {
+  if (mask == 0xFF) {
+    if (!beta_zero) acc = _mm512_fmadd_pd(beta, _mm512_loadu_pd(c), acc);
+    _mm512_storeu_pd(c, acc);
+  } else {
+    if (!beta_zero) acc = _mm512_fmadd_pd(beta, _mm512_maskz_loadu_pd(mask, c), acc);
+    _mm512_mask_storeu_pd(c, mask, acc);
+  }
+}
+
+template <int MR>
+inline void micro_mrx16_f64(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
+                            int m, int n, double beta) {
+  constexpr int NR = 16;
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
+  __m512d acc[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_pd();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512d ai = _mm512_set1_pd(a[i]);
+      acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  const __m512d vbeta = _mm512_set1_pd(beta);
+  const bool beta_zero = beta == 0.0;
+  const __mmask8 mask0 = lanes_below8(n), mask1 = lanes_below8(n - 8);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= m) break;
+    update(c + i * ldc, acc[i][0], vbeta, beta_zero, mask0);
+    update(c + i * ldc + 8, acc[i][1], vbeta, beta_zero, mask1);
+  }
+}
+
 }  // namespace
+
+void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
+                             int m, int n, double beta) {
+  micro_mrx16_f64<8>(kc, a, b, c, ldc, m, n, beta);
+}
 
 void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              int m, int n, float beta) {
