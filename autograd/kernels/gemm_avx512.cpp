@@ -1,4 +1,5 @@
-// The AVX-512 micro-kernel of sgemm: one MR x 32 tile of C per call (MR = 8 in the engine).
+// The AVX-512 micro-kernels: sgemm's, one MR x 32 tile of floats per call (MR = 8 in the engine),
+// and its f64 twin for dgemm, one 8 x 16 tile of doubles (same scheme, 8 lanes per register).
 // Compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma; called only when
 // isa() == Isa::avx512. Contract: see gemm.cpp ("micro-kernels").
 //
