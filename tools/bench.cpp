@@ -9,7 +9,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto g = std::make_shared<bench::GemmBenchOptions>();
   CLI::App* c = app.add_subcommand("bench", "benchmarks against OpenBLAS / PyTorch, reported as ratios");
   c->require_subcommand(1);
-  CLI::App* gemm = c->add_subcommand("gemm", "f32 C = A @ B: detgrad sgemm vs OpenBLAS cblas_sgemm (AVX2 kernels)");
+  CLI::App* gemm = c->add_subcommand("gemm", "f32 C = A @ B: detgrad sgemm vs OpenBLAS cblas_sgemm (same-ISA OpenBLAS kernels: Haswell for avx2, SkylakeX for avx512)");
   gemm->add_option("--m", g->m, "rows of A and C")->capture_default_str();
   gemm->add_option("--n", g->n, "columns of B and C")->capture_default_str();
   gemm->add_option("--k", g->k, "columns of A, rows of B")->capture_default_str();
