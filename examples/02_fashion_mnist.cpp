@@ -2,7 +2,7 @@
 //
 //   build/example_02_fashion_mnist [--epochs 2] [--batch 128] [--lr 0.006] [--threads 2] [--seed 0]
 //                                  [--data /usr/share/datasets/fashion-mnist] [--limit N] [--test-limit N]
-//                                  [--checkpoint FILE]
+//                                  [--checkpoint FILE] [--resume FILE] [--stop-after EPOCH] [--flip]
 //
 // What it shows, top to bottom:
 //   1. data     the IDX files of Debian's dataset-fashion-mnist (autograd/io/idx.h), normalised to
@@ -10,7 +10,8 @@
 //   2. model    a stem conv, a depthwise-separable block, an Inception block and ShuffleNetV2 units,
 //               global average pooling and a linear classifier (43,418 parameters);
 //   3. training AdamW with no weight decay on norms and biases, linear warm-up then cosine decay
-//               per step, gradient clipping, a live progress bar, a checkpoint after every epoch;
+//               per step, gradient clipping, a live progress bar, a checkpoint after every epoch
+//               (and --resume from one, continuing bit for bit);
 //   4. testing  accuracy on the 10000 test images and the confusion matrix with class names.
 // docs/fashion_mnist.md walks through it and lists the measured accuracy and time.
 #include <omp.h>
@@ -60,6 +61,8 @@ struct Args {
   int64_t test_limit = 0;   // evaluate on the first `test_limit` test images only (0: all)
   std::string checkpoint;   // save a checkpoint here after every epoch (empty: don't)
   bool flip = false;        // random horizontal flips (helps long runs, slows the first epochs)
+  std::string resume;       // continue from this checkpoint (same flags as the run that wrote it)
+  int stop_after = 0;       // stop after this epoch (0: run all epochs); with --checkpoint, to try --resume
 };
 
 static Args parse_args(int argc, char** argv) {
@@ -83,10 +86,12 @@ static Args parse_args(int argc, char** argv) {
     else if (k == "--test-limit") a.test_limit = std::stoll(value());
     else if (k == "--checkpoint") a.checkpoint = value();
     else if (k == "--flip") a.flip = true;
+    else if (k == "--resume") a.resume = value();
+    else if (k == "--stop-after") a.stop_after = std::stoi(value());
     else {
       std::fprintf(stderr,
                    "usage: %s [--epochs N] [--batch N] [--lr X] [--threads N] [--seed N] [--data DIR] "
-                   "[--limit N] [--test-limit N] [--checkpoint FILE] [--flip]\n",
+                   "[--limit N] [--test-limit N] [--checkpoint FILE] [--flip] [--resume FILE] [--stop-after EPOCH]\n",
                    argv[0]);
       std::exit(k == "--help" || k == "-h" ? 0 : 2);
     }
@@ -240,7 +245,25 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> flip((size_t)n_train);
     const auto t0 = Clock::now();
     int64_t step = 0;
-    for (int epoch = 1; epoch <= args.epochs; ++epoch) {
+    int first_epoch = 1;
+    int64_t first_step = 0;  // for the ETA of a resumed run
+    // The flags that shape the run: a checkpoint only continues the run that has the same ones.
+    const io::Metadata run_flags = {{"epochs", std::to_string(args.epochs)}, {"batch", std::to_string(args.batch)},
+                                    {"lr", std::to_string(args.lr)}, {"limit", std::to_string(n_train)},
+                                    {"flip", args.flip ? "1" : "0"}};
+    if (!args.resume.empty()) {
+      // Model weights and BN statistics, AdamW moments, the schedule's step and the Generator that
+      // shuffles: everything the next epoch depends on, so the run continues bit for bit.
+      io::TrainState st = io::load_checkpoint(args.resume, as_map(model.state_dict()), &opt, &sched, &gen);
+      check(st.extra == run_flags, "--resume: ", args.resume, " was written by a run with other flags");
+      first_epoch = (int)st.epoch + 1;
+      step = first_step = st.step;
+      std::printf("resumed from %s after epoch %lld (step %lld)\n", args.resume.c_str(), (long long)st.epoch,
+                  (long long)st.step);
+    }
+    const int last_epoch = args.stop_after > 0 ? std::min(args.stop_after, args.epochs) : args.epochs;
+    check(first_epoch <= last_epoch, "nothing to do: the checkpoint is already at epoch ", first_epoch - 1);
+    for (int epoch = first_epoch; epoch <= last_epoch; ++epoch) {
       // Fisher-Yates shuffle and flips from the seeded Generator: the same seed, the same run.
       for (size_t i = 0; i < order.size(); ++i) order[i] = (int64_t)i;
       for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[(size_t)gen.randint(0, (int64_t)i + 1)]);
@@ -269,7 +292,7 @@ int main(int argc, char** argv) {
           const double el = std::chrono::duration<double>(Clock::now() - te0).count();
           const double ips = (double)b1 / std::max(el, 1e-9);
           const double total_el = std::chrono::duration<double>(Clock::now() - t0).count();
-          const double eta = total_el / (double)step * (double)(total_steps - step);
+          const double eta = total_el / (double)(step - first_step) * (double)(total_steps - step);
           progress(epoch, args.epochs, s + 1, steps_per_epoch, loss_avg, acc_avg, ips, eta);
         }
       }
@@ -278,8 +301,8 @@ int main(int argc, char** argv) {
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("\n  epoch %d: test accuracy %.2f%%, %.1f s elapsed, lr %.2e\n", epoch, 100 * acc, el, opt.lr(0));
       if (!args.checkpoint.empty()) {
-        io::save_checkpoint(args.checkpoint, as_map(model.state_dict()), &opt, io::TrainState{epoch, step, {}}, &sched,
-                            &gen);
+        io::save_checkpoint(args.checkpoint, as_map(model.state_dict()), &opt, io::TrainState{epoch, step, run_flags},
+                            &sched, &gen);
         std::printf("  checkpoint: %s\n", args.checkpoint.c_str());
       }
     }
@@ -296,7 +319,7 @@ int main(int argc, char** argv) {
       for (int c = 0; c < 10; ++c) std::printf(" %5lld", (long long)conf[(size_t)r][(size_t)c]);
       std::printf("   %5.1f%%\n", 100.0 * (double)conf[(size_t)r][(size_t)r] / (double)std::max<int64_t>(row, 1));
     }
-    std::printf("\ntest accuracy %.2f%% after %d epochs in %.1f s (%d threads)\n", 100 * acc, args.epochs, total_s,
+    std::printf("\ntest accuracy %.2f%% after %d epochs in %.1f s (%d threads)\n", 100 * acc, last_epoch, total_s,
                 args.threads);
   } catch (const Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
