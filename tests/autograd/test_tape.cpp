@@ -1,19 +1,14 @@
 // The tape itself: accumulation, fan-out, freeing, errors, NoGradGuard, detach, casts.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 
 #include "autograd/ops.h"
 
 using namespace dg;
 
-// Asserts that `expr` throws dg::Error whose message contains `needle`.
-#define CHECK_THROWS_WITH_PART(expr, needle)                                   \
-  do {                                                                         \
-    std::string msg_;                                                          \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }      \
-    CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
-  } while (0)
 
 TEST_CASE("tape: hand-computed gradients (docs/autograd.md worked example)") {
   // x = 2, y = 3:  z = x*y + sin-free exp-free polynomial: L = (x*y + x)^2

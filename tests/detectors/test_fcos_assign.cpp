@@ -2,6 +2,8 @@
 // tie break, norm_on_bbox, centerness, zero boxes, errors. Expected values worked out in comments.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 #include <string>
 
@@ -9,12 +11,6 @@
 
 using namespace dg;
 
-#define CHECK_THROWS_WITH_PART(expr, needle)                                             \
-  do {                                                                                   \
-    std::string msg_;                                                                    \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }                \
-    CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
-  } while (0)
 
 namespace {
 // Index of point (x, y) of a level whose first point is `first` and which is `w` points wide.

@@ -2,6 +2,8 @@
 // merge) and the target builder, with the arithmetic in comments.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 #include <string>
 
@@ -9,12 +11,6 @@
 
 using namespace dg;
 
-#define CHECK_THROWS_WITH_PART(expr, needle)                                             \
-  do {                                                                                   \
-    std::string msg_;                                                                    \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }                \
-    CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
-  } while (0)
 
 TEST_CASE("heatmap: gaussian_radius, code vs corrected (DETECTION_NOTES numbers)") {
   // 64x64, o = 0.7. Code: case 3, a3 = 2.8, b3 = -179.2, c3 = -1228.8,

@@ -3,6 +3,8 @@
 // boxes is in tests/golden/manifest_nms.json (run by tests/ops/test_golden.cpp).
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -13,12 +15,6 @@
 
 using namespace dg;
 
-#define CHECK_THROWS_WITH_PART(expr, needle)                                             \
-  do {                                                                                   \
-    std::string msg_;                                                                    \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }                \
-    CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
-  } while (0)
 
 namespace {
 Tensor boxes_of(const std::vector<double>& v, DType dt = DType::f64) {

@@ -3,6 +3,8 @@
 // the dw/dh clamp, f64 gradchecks of the coder, errors. torchvision values: tests/golden/manifest_nms.json.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 #include <string>
 
@@ -14,12 +16,6 @@
 
 using namespace dg;
 
-#define CHECK_THROWS_WITH_PART(expr, needle)                                             \
-  do {                                                                                   \
-    std::string msg_;                                                                    \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }                \
-    CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
-  } while (0)
 
 TEST_CASE("retinanet: cell anchors by hand, rounded (torchvision) and exact") {
   // Stride 8, base size 32, scales 2^0, 2^(1/3), 2^(2/3): torchvision sizes int(32), int(40.32), int(50.80)

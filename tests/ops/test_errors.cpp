@@ -1,19 +1,13 @@
 // Bad input gets a dg::Error naming the op and the shapes: the messages are part of the interface.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 
 using namespace dg;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST_CASE("errors: messages name the op and the shapes") {
   Tensor a = zeros({2, 3}), b = zeros({4, 5}), d = zeros({2, 3}, DType::f64);
