@@ -10,5 +10,6 @@ std::function<int()> add_ref_command(CLI::App& app);
 std::function<int()> add_demo_command(CLI::App& app);
 std::function<int()> add_bench_command(CLI::App& app);
 std::function<int()> add_eval_command(CLI::App& app);
+std::function<int()> add_data_command(CLI::App& app);
 
 }  // namespace dg::tools

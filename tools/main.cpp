@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   auto run_demo = dg::tools::add_demo_command(app);
   auto run_bench = dg::tools::add_bench_command(app);
   auto run_eval = dg::tools::add_eval_command(app);
+  auto run_data = dg::tools::add_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("demo")) return run_demo();
     if (app.got_subcommand("bench")) return run_bench();
     if (app.got_subcommand("eval")) return run_eval();
+    if (app.got_subcommand("data")) return run_data();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {
