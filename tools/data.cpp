@@ -5,22 +5,11 @@
 #include <string>
 
 #include "autograd/error.h"
+#include "autograd/io/image.h"
 #include "detectors/data/fashion_scenes.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 
-// PNG writing: a private copy of stb_image_write (static functions, this file only).
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include <stb/stb_image_write.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace dg::tools {
 
@@ -33,12 +22,6 @@ struct ExportOptions {
   int64_t size = -1;
   int max_items = -1;
 };
-
-void save_png(const std::string& path, const data::Scene& s) {
-  const int h = static_cast<int>(s.image.shape()[0]), w = static_cast<int>(s.image.shape()[1]);
-  check(stbi_write_png(path.c_str(), w, h, 3, s.image.data<uint8_t>(), w * 3) != 0, "data export: cannot write ",
-        path);
-}
 
 int run(const ExportOptions& o) {
   check(o.dataset == "fashion-scenes", "data export: unknown dataset '", o.dataset, "' (known: fashion-scenes)");
@@ -53,7 +36,9 @@ int run(const ExportOptions& o) {
               cfg.min_size, cfg.max_size, cfg.max_iou, o.split.c_str(), (unsigned long long)o.seed,
               ds.source() == data::ItemSource::fashion_mnist ? "Fashion-MNIST items" : "procedural shapes");
   ProgressBar bar("export", static_cast<long>(o.n), 1, std::max<long>(1, static_cast<long>(o.n / 10)));
-  eval::CocoDataset d = data::export_scenes(ds, o.out, o.n, save_png, [&](int64_t done, int64_t) {
+  eval::CocoDataset d = data::export_scenes(ds, o.out, o.n,
+      [](const std::string& path, const data::Scene& s) { io::save_png(path, s.image); },
+      [&](int64_t done, int64_t) {
     bar.update(static_cast<long>(done), {});
   });
   bar.finish();

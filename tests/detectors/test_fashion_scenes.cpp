@@ -5,10 +5,11 @@
 #include "tests/support.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "autograd/io/image.h"
 #include "detectors/data/fashion_scenes.h"
 #include "detectors/eval/coco_json.h"
 
@@ -191,10 +192,7 @@ TEST_CASE("fashion_scenes: export writes a COCO file that coco_json reads back")
   int64_t last = 0;
   eval::CocoDataset d = export_scenes(
       ds, dir, 6,
-      [](const std::string& path, const Scene& s) {
-        std::ofstream f(path, std::ios::binary);  // raw bytes stand in for the PNG here
-        f.write(reinterpret_cast<const char*>(s.image.data<uint8_t>()), s.image.numel());
-      },
+      [](const std::string& path, const Scene& s) { io::save_png(path, s.image); },
       [&](int64_t done, int64_t n) {
         CHECK(n == 6);
         CHECK(done == last + 1);
@@ -213,8 +211,10 @@ TEST_CASE("fashion_scenes: export writes a COCO file that coco_json reads back")
     CHECK(r.images[i].file_name == scene_file_name(i));
     CHECK(r.images[i].width == 96);
     CHECK(r.images[i].height == 96);
-    CHECK(std::filesystem::file_size(dir + "/" + scene_file_name(i)) == 96 * 96 * 3);
     Scene s = ds.get(i);
+    Tensor png = io::load_image(dir + "/" + scene_file_name(i));  // PNG is lossless: the same bytes
+    REQUIRE(png.shape() == Shape{96, 96, 3});
+    CHECK(std::memcmp(png.data<uint8_t>(), s.image.data<uint8_t>(), 96 * 96 * 3) == 0);
     for (size_t k = 0; k < s.boxes.size(); ++k, ++a) {
       REQUIRE(a < r.annotations.size());
       const auto& an = r.annotations[a];
@@ -231,4 +231,25 @@ TEST_CASE("fashion_scenes: export writes a COCO file that coco_json reads back")
   }
   CHECK(a == r.annotations.size());
   CHECK(scene_file_name(42) == "images/000042.png");
+}
+
+TEST_CASE("fashion_scenes: detgrad data export (CLI)") {
+  const std::string dir = temp_dir("cli");
+  const std::string bin = std::string(DETGRAD_BINARY_DIR) + "/detgrad";
+  const std::string cmd = bin + " data export fashion-scenes --preset small --out " + dir +
+                          " --n 3 --seed 9 --split val > " + dir + "/log.txt 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  eval::CocoDataset r = eval::read_coco_gt(dir + "/instances.json");
+  REQUIRE(r.images.size() == 3);
+  CHECK(r.categories.size() == 10);
+  // The files hold exactly the scenes of the API with the same (preset, split, seed).
+  FashionScenes ds(SceneConfig::preset("small"), Split::val, 9);
+  for (int64_t i = 0; i < 3; ++i) {
+    Scene s = ds.get(i);
+    Tensor png = io::load_image(dir + "/" + scene_file_name(i));
+    REQUIRE(png.shape() == s.image.shape());
+    CHECK(std::memcmp(png.data<uint8_t>(), s.image.data<uint8_t>(), s.image.numel()) == 0);
+  }
+  const std::string bad = bin + " data export fashion-scenes --preset huge --out " + dir + " > /dev/null 2>&1";
+  CHECK(std::system(bad.c_str()) != 0);
 }
