@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <omp.h>
 
 #include "autograd/io/image.h"
 #include "detectors/data/fashion_scenes.h"
@@ -252,4 +255,22 @@ TEST_CASE("fashion_scenes: detgrad data export (CLI)") {
   }
   const std::string bad = bin + " data export fashion-scenes --preset huge --out " + dir + " > /dev/null 2>&1";
   CHECK(std::system(bad.c_str()) != 0);
+}
+
+TEST_CASE("fashion_scenes: export gives the same files for 1 and 2 OpenMP threads") {
+  FashionScenes ds(SceneConfig::preset("standard"), Split::train, 4, temp_dir("empty3"));
+  const auto save = [](const std::string& path, const Scene& s) { io::save_png(path, s.image); };
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const std::string d1 = temp_dir("t1"), d2 = temp_dir("t2");
+  export_scenes(ds, d1, 40, save);
+  omp_set_num_threads(2);
+  export_scenes(ds, d2, 40, save);
+  omp_set_num_threads(threads);
+  const auto bytes = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  CHECK(bytes(d1 + "/instances.json") == bytes(d2 + "/instances.json"));
+  for (int64_t i : {0, 17, 39}) CHECK(bytes(d1 + "/" + scene_file_name(i)) == bytes(d2 + "/" + scene_file_name(i)));
 }
