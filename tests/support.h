@@ -3,9 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "autograd/error.h"
+#include "autograd/gradcheck.h"
+#include "autograd/ops/registry.h"
+#include "detectors/all_ref_ops.h"
 
 // Asserts that `expr` throws dg::Error whose message contains `needle` (and prints the message if not).
 #define CHECK_THROWS_WITH_PART(expr, needle)                                             \
@@ -23,4 +29,24 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+// Gradchecks (f64) the registry op `op` on named inputs: every input gets requires_grad, attrs as on the
+// command line. Failures print the op, the attributes and gradcheck's message.
+inline void gradcheck_ref_op(const std::string& op, const std::vector<std::pair<std::string, dg::Tensor>>& inputs,
+                             const std::map<std::string, std::string>& attrs = {}) {
+  dg::register_all_ref_ops();
+  const dg::OpSpec& spec = dg::find_ref_op(op);
+  std::vector<dg::Tensor> xs;
+  for (const auto& [name, t] : inputs) xs.push_back(t.contiguous_copy_no_grad().set_requires_grad(true));
+  dg::GradFn f = [&](const std::vector<dg::Tensor>& v) {
+    std::vector<std::pair<std::string, dg::Tensor>> named;
+    for (size_t i = 0; i < v.size(); ++i) named.push_back({inputs[i].first, v[i]});
+    dg::OpArgs args(op, named, attrs);
+    return spec.run(args);
+  };
+  dg::GradcheckResult r = dg::gradcheck(f, xs);
+  CAPTURE(op);
+  for (const auto& [k, v] : attrs) CAPTURE(k + "=" + v);
+  CHECK_MESSAGE(r.ok, r.message);
 }

@@ -3,6 +3,8 @@
 // in manifest_boxes.json.
 #include <doctest/doctest.h>
 
+#include "tests/support.h"
+
 #include <cmath>
 #include <functional>
 
@@ -16,28 +18,8 @@
 using namespace dg;
 
 namespace {
-std::string loss_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 void gradcheck_loss(const std::string& op, const Tensor& b1, const Tensor& b2, std::map<std::string, std::string> attrs = {}) {
-  register_all_ref_ops();
-  const OpSpec& spec = find_ref_op(op);
-  std::vector<Tensor> xs = {b1.contiguous_copy_no_grad().set_requires_grad(true),
-                            b2.contiguous_copy_no_grad().set_requires_grad(true)};
-  GradFn f = [&](const std::vector<Tensor>& v) {
-    OpArgs args(op, {{"boxes1", v[0]}, {"boxes2", v[1]}}, attrs);
-    return spec.run(args);
-  };
-  GradcheckResult r = gradcheck(f, xs);
-  CAPTURE(op);
-  for (auto& [k, v] : attrs) CAPTURE(k + "=" + v);
-  CHECK_MESSAGE(r.ok, r.message);
+  gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, attrs);
 }
 
 // A = [0, 0, 2, 2], B = [1, 1, 3, 3]: I = 1, U = 7, C = 9, diag^2 = 18, rho^2 = 2, v = 0.
@@ -91,7 +73,7 @@ TEST_CASE("box_loss: reductions; the mean of no boxes is 0") {
   CHECK(generalized_box_iou_loss(e, e, Reduction::mean).item() == 0.0);
   CHECK(complete_box_iou_loss(e, e, Reduction::mean).item() == 0.0);
   CHECK(iou_loss(e, e, IoULossMode::log, Reduction::mean).item() == 0.0);
-  CHECK(loss_error([&] { generalized_box_iou_loss(b1, b2, Reduction::batchmean); }) ==
+  CHECK(error_of([&] { generalized_box_iou_loss(b1, b2, Reduction::batchmean); }) ==
         "generalized_box_iou_loss: reduction must be none, mean or sum, got batchmean");
 }
 
@@ -106,7 +88,7 @@ TEST_CASE("box_loss: iou_loss with the FCOS +1 form and the pixel offset") {
   plus1.pixel_offset = 1;
   CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, 0.0, plus1).item() == doctest::Approx(1 - 4.0 / 14).epsilon(1e-15));
   CHECK(parse_iou_loss_mode("log") == IoULossMode::log);
-  CHECK(loss_error([] { parse_iou_loss_mode("sqrt"); }) == "iou_loss: unknown mode 'sqrt' (known: linear, log)");
+  CHECK(error_of([] { parse_iou_loss_mode("sqrt"); }) == "iou_loss: unknown mode 'sqrt' (known: linear, log)");
 }
 
 TEST_CASE("box_loss: L1 and smooth L1 per box") {
@@ -119,20 +101,20 @@ TEST_CASE("box_loss: L1 and smooth L1 per box") {
   CHECK(l1.at(1) == 0.0);
   CHECK(box_smooth_l1_loss(p, t, 1.0, Reduction::sum).item() == doctest::Approx(2.13).epsilon(1e-14));
   CHECK(box_smooth_l1_loss(p, t, 0.0, Reduction::mean).item() == doctest::Approx(1.8).epsilon(1e-14));
-  CHECK(loss_error([] { box_l1_loss(zeros({2, 3}), zeros({2, 3})); }) ==
+  CHECK(error_of([] { box_l1_loss(zeros({2, 3}), zeros({2, 3})); }) ==
         "box_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,3] and [2,3]");
-  CHECK(loss_error([] { box_smooth_l1_loss(zeros({2, 4}), zeros({4}), 1.0); }) ==
+  CHECK(error_of([] { box_smooth_l1_loss(zeros({2, 4}), zeros({4}), 1.0); }) ==
         "box_smooth_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,4] and [4]");
 }
 
 TEST_CASE("box_loss: errors") {
-  CHECK(loss_error([] { generalized_box_iou_loss(zeros({3, 4}), zeros({4, 4})); }) ==
+  CHECK(error_of([] { generalized_box_iou_loss(zeros({3, 4}), zeros({4, 4})); }) ==
         "generalized_box_iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [4,4]");
-  CHECK(loss_error([] { complete_box_iou_loss(zeros({3, 4}), zeros({3, 4}, DType::f64)); }) ==
+  CHECK(error_of([] { complete_box_iou_loss(zeros({3, 4}), zeros({3, 4}, DType::f64)); }) ==
         "complete_box_iou_loss: dtype mismatch: f32 and f64");
-  CHECK(loss_error([] { iou_loss(zeros({2, 5}), zeros({2, 5})); }) ==
+  CHECK(error_of([] { iou_loss(zeros({2, 5}), zeros({2, 5})); }) ==
         "iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,5] and [2,5]");
-  CHECK(loss_error([] { distance_box_iou_loss(zeros({2, 4}), zeros({2, 4}, DType::i64)); }) ==
+  CHECK(error_of([] { distance_box_iou_loss(zeros({2, 4}), zeros({2, 4}, DType::i64)); }) ==
         "distance_box_iou_loss: dtype mismatch: f32 and i64");
 }
 

@@ -2,6 +2,8 @@
 // boxes under both `degenerate_boxes` settings, the CIoU alpha gate, paired vs pairwise, errors, and
 // f64 gradchecks. torchvision's own values are the golden cases of manifest_boxes.json.
 #include <doctest/doctest.h>
+
+#include "tests/support.h"
 #include <omp.h>
 
 #include <cmath>
@@ -18,28 +20,8 @@
 using namespace dg;
 
 namespace {
-std::string iou_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 void gradcheck_iou(const std::string& op, const Tensor& b1, const Tensor& b2, std::map<std::string, std::string> attrs = {}) {
-  register_all_ref_ops();
-  const OpSpec& spec = find_ref_op(op);
-  std::vector<Tensor> xs = {b1.contiguous_copy_no_grad().set_requires_grad(true),
-                            b2.contiguous_copy_no_grad().set_requires_grad(true)};
-  GradFn f = [&](const std::vector<Tensor>& v) {
-    OpArgs args(op, {{"boxes1", v[0]}, {"boxes2", v[1]}}, attrs);
-    return spec.run(args);
-  };
-  GradcheckResult r = gradcheck(f, xs);
-  CAPTURE(op);
-  for (auto& [k, v] : attrs) CAPTURE(k + "=" + v);
-  CHECK_MESSAGE(r.ok, r.message);
+  gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, attrs);
 }
 
 bool all_finite(const Tensor& t) {
@@ -201,14 +183,14 @@ TEST_CASE("iou: the CIoU alpha gate (ciou_alpha_gated)") {
 }
 
 TEST_CASE("iou: errors") {
-  CHECK(iou_error([] { box_iou(zeros({3, 5}), zeros({2, 4})); }) ==
+  CHECK(error_of([] { box_iou(zeros({3, 5}), zeros({2, 4})); }) ==
         "box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [3,5] and [2,4]");
-  CHECK(iou_error([] { complete_box_iou(zeros({2, 2, 4}), zeros({2, 4})); }) ==
+  CHECK(error_of([] { complete_box_iou(zeros({2, 2, 4}), zeros({2, 4})); }) ==
         "complete_box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [2,2,4] and [2,4]");
-  CHECK(iou_error([] { box_iou(zeros({3, 4}), zeros({2, 4}, DType::f64)); }) == "box_iou: dtype mismatch: f32 and f64");
-  CHECK(iou_error([] { paired_box_iou(IoUKind::giou, zeros({3, 4}), zeros({2, 4})); }) ==
+  CHECK(error_of([] { box_iou(zeros({3, 4}), zeros({2, 4}, DType::f64)); }) == "box_iou: dtype mismatch: f32 and f64");
+  CHECK(error_of([] { paired_box_iou(IoUKind::giou, zeros({3, 4}), zeros({2, 4})); }) ==
         "paired_box_iou: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [2,4]");
-  CHECK(iou_error([] { parse_iou_kind("hiou"); }) == "iou: unknown kind 'hiou' (known: iou, giou, diou, ciou)");
+  CHECK(error_of([] { parse_iou_kind("hiou"); }) == "iou: unknown kind 'hiou' (known: iou, giou, diou, ciou)");
 }
 
 TEST_CASE("iou: gradchecks in f64 (matrices and paired, every convention side)") {
