@@ -5,6 +5,7 @@
 #include "tests/support.h"
 
 #include <cstring>
+#include <set>
 
 #include "detectors/data/augment.h"
 
@@ -61,10 +62,14 @@ TEST_CASE("augment: affine warp moves a bright square with its box") {
   cfg.color = false;
   cfg.out_height = 48, cfg.out_width = 48;
   cfg.scale_lo = 0.7, cfg.scale_hi = 1.3, cfg.shift = 0.1;
+  int flips = 0;
+  std::set<float> widths;
   for (uint64_t seed = 0; seed < 8; ++seed) {
     Generator g(seed);
     Augmented a = augment(s, cfg, g);
     REQUIRE(a.scene.boxes.size() == 1);
+    flips += a.flipped;
+    widths.insert(a.scene.boxes[0][2] - a.scene.boxes[0][0]);
     CHECK(a.scene.labels == std::vector<int>{3});
     Box img = bright_box(a.scene.image), box = a.scene.boxes[0];
     for (int k = 0; k < 4; ++k) CHECK(std::abs(img[k] - box[k]) <= 1.0f);  // pixel-level agreement
@@ -72,6 +77,9 @@ TEST_CASE("augment: affine warp moves a bright square with its box") {
     Box back = map_box(invert(a.transform), box);
     for (int k = 0; k < 4; ++k) CHECK(back[k] == doctest::Approx(s.boxes[0][k]).epsilon(1e-4));
   }
+  CHECK(flips > 0);  // the seeds exercise both flip states and several scales
+  CHECK(flips < 8);
+  CHECK(widths.size() > 4);
 }
 
 TEST_CASE("augment: deterministic letterbox without random parts") {
