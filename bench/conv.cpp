@@ -28,6 +28,7 @@
 #include "autograd/kernels/im2col.h"
 #include "autograd/ops.h"
 #include "bench/bench.h"
+#include "bench/reference.h"
 
 namespace dg::bench {
 
@@ -97,17 +98,7 @@ nlohmann::json run_torch(const ConvShape& s, int threads, int repeat, const std:
   cmd << "/usr/bin/python3 '" << script.string() << "' --threads " << threads << " --repeat " << repeat
       << " --clock " << clock << " --name " << s.name << " --shape " << s.N << "," << s.C << "," << s.H << "," << s.W << "," << s.O << ","
       << s.k << "," << s.stride << "," << s.pad << "," << s.groups << " 2>/dev/null";
-  FILE* p = popen(cmd.str().c_str(), "r");
-  if (!p) return nullptr;
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  if (pclose(p) != 0 || out.empty()) return nullptr;
-  try {
-    return nlohmann::json::parse(out.substr(0, out.find('\n')));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
+  return run_json_command(cmd.str());
 }
 
 }  // namespace

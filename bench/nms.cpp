@@ -18,6 +18,7 @@
 
 #include "autograd/io/tensor_npy.h"
 #include "bench/bench.h"
+#include "bench/reference.h"
 #include "detectors/nms.h"
 
 namespace dg::bench {
@@ -65,17 +66,8 @@ nlohmann::json run_torch(const std::string& boxes, const std::string& scores, co
   char cmd[4096];
   std::snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --boxes '%s' --scores '%s' --keep-out '%s' --iou %g --repeat %d 2>/dev/null",
                 torch_script().c_str(), boxes.c_str(), scores.c_str(), keep_out.c_str(), iou, repeat);
-  FILE* p = popen(cmd, "r");
-  if (!p) return nlohmann::json::object();
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  if (pclose(p) != 0) return nlohmann::json::object();
-  try {
-    return nlohmann::json::parse(out);
-  } catch (const std::exception&) {
-    return nlohmann::json::object();
-  }
+  nlohmann::json r = run_json_command(cmd);
+  return r.is_null() ? nlohmann::json::object() : r;
 }
 
 double round_to(double x, int digits) {

@@ -26,6 +26,7 @@
 #include "autograd/kernels/cpu.h"
 #include "autograd/ops.h"
 #include "bench/bench.h"
+#include "bench/reference.h"
 #include "layers/resnet.h"
 
 namespace dg::bench {
@@ -79,17 +80,7 @@ nlohmann::json run_torch(int threads, const Resnet18BenchOptions& opt) {
   cmd << "/usr/bin/python3 '" << script.string() << "' --threads " << threads << " --repeat " << opt.repeat
       << " --train-batch " << opt.train_batch << " --train-size " << opt.train_size << " --size " << opt.size
       << " 2>/dev/null";
-  FILE* p = popen(cmd.str().c_str(), "r");
-  if (!p) return nullptr;
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  if (pclose(p) != 0 || out.empty()) return nullptr;
-  try {
-    return nlohmann::json::parse(out.substr(0, out.find('\n')));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
+  return run_json_command(cmd.str());
 }
 }  // namespace
 
