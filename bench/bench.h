@@ -48,4 +48,17 @@ struct Resnet18BenchOptions {
 // peak memory; against torchvision in the same run (bench/resnet18.cpp).
 int run_resnet18_bench(const Resnet18BenchOptions& opt);
 
+struct CenterNetParityOptions {
+  std::string data;                           // an exported dataset: DIR/images/*.png + DIR/instances.json
+  std::string out;                            // where the files for centernet_torch.py --parity-check go
+  int64_t n = 4;                              // images used (the first n of instances.json)
+  uint64_t seed = 0;                          // model Generator seed
+  double width = 0.25;                        // CenterNetConfig::cpu(10) by default
+  std::vector<int64_t> up = {64, 32, 32};
+  int64_t head = 32;
+};
+// The detgrad half of the PyTorch mirror check (bench/centernet_parity.cpp): weights, targets,
+// forward, loss, gradients, one Adam step, eval forward + decode, augmentation of fixed draws.
+int run_centernet_parity(const CenterNetParityOptions& opt);
+
 }  // namespace dg::bench

@@ -39,11 +39,23 @@ std::function<int()> add_bench_command(CLI::App& app) {
   rnc->add_option("--train-batch", rn->train_batch, "training step batch")->capture_default_str();
   rnc->add_option("--train-size", rn->train_size, "training step input size")->capture_default_str();
   rnc->add_flag("!--no-torch", rn->torch, "skip the torchvision reference");
-  return [g, gemm, cv, conv, nm, nmsc, rn, rnc] {
+  auto cp = std::make_shared<bench::CenterNetParityOptions>();
+  CLI::App* cpc = c->add_subcommand("centernet-parity",
+                                    "write CenterNet weights/targets/outputs/loss/grads/augmentations for "
+                                    "bench/centernet_torch.py --parity-check");
+  cpc->add_option("--data", cp->data, "exported dataset (detgrad data export ...)")->required();
+  cpc->add_option("--out", cp->out, "output directory")->required();
+  cpc->add_option("--n", cp->n, "images (the first n)")->capture_default_str();
+  cpc->add_option("--seed", cp->seed, "model seed")->capture_default_str();
+  cpc->add_option("--width", cp->width, "ResNet-18 width multiplier")->capture_default_str();
+  cpc->add_option("--up", cp->up, "three up-stage widths")->delimiter(',')->expected(3)->capture_default_str();
+  cpc->add_option("--head", cp->head, "head width")->capture_default_str();
+  return [g, gemm, cv, conv, nm, nmsc, rn, rnc, cp, cpc] {
     if (gemm->parsed()) return bench::run_gemm_bench(*g);
     if (conv->parsed()) return bench::run_conv_bench(*cv);
     if (nmsc->parsed()) return bench::run_nms_bench(*nm);
     if (rnc->parsed()) return bench::run_resnet18_bench(*rn);
+    if (cpc->parsed()) return bench::run_centernet_parity(*cp);
     return 1;
   };
 }
