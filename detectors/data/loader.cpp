@@ -68,16 +68,18 @@ int64_t Loader::batches_per_epoch() const {
   return cfg_.drop_last ? size_ / cfg_.batch_size : (size_ + cfg_.batch_size - 1) / cfg_.batch_size;
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   check(epoch >= 0, "loader: epoch must be >= 0, got ", epoch);
+  check(first_batch >= 0 && first_batch <= batches_per_epoch(), "loader: first batch ", first_batch,
+        " is outside the epoch's 0..", batches_per_epoch());
   std::unique_lock<std::mutex> lk(mu_);
   next_claim_ = batches_per_epoch();  // no new claims; wait for the batches being built
   cv_done_.wait(lk, [&] { return busy_ == 0; });
   ready_.clear();
   epoch_ = epoch;
   order_ = epoch_order(size_, cfg_.seed, epoch, cfg_.shuffle);
-  next_claim_ = 0;
-  next_out_ = 0;
+  next_claim_ = first_batch;
+  next_out_ = first_batch;
   lk.unlock();
   cv_work_.notify_all();
 }

@@ -57,8 +57,9 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Restart at the beginning of `epoch` (batches of the previous epoch still in flight are dropped).
-  void start_epoch(int64_t epoch);
+  // Restart at batch `first_batch` (default: the beginning) of `epoch`; batches of the previous epoch
+  // still in flight are dropped. Resuming mid-epoch gives the same batches as running through.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the current epoch; false once the epoch is exhausted.
   bool next(Batch& out);
   int64_t batches_per_epoch() const;

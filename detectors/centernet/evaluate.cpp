@@ -1,0 +1,110 @@
+#include "detectors/centernet/evaluate.h"
+
+#include <chrono>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+
+namespace dg::centernet {
+
+data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers) {
+  data::LoaderConfig lc;
+  lc.batch_size = batch;
+  lc.shuffle = false;
+  lc.workers = workers;
+  lc.augment = true;  // used only for the deterministic letterbox to the input size
+  lc.augment_config.flip = false;
+  lc.augment_config.random_affine = false;
+  lc.augment_config.color = false;
+  lc.augment_config.out_height = info.input_height;
+  lc.augment_config.out_width = info.input_width;
+  lc.augment_config.min_box_size = 0;  // keep every box (the targets are not used here anyway)
+  lc.mean = info.mean;
+  lc.std = info.std;
+  return lc;
+}
+
+void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detections& d, int64_t image_id,
+                            const std::vector<int64_t>& category_ids) {
+  const int64_t m = d.scores.numel();
+  Tensor boxes = d.boxes.to(DType::f64), scores = d.scores.to(DType::f64);
+  const double* b = boxes.data<double>();
+  const double* s = scores.data<double>();
+  const int64_t* l = d.labels.data<int64_t>();
+  for (int64_t k = 0; k < m; ++k) {
+    eval::CocoDetection det;
+    det.image_id = image_id;
+    check(l[k] >= 0 && l[k] < (int64_t)category_ids.size(), "detection label ", l[k], " has no category id");
+    det.category_id = category_ids[(size_t)l[k]];
+    det.bbox = {b[4 * k], b[4 * k + 1], b[4 * k + 2] - b[4 * k], b[4 * k + 3] - b[4 * k + 1]};
+    det.score = s[k];
+    out.push_back(det);
+  }
+}
+
+eval::CocoDataset class_agnostic(const eval::CocoDataset& gt) {
+  eval::CocoDataset d = gt;
+  d.categories = {{1, "object"}};
+  for (auto& a : d.annotations) a.category_id = 1;
+  return d;
+}
+
+std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDetection>& dets) {
+  std::vector<eval::CocoDetection> d = dets;
+  for (auto& x : d) x.category_id = 1;
+  return d;
+}
+
+EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt,
+                    const std::function<void(int64_t, int64_t)>& progress) {
+  check(info.config.num_classes == (int64_t)ds.class_names.size(), "evaluate: the model has ",
+        info.config.num_classes, " classes, the dataset ", ds.class_names.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool was_training = net.is_training();
+  net.eval();
+  EvalReport r;
+  r.images = opt.max_images > 0 ? std::min(opt.max_images, ds.size) : ds.size;
+  data::Loader loader(ds.get, r.images, eval_loader_config(info, opt.batch, opt.workers));
+  data::Batch b;
+  int64_t done = 0;
+  {
+    NoGradGuard ng;
+    while (loader.next(b)) {
+      CenterNetOutput o = net.forward_heads(b.images);
+      std::vector<Affine> back;  // network input -> image pixels
+      for (const auto& m : b.transforms) {
+        data::Affine inv = data::invert(m);
+        back.push_back({inv.a, inv.b, inv.tx, inv.c, inv.d, inv.ty});
+      }
+      std::vector<Detections> dets = centernet_decode(o.heatmap, o.wh, o.offset, opt.decode, back);
+      for (size_t j = 0; j < dets.size(); ++j) {
+        append_coco_detections(r.detections, dets[j], ds.image_id(b.indices[j]), ds.category_ids);
+        r.per_image.push_back(std::move(dets[j]));
+      }
+      done += (int64_t)b.indices.size();
+      if (progress) progress(done, r.images);
+    }
+  }
+  net.train(was_training);
+  eval::CocoDataset gt = ds.ground_truth();
+  if (r.images < ds.size) {  // keep the evaluated images only
+    eval::CocoDataset sub;
+    sub.categories = gt.categories;
+    std::vector<int64_t> ids;
+    for (int64_t i = 0; i < r.images; ++i) ids.push_back(ds.image_id(i));
+    std::sort(ids.begin(), ids.end());
+    auto keep = [&](int64_t id) { return std::binary_search(ids.begin(), ids.end(), id); };
+    for (const auto& im : gt.images)
+      if (keep(im.id)) sub.images.push_back(im);
+    for (const auto& a : gt.annotations)
+      if (keep(a.image_id)) sub.annotations.push_back(a);
+    gt = std::move(sub);
+  }
+  r.coco = eval::coco_evaluate(gt, r.detections);
+  eval::CocoEvalResult ag = eval::coco_evaluate(class_agnostic(gt), class_agnostic(r.detections));
+  r.agnostic_ap50 = ag.stats.AP50;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace dg::centernet

@@ -1,0 +1,437 @@
+#include "detectors/centernet/train.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "autograd/error.h"
+#include "autograd/io/checkpoint.h"
+#include "autograd/ops.h"
+#include "autograd/optim/adam.h"
+#include "autograd/optim/schedule.h"
+#include "detectors/centernet/loss.h"
+#include "detectors/centernet/train_plots.h"
+#include "detectors/eval/coco_json.h"
+#include "detectors/heatmap.h"
+
+namespace dg::centernet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------------------------------------------------------------- options <-> JSON
+
+namespace {
+json spec_to_json(const data::DatasetSpec& s) {
+  json j{{"source", s.source}, {"preset", s.preset}, {"size", s.size}, {"seed", s.seed}, {"data_dir", s.data_dir}};
+  if (s.scene_overridden) {
+    const auto& c = s.scene;
+    j["scene"] = {{"height", c.height},         {"width", c.width},       {"min_items", c.min_items},
+                  {"max_items", c.max_items},   {"min_size", c.min_size}, {"max_size", c.max_size},
+                  {"max_iou", c.max_iou},       {"pixel_noise", c.pixel_noise}, {"tint", c.tint}};
+  }
+  return j;
+}
+
+data::DatasetSpec spec_from_json(const json& j) {
+  data::DatasetSpec s;
+  s.source = j.at("source").get<std::string>();
+  s.preset = j.at("preset").get<std::string>();
+  s.size = j.at("size").get<int64_t>();
+  s.seed = j.at("seed").get<uint64_t>();
+  s.data_dir = j.at("data_dir").get<std::string>();
+  if (j.contains("scene")) {
+    const json& c = j.at("scene");
+    s.scene_overridden = true;
+    s.scene = data::SceneConfig::preset(s.preset);
+    s.scene.height = c.at("height"), s.scene.width = c.at("width");
+    s.scene.min_items = c.at("min_items"), s.scene.max_items = c.at("max_items");
+    s.scene.min_size = c.at("min_size"), s.scene.max_size = c.at("max_size");
+    s.scene.max_iou = c.at("max_iou"), s.scene.pixel_noise = c.at("pixel_noise"), s.scene.tint = c.at("tint");
+  }
+  return s;
+}
+}  // namespace
+
+json TrainOptions::to_json() const {
+  const auto& a = augment_config;
+  return json{{"train_data", spec_to_json(train_data)},
+              {"val_data", spec_to_json(val_data)},
+              {"width_mult", width_mult},
+              {"up_channels", up_channels},
+              {"head_channels", head_channels},
+              {"input_size", input_size},
+              {"batch", batch},
+              {"lr", lr},
+              {"weight_decay", weight_decay},
+              {"warmup_steps", warmup_steps},
+              {"final_lr_fraction", final_lr_fraction},
+              {"steps", steps},
+              {"epochs", epochs},
+              {"minutes", minutes},
+              {"max_objs", max_objs},
+              {"augment", augment},
+              {"augment_config",
+               {{"flip", a.flip}, {"flip_prob", a.flip_prob}, {"random_affine", a.random_affine},
+                {"scale_lo", a.scale_lo}, {"scale_hi", a.scale_hi}, {"shift", a.shift}, {"color", a.color},
+                {"brightness", a.brightness}, {"contrast", a.contrast}, {"saturation", a.saturation},
+                {"min_box_size", a.min_box_size}}},
+              {"seed", seed},
+              {"log_every", log_every},
+              {"eval_every", eval_every},
+              {"plot", plot}};
+}
+
+TrainOptions TrainOptions::from_json(const json& j, const std::string& context) {
+  TrainOptions o;
+  try {
+    o.train_data = spec_from_json(j.at("train_data"));
+    o.val_data = spec_from_json(j.at("val_data"));
+    o.width_mult = j.at("width_mult");
+    o.up_channels = j.at("up_channels").get<std::vector<int64_t>>();
+    o.head_channels = j.at("head_channels");
+    o.input_size = j.at("input_size");
+    o.batch = j.at("batch");
+    o.lr = j.at("lr");
+    o.weight_decay = j.at("weight_decay");
+    o.warmup_steps = j.at("warmup_steps");
+    o.final_lr_fraction = j.at("final_lr_fraction");
+    o.steps = j.at("steps");
+    o.epochs = j.at("epochs");
+    o.minutes = j.at("minutes");
+    o.max_objs = j.at("max_objs");
+    o.augment = j.at("augment");
+    const json& a = j.at("augment_config");
+    auto& c = o.augment_config;
+    c.flip = a.at("flip"), c.flip_prob = a.at("flip_prob"), c.random_affine = a.at("random_affine");
+    c.scale_lo = a.at("scale_lo"), c.scale_hi = a.at("scale_hi"), c.shift = a.at("shift");
+    c.color = a.at("color"), c.brightness = a.at("brightness"), c.contrast = a.at("contrast");
+    c.saturation = a.at("saturation"), c.min_box_size = a.at("min_box_size");
+    o.seed = j.at("seed");
+    o.log_every = j.at("log_every");
+    o.eval_every = j.at("eval_every");
+    o.plot = j.at("plot");
+  } catch (const json::exception& e) {
+    fail(context, ": ", e.what());
+  }
+  return o;
+}
+
+void TrainOptions::validate() const {
+  check(!out_dir.empty(), "train: an output directory (--out) is required");
+  check(batch >= 1, "train: --batch must be >= 1, got ", batch);
+  check(lr > 0 && std::isfinite(lr), "train: --lr must be positive, got ", lr);
+  check(warmup_steps >= 0 && final_lr_fraction >= 0 && final_lr_fraction <= 1,
+        "train: warm-up steps must be >= 0 and the final lr fraction in [0, 1]");
+  check(steps >= 0 && epochs >= 0 && minutes >= 0, "train: --steps, --epochs and --minutes must be >= 0");
+  check(steps > 0 || epochs > 0 || minutes > 0, "train: give the length of the run: --steps, --epochs or --minutes");
+  check(input_size >= 0 && input_size % 32 == 0, "train: --input-size must be a multiple of 32, got ", input_size);
+  check(max_objs >= 1 && log_every >= 1 && eval_every >= 0 && workers >= 0, "train: bad bookkeeping options");
+  check(width_mult > 0 && head_channels >= 1 && up_channels.size() == 3, "train: bad model widths");
+}
+
+double centernet_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
+  const int64_t w = std::min(o.warmup_steps, total_steps);
+  auto sched = optim::warmup(w, 0.1, optim::cosine_lr(std::max<int64_t>(1, total_steps - w), o.final_lr_fraction * o.lr));
+  return sched->lr(o.lr, t);
+}
+
+CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
+                                    int64_t max_objs, double stride) {
+  CenterNetTargetOptions to;
+  to.num_classes = num_classes;
+  to.out_h = out_h;
+  to.out_w = out_w;
+  to.stride = stride;
+  to.max_objs = max_objs;
+  std::vector<CenterNetTargets> per;
+  for (size_t i = 0; i < b.boxes.size(); ++i) {
+    const int64_t n = (int64_t)b.boxes[i].size();
+    std::vector<double> xy, lab;
+    for (int64_t k = 0; k < n; ++k) {
+      for (float v : b.boxes[i][(size_t)k]) xy.push_back(v);
+      lab.push_back(b.labels[i][(size_t)k]);
+    }
+    per.push_back(centernet_targets(from_vector(xy, {n, 4}, DType::f32), from_vector(lab, {n}, DType::i64), to));
+  }
+  return stack_targets(per);
+}
+
+// ---------------------------------------------------------------- the run
+
+namespace {
+
+struct Clock {
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+};
+
+void append_line(const std::string& path, const json& j) {
+  std::ofstream f(path, std::ios::app);
+  check(bool(f), path, ": cannot open for appending");
+  f << j.dump() << "\n";
+  f.flush();
+  check(bool(f), path, ": write failed");
+}
+
+// Keeps the metrics lines of steps <= step (a resumed run rewrites what follows its checkpoint).
+void truncate_metrics(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step") || j["step"].get<int64_t>() <= step) kept += line + "\n";
+  }
+  in.close();
+  std::ofstream out(path, std::ios::trunc);
+  out << kept;
+}
+
+json eval_json(const EvalReport& r, const std::vector<std::string>& names) {
+  json j;
+  auto stats = r.coco.stats.as_array();
+  for (size_t i = 0; i < stats.size(); ++i) j[eval::CocoStats::names()[i]] = stats[i];
+  j["agnostic_AP50"] = r.agnostic_ap50;
+  json per = json::object();
+  for (int k = 0; k < r.coco.K; ++k) per[names[(size_t)k]] = r.coco.category_ap(k);
+  j["per_class_AP"] = per;
+  j["eval_images"] = r.images;
+  j["eval_seconds"] = r.seconds;
+  return j;
+}
+
+int64_t round_up_32(int64_t v) { return (v + 31) / 32 * 32; }
+
+}  // namespace
+
+TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& cb, const std::atomic<bool>* stop) {
+  auto say = [&](const std::string& s) {
+    if (cb.message) cb.message(s);
+  };
+  TrainOptions o = given;
+  check(!o.out_dir.empty(), "train: an output directory (--out) is required");
+  const fs::path dir(o.out_dir);
+  const std::string config_path = (dir / "config.json").string(), ckpt_path = (dir / "checkpoint.safetensors").string(),
+                    metrics_path = (dir / "metrics.jsonl").string(), model_path = (dir / "model.safetensors").string();
+  if (resume) {
+    check(fs::exists(ckpt_path), "train --resume: ", ckpt_path, " does not exist (nothing to resume)");
+    TrainOptions stored = TrainOptions::from_json(eval::read_json_file(config_path), config_path);
+    stored.out_dir = o.out_dir;
+    stored.workers = o.workers;
+    o = stored;
+  }
+  o.validate();
+  fs::create_directories(dir);
+
+  // ---- data
+  data::Dataset train_ds = data::open_dataset(o.train_data, data::Split::train);
+  if (!train_ds.note.empty()) say("note: " + train_ds.note);
+  std::optional<data::Dataset> val_ds;
+  if (o.val_data.size > 0 || o.val_data.source != "fashion-scenes")
+    val_ds = data::open_dataset(o.val_data, data::Split::val);
+  check(!val_ds || val_ds->class_names == train_ds.class_names, "train: the validation data's classes differ from the training data's");
+  const int64_t K = (int64_t)train_ds.class_names.size();
+  if (o.input_size == 0) {
+    check(train_ds.height > 0, "train: the training images differ in size: give --input-size");
+    o.input_size = round_up_32(std::max(train_ds.height, train_ds.width));
+  }
+  o.augment_config.out_height = o.augment_config.out_width = o.input_size;
+
+  // ---- model
+  CenterNetConfig mc = CenterNetConfig::cpu(K);
+  mc.width_mult = o.width_mult;
+  mc.up_channels = o.up_channels;
+  mc.head_channels = o.head_channels;
+  Generator gen(o.seed);
+  CenterNet net(mc, gen);
+  net.train();
+  ModelInfo info;
+  info.config = mc;
+  info.class_names = train_ds.class_names;
+  info.category_ids = train_ds.category_ids;
+  info.input_height = info.input_width = o.input_size;
+  const int64_t out_hw = o.input_size / net.stride();
+
+  optim::AdamOptions ao;
+  ao.lr = o.lr;
+  ao.weight_decay = o.weight_decay;
+  optim::Adam opt(optim::single_group(net.named_parameters()), ao);
+
+  data::LoaderConfig lc;
+  lc.batch_size = o.batch;
+  lc.seed = o.seed;
+  lc.shuffle = true;
+  lc.drop_last = true;
+  lc.workers = o.workers;
+  lc.augment = true;  // with augment off: the deterministic letterbox only
+  lc.augment_config = o.augment_config;
+  if (!o.augment) {
+    lc.augment_config.flip = lc.augment_config.random_affine = lc.augment_config.color = false;
+  }
+  lc.mean = info.mean;
+  lc.std = info.std;
+  check(train_ds.size >= o.batch, "train: ", train_ds.size, " training images are fewer than one batch of ", o.batch);
+  data::Loader loader(train_ds.get, train_ds.size, lc);
+  const int64_t spe = loader.batches_per_epoch();
+
+  // ---- position (fresh or from the checkpoint)
+  int64_t epoch = 0, step_in_epoch = 0, step = 0, total = 0;
+  double train_seconds = 0;
+  if (resume) {
+    io::TrainState st = io::load_checkpoint(ckpt_path, state_map(net), &opt);
+    epoch = st.epoch;
+    step = st.step;
+    step_in_epoch = std::stoll(st.extra.at("step_in_epoch"));
+    total = std::stoll(st.extra.at("total_steps"));
+    train_seconds = std::stod(st.extra.at("train_seconds"));
+    truncate_metrics(metrics_path, step);
+    say("resuming " + o.out_dir + " at step " + std::to_string(step) + " of " + std::to_string(total) + " (epoch " +
+        std::to_string(epoch + 1) + ", settings from " + config_path + ")");
+  } else {
+    eval::write_json_file(config_path, o.to_json(), 2);
+    std::ofstream(metrics_path, std::ios::trunc);  // a fresh run starts an empty log
+    if (o.steps > 0) total = o.steps;
+    else if (o.epochs > 0) total = o.epochs * spe;
+    // else: fixed after the calibration steps below
+  }
+  say("data: " + train_ds.description + (val_ds ? "; validation: " + val_ds->description : ""));
+  say("model: CenterNet, ResNet-18 x" + std::to_string(o.width_mult).substr(0, 4) + ", " +
+      std::to_string(net.num_parameters()) + " parameters, input " + std::to_string(o.input_size) + "x" +
+      std::to_string(o.input_size) + ", " + std::to_string(K) + " classes");
+
+  auto save_all = [&](int64_t ep, int64_t sie) {
+    io::TrainState st;
+    st.epoch = ep;
+    st.step = step;
+    st.extra["step_in_epoch"] = std::to_string(sie);
+    st.extra["total_steps"] = std::to_string(total);
+    st.extra["train_seconds"] = std::to_string(train_seconds);
+    st.extra["model_info"] = info.to_json();
+    io::save_checkpoint(ckpt_path, state_map(net), &opt, st);
+    save_model(model_path, net, info);
+  };
+
+  TrainResult res;
+  res.info = info;
+  res.run_dir = o.out_dir;
+  auto run_eval = [&](const StepInfo& si) {
+    if (!val_ds) return;
+    EvalOptions eo;
+    eo.workers = o.workers;
+    res.eval = evaluate(net, info, *val_ds, eo, cb.eval_progress);
+    res.has_eval = true;
+    json j = eval_json(res.eval, info.class_names);
+    eval::write_json_file((dir / "eval.json").string(), j, 2);
+    json line{{"kind", "eval"}, {"step", si.step}, {"epoch", si.epoch + 1}, {"images", si.images},
+              {"train_seconds", si.train_seconds}};
+    for (auto& [k, v] : j.items())
+      if (k != "per_class_AP") line[k] = v;
+    append_line(metrics_path, line);
+    if (cb.evaluated) cb.evaluated(res.eval, si);
+  };
+
+  // ---- the loop
+  const int64_t calib_steps = 10;
+  Clock since_start;
+  double calib_start = 0;
+  double sums[4] = {0, 0, 0, 0};
+  int64_t in_sum = 0;
+  StepInfo si;
+  bool finished = total > 0 && step >= total;
+  while (!finished) {
+    const int64_t epochs_planned = total > 0 ? (total + spe - 1) / spe : 0;
+    loader.start_epoch(epoch, step_in_epoch);
+    if (cb.epoch_start) cb.epoch_start(epoch, epochs_planned, total > 0 ? std::min(spe, total - epoch * spe) : spe, step_in_epoch);
+    data::Batch b;
+    Clock epoch_clock;
+    double epoch_base = train_seconds;
+    while (step_in_epoch < spe && (total == 0 || step < total) && loader.next(b)) {
+      // The learning rate of this step; during calibration (total unknown) only the warm-up applies.
+      const double lr = centernet_lr(o, step, total > 0 ? total : std::max<int64_t>(step + 1, 1000000));
+      opt.set_lr(lr);
+      CenterNetBatchTargets t = batch_targets(b, K, out_hw, out_hw, o.max_objs, (double)net.stride());
+      CenterNetOutput out = net.forward_heads(b.images);
+      CenterNetLoss loss = centernet_loss(out.heatmap, out.wh, out.offset, t);
+      opt.zero_grad();
+      loss.total.backward();
+      opt.step();
+      ++step;
+      ++step_in_epoch;
+      train_seconds = epoch_base + epoch_clock.seconds();
+
+      const double vals[4] = {loss.total.item(), loss.heatmap.item(), loss.wh.item(), loss.offset.item()};
+      check(std::isfinite(vals[0]), "train: the loss became ", vals[0], " at step ", step,
+            " (try a lower --lr); the last checkpoint is ", ckpt_path);
+      for (int k = 0; k < 4; ++k) sums[k] += vals[k];
+      ++in_sum;
+      si.epoch = epoch;
+      si.epochs = epochs_planned;
+      si.step = step;
+      si.total_steps = total;
+      si.step_in_epoch = step_in_epoch;
+      si.steps_in_epoch = total > 0 ? std::min(spe, total - epoch * spe) : spe;
+      si.images = step * o.batch;
+      si.loss = vals[0], si.heatmap = vals[1], si.wh = vals[2], si.offset = vals[3], si.lr = lr;
+      si.train_seconds = train_seconds;
+      if (cb.step) cb.step(si);
+      if (step % o.log_every == 0) {
+        append_line(metrics_path, {{"kind", "train"}, {"step", step}, {"epoch", epoch + 1}, {"images", si.images},
+                                   {"train_seconds", train_seconds}, {"lr", lr}, {"loss", sums[0] / in_sum},
+                                   {"heatmap", sums[1] / in_sum}, {"wh", sums[2] / in_sum}, {"offset", sums[3] / in_sum}});
+        sums[0] = sums[1] = sums[2] = sums[3] = 0;
+        in_sum = 0;
+      }
+      // Time budget: after 3 steps (caches warm), time `calib_steps` more, then fix the total.
+      if (total == 0) {
+        if (step == 3) calib_start = since_start.seconds();
+        if (step == 3 + calib_steps) {
+          const double per_step = (since_start.seconds() - calib_start) / calib_steps;
+          const double left = o.minutes * 60 - train_seconds;
+          total = step + std::max<int64_t>(1, (int64_t)(left / per_step));
+          std::ostringstream m;
+          m << "time budget " << o.minutes << " min: measured " << (o.batch / per_step) << " images/s, planned "
+            << total << " steps (" << total * o.batch << " images, " << (total + spe - 1) / spe
+            << " epochs); --steps " << total << " reproduces this run bit for bit";
+          say(m.str());
+          si.total_steps = total;
+          if (o.warmup_steps < step) say("note: the warm-up is shorter than the calibration, so --steps reproduces it only approximately");
+          break;  // restart the epoch loop so the callbacks see the plan
+        }
+      }
+      if (stop && stop->load()) break;
+    }
+    if (stop && stop->load()) {
+      save_all(epoch, step_in_epoch);
+      say("interrupted at step " + std::to_string(step) + ": checkpoint written to " + ckpt_path +
+          " (continue with --resume)");
+      res.interrupted = true;
+      break;
+    }
+    const bool epoch_done = step_in_epoch >= spe;
+    finished = total > 0 && step >= total;
+    if (epoch_done || finished) {
+      if (cb.epoch_end) cb.epoch_end(epoch);
+      const bool do_eval = finished || (o.eval_every > 0 && (epoch + 1) % o.eval_every == 0);
+      if (epoch_done) {
+        ++epoch;
+        step_in_epoch = 0;
+      }
+      save_all(epoch, step_in_epoch);
+      if (o.plot) write_training_plots(o.out_dir);
+      if (do_eval) run_eval(si);
+    }
+  }
+  res.steps = step;
+  res.total_steps = total;
+  res.images = step * o.batch;
+  res.train_seconds = train_seconds;
+  if (!res.interrupted && finished && !res.has_eval && val_ds) run_eval(si);  // resumed at the very end
+  return res;
+}
+
+}  // namespace dg::centernet

@@ -1,0 +1,15 @@
+// The pictures of a training run, redrawn from RUN_DIR/metrics.jsonl after every epoch:
+//   RUN_DIR/loss.png   total, heatmap (focal), 0.1 x wh and offset losses against images seen
+//                      (log scale), with the learning rate below
+//   RUN_DIR/map.png    validation mAP@0.5, mAP and class-agnostic AP@0.5 against images seen
+//                      (only when the run has evaluations)
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dg::centernet {
+
+// Returns the paths written. A metrics file without train lines writes nothing.
+std::vector<std::string> write_training_plots(const std::string& run_dir);
+
+}  // namespace dg::centernet

@@ -1,0 +1,49 @@
+#include "detectors/centernet/visualize.h"
+
+#include "autograd/error.h"
+#include "autograd/ops.h"
+#include "detectors/draw.h"
+
+namespace dg::centernet {
+
+Tensor enlarge(const Tensor& image, int factor) {
+  check(image.dtype() == DType::u8 && image.dim() == 3 && image.size(2) == 3, "enlarge: expected u8 [H,W,3], got ",
+        shape_str(image.shape()));
+  check(factor >= 1, "enlarge: factor must be >= 1, got ", factor);
+  const int64_t H = image.size(0), W = image.size(1);
+  Tensor out = Tensor::empty({H * factor, W * factor, 3}, DType::u8);
+  const uint8_t* s = image.data<uint8_t>();
+  uint8_t* d = out.data<uint8_t>();
+  for (int64_t y = 0; y < H * factor; ++y)
+    for (int64_t x = 0; x < W * factor; ++x)
+      for (int c = 0; c < 3; ++c) d[(y * W * factor + x) * 3 + c] = s[((y / factor) * W + x / factor) * 3 + c];
+  return out;
+}
+
+Tensor max_over_classes(const Tensor& probs) {
+  check(probs.dim() == 3, "max_over_classes: expected [C, h, w], got ", shape_str(probs.shape()));
+  return amax(probs.to(DType::f32), {0});
+}
+
+Tensor detection_picture(const Tensor& image, const Detections& d, const std::vector<std::string>& class_names,
+                         const PictureOptions& opt) {
+  Tensor pic = enlarge(image, opt.scale);
+  const double s = opt.scale;
+  if (opt.heatmap) overlay_heatmap(pic, max_over_classes(*opt.heatmap), 0.6);
+  for (const auto& g : opt.gt_boxes) draw_box(pic, g[0] * s, g[1] * s, g[2] * s, g[3] * s, {255, 255, 255}, 1);
+  Tensor boxes = d.boxes.to(DType::f64), scores = d.scores.to(DType::f64);
+  const int64_t m = d.scores.numel();
+  // Draw the weakest first so the strongest boxes and labels end on top.
+  for (int64_t k = m - 1; k >= 0; --k) {
+    const double sc = scores.data<double>()[k];
+    if (sc < opt.score_threshold) continue;
+    const double* b = boxes.data<double>() + 4 * k;
+    const int64_t label = d.labels.data<int64_t>()[k];
+    const std::string name = label >= 0 && label < (int64_t)class_names.size() ? class_names[(size_t)label]
+                                                                                 : std::to_string(label);
+    draw_detection(pic, b[0] * s, b[1] * s, b[2] * s, b[3] * s, label, name, sc, 2, 1);
+  }
+  return pic;
+}
+
+}  // namespace dg::centernet

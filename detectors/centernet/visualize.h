@@ -1,0 +1,32 @@
+// Pictures of what a CenterNet sees and finds: an image with its detections drawn (box, class name,
+// score), optionally the heatmap (max over classes of sigmoid(logits)) blended over it, and the
+// ground truth in white for comparison. Small images are enlarged first (nearest neighbour, an integer
+// factor) so the 5x7 label font stays readable. Used by `detgrad detect`, `detgrad demo` and the
+// tutorial.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.h"
+#include "detectors/centernet/decode.h"
+
+namespace dg::centernet {
+
+// Nearest-neighbour enlargement of a u8 [H,W,3] image by an integer factor >= 1.
+Tensor enlarge(const Tensor& image, int factor);
+
+struct PictureOptions {
+  double score_threshold = 0.3;      // detections drawn: score >= this
+  int scale = 3;                     // enlargement factor
+  const Tensor* heatmap = nullptr;   // [C, h, w] probabilities (after the sigmoid) or null
+  std::vector<std::array<float, 4>> gt_boxes;  // drawn thin and white (image pixels), may be empty
+};
+
+// image u8 [H,W,3] in its own pixels; d in the same pixels (labels index class_names).
+Tensor detection_picture(const Tensor& image, const Detections& d, const std::vector<std::string>& class_names,
+                         const PictureOptions& opt = {});
+
+// Max over classes of a [C, h, w] probability map -> [h, w].
+Tensor max_over_classes(const Tensor& probs);
+
+}  // namespace dg::centernet

@@ -1,0 +1,100 @@
+#include "detectors/centernet/weights.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "autograd/error.h"
+
+namespace dg::centernet {
+
+std::string ModelInfo::to_json() const {
+  nlohmann::json j;
+  j["num_classes"] = config.num_classes;
+  j["width_mult"] = config.width_mult;
+  j["up_channels"] = config.up_channels;
+  j["head_channels"] = config.head_channels;
+  j["heatmap_prior"] = config.heatmap_prior;
+  j["class_names"] = class_names;
+  j["category_ids"] = category_ids;
+  j["input_height"] = input_height;
+  j["input_width"] = input_width;
+  j["mean"] = mean;
+  j["std"] = std;
+  return j.dump();
+}
+
+ModelInfo ModelInfo::from_json(const std::string& text, const std::string& context) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    fail(context, ": model description is not valid JSON: ", e.what());
+  }
+  ModelInfo m;
+  try {
+    m.config.num_classes = j.at("num_classes").get<int64_t>();
+    m.config.width_mult = j.at("width_mult").get<double>();
+    m.config.up_channels = j.at("up_channels").get<std::vector<int64_t>>();
+    m.config.head_channels = j.at("head_channels").get<int64_t>();
+    m.config.heatmap_prior = j.at("heatmap_prior").get<double>();
+    m.class_names = j.at("class_names").get<std::vector<std::string>>();
+    m.category_ids = j.at("category_ids").get<std::vector<int64_t>>();
+    m.input_height = j.at("input_height").get<int64_t>();
+    m.input_width = j.at("input_width").get<int64_t>();
+    m.mean = j.at("mean").get<std::array<float, 3>>();
+    m.std = j.at("std").get<std::array<float, 3>>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(context, ": model description: ", e.what());
+  }
+  check((int64_t)m.class_names.size() == m.config.num_classes &&
+            (int64_t)m.category_ids.size() == m.config.num_classes,
+        context, ": model description has ", m.class_names.size(), " class names and ", m.category_ids.size(),
+        " category ids for ", m.config.num_classes, " classes");
+  check(m.input_height > 0 && m.input_width > 0 && m.input_height % 32 == 0 && m.input_width % 32 == 0, context,
+        ": input size ", m.input_height, "x", m.input_width, " must be positive multiples of 32");
+  return m;
+}
+
+io::TensorMap state_map(const CenterNet& net) {
+  io::TensorMap m;
+  for (const auto& [name, t] : net.state_dict()) m[name] = t;
+  return m;
+}
+
+void save_model(const std::string& path, const CenterNet& net, const ModelInfo& info) {
+  io::save_safetensors(path, state_map(net), {{kModelInfoKey, info.to_json()}, {"format", "detgrad.centernet.v1"}});
+}
+
+LoadedModel load_model(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::string file = path;
+  if (fs::is_directory(path)) {
+    if (fs::exists(fs::path(path) / "model.safetensors")) file = (fs::path(path) / "model.safetensors").string();
+    else if (fs::exists(fs::path(path) / "checkpoint.safetensors"))
+      file = (fs::path(path) / "checkpoint.safetensors").string();
+    else fail(path, ": a directory without model.safetensors or checkpoint.safetensors");
+  }
+  io::SafetensorsFile f = io::load_safetensors(file);
+  io::TensorMap tensors;
+  std::string desc;
+  if (f.metadata.count(kModelInfoKey)) {
+    desc = f.metadata.at(kModelInfoKey);
+    tensors = f.tensors;
+  } else if (f.metadata.count("extra.model_info")) {  // a training checkpoint
+    desc = f.metadata.at("extra.model_info");
+    for (auto& [name, t] : f.tensors)
+      if (name.rfind("model.", 0) == 0) tensors[name.substr(6)] = t;
+  } else {
+    fail(file, ": not a detgrad CenterNet model or checkpoint (no \"", kModelInfoKey, "\" metadata)");
+  }
+  LoadedModel r;
+  r.path = file;
+  r.info = ModelInfo::from_json(desc, file);
+  Generator gen(0);
+  r.net = std::make_shared<CenterNet>(r.info.config, gen);
+  io::assign_tensors(tensors, state_map(*r.net), file);
+  r.net->eval();
+  return r;
+}
+
+}  // namespace dg::centernet

@@ -1,0 +1,126 @@
+// `detgrad detect WEIGHTS IMAGE... --out DIR [--show-heatmap]`: runs a trained CenterNet on image
+// files. For every IMAGE it writes DIR/<name>.png (the image with boxes, class names and scores; small
+// images enlarged), with --show-heatmap also DIR/<name>_heatmap.png (the network input with the
+// heatmap blended over it), and for all of them DIR/detections.json:
+//   [{"file": ..., "width": W, "height": H, "detections": [{"box": [x1,y1,x2,y2], "score": s,
+//     "label": k, "class": "name", "category_id": id}, ...]}, ...]   (image pixels, x2/y2 exclusive)
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/io/image.h"
+#include "autograd/ops.h"
+#include "detectors/centernet/decode.h"
+#include "detectors/centernet/evaluate.h"
+#include "detectors/centernet/visualize.h"
+#include "detectors/centernet/weights.h"
+#include "detectors/data/augment.h"
+#include "detectors/eval/coco_json.h"
+#include "tools/commands.h"
+
+namespace dg::tools {
+
+namespace {
+struct DetectOptions {
+  std::string weights, out = "detections";
+  std::vector<std::string> images;
+  bool show_heatmap = false;
+  double score = 0.3;
+  int64_t topk = 100;
+  std::string nms = "none";
+};
+
+int picture_scale(const Tensor& image) {
+  const int64_t side = std::max(image.size(0), image.size(1));
+  return (int)std::max<int64_t>(1, std::llround(384.0 / (double)side));
+}
+
+int run(const DetectOptions& o) {
+  namespace fs = std::filesystem;
+  centernet::LoadedModel m = centernet::load_model(o.weights);
+  const auto& info = m.info;
+  std::printf("model %s: %lld classes, input %lldx%lld\n", m.path.c_str(), (long long)info.config.num_classes,
+              (long long)info.input_height, (long long)info.input_width);
+  fs::create_directories(o.out);
+  const data::LoaderConfig lc = centernet::eval_loader_config(info, 1, 0);
+  centernet::DecodeOptions dopt;
+  dopt.topk = o.topk;
+  dopt.score_threshold = o.score;
+  dopt.nms = centernet::post_nms_from_name(o.nms);
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& file : o.images) {
+    data::Scene s;
+    s.image = io::load_image(file);
+    Generator unused(0);
+    data::Augmented a = data::augment(s, lc.augment_config, unused);  // the letterbox to the input size
+    Tensor x = io::image_to_chw_float(a.scene.image);                 // [3,H,W] in [0,1]
+    Tensor mean = from_vector(std::vector<double>(info.mean.begin(), info.mean.end()), {3, 1, 1}, DType::f32);
+    Tensor stdv = from_vector(std::vector<double>(info.std.begin(), info.std.end()), {3, 1, 1}, DType::f32);
+    x = unsqueeze(div(sub(x, mean), stdv), 0);
+    centernet::CenterNetOutput out;
+    {
+      NoGradGuard ng;
+      out = m.net->forward_heads(x);
+    }
+    const data::Affine inv = data::invert(a.transform);
+    auto dets = centernet::centernet_decode(out.heatmap, out.wh, out.offset, dopt,
+                                            {{inv.a, inv.b, inv.tx, inv.c, inv.d, inv.ty}});
+    const centernet::Detections& d = dets[0];
+    const std::string stem = fs::path(file).stem().string();
+    centernet::PictureOptions po;
+    po.score_threshold = o.score;
+    po.scale = picture_scale(s.image);
+    const std::string pic = (fs::path(o.out) / (stem + ".png")).string();
+    io::save_png(pic, centernet::detection_picture(s.image, d, info.class_names, po));
+
+    nlohmann::json list = nlohmann::json::array();
+    Tensor b = d.boxes.to(DType::f64), sc = d.scores.to(DType::f64);
+    for (int64_t k = 0; k < d.scores.numel(); ++k) {
+      const int64_t label = d.labels.data<int64_t>()[k];
+      const double* bb = b.data<double>() + 4 * k;
+      list.push_back({{"box", {bb[0], bb[1], bb[2], bb[3]}},
+                      {"score", sc.data<double>()[k]},
+                      {"label", label},
+                      {"class", info.class_names[(size_t)label]},
+                      {"category_id", info.category_ids[(size_t)label]}});
+    }
+    all.push_back({{"file", file}, {"width", s.image.size(1)}, {"height", s.image.size(0)}, {"detections", list}});
+    std::printf("%s: %lld detections with score >= %.2f -> %s", file.c_str(), (long long)d.scores.numel(), o.score,
+                pic.c_str());
+    if (o.show_heatmap) {
+      // Drawn on the network input (where the heatmap lives), with the detections in input pixels.
+      auto in_dets = centernet::centernet_decode(out.heatmap, out.wh, out.offset, dopt);
+      Tensor probs = squeeze(sigmoid(out.heatmap), 0);
+      centernet::PictureOptions ph = po;
+      ph.heatmap = &probs;
+      ph.scale = picture_scale(a.scene.image);
+      const std::string hp = (fs::path(o.out) / (stem + "_heatmap.png")).string();
+      io::save_png(hp, centernet::detection_picture(a.scene.image, in_dets[0], info.class_names, ph));
+      std::printf(", %s", hp.c_str());
+    }
+    std::printf("\n");
+  }
+  const std::string json_path = (fs::path(o.out) / "detections.json").string();
+  eval::write_json_file(json_path, all, 2);
+  std::printf("wrote %s\n", json_path.c_str());
+  return 0;
+}
+}  // namespace
+
+std::function<int()> add_detect_command(CLI::App& app) {
+  auto o = std::make_shared<DetectOptions>();
+  CLI::App* c = app.add_subcommand("detect", "run a trained CenterNet on images: pictures with boxes + JSON");
+  c->add_option("weights", o->weights, "model.safetensors, a checkpoint, or a run directory")->required();
+  c->add_option("images", o->images, "PNG / JPEG / BMP files")->required();
+  c->add_option("--out", o->out, "output directory")->capture_default_str();
+  c->add_flag("--show-heatmap", o->show_heatmap, "also write <name>_heatmap.png: the heatmap over the network input");
+  c->add_option("--score", o->score, "keep detections with score >= this")->capture_default_str();
+  c->add_option("--topk", o->topk, "peaks decoded per image")->capture_default_str();
+  c->add_option("--nms", o->nms, "after decoding: none, hard, soft-linear, soft-gaussian, diou")->capture_default_str();
+  return [o] { return run(*o); };
+}
+
+}  // namespace dg::tools

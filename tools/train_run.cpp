@@ -1,0 +1,119 @@
+#include "tools/train_run.h"
+
+#include <omp.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "autograd/error.h"
+#include "tools/progress.h"
+
+namespace dg::tools {
+
+namespace {
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_sigint(int) {
+  g_stop.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+}  // namespace
+
+void add_train_options(CLI::App* c, TrainCli& t) {
+  auto& o = t.opts;
+  c->add_option("--data", t.data, "fashion-scenes, or a COCO folder (DIR/instances.json + images)")->capture_default_str();
+  c->add_option("--val-data", t.val_data, "validation data (default: fashion-scenes' val split; none for a folder)");
+  c->add_option("--preset", t.preset, "fashion-scenes preset: small (96x96) or standard (128x128)")->capture_default_str();
+  c->add_option("--train-size", t.train_size, "fashion-scenes: training scenes per epoch")->capture_default_str();
+  c->add_option("--val-size", t.val_size, "fashion-scenes: validation scenes (0: no evaluation)")->capture_default_str();
+  c->add_option("--data-seed", t.data_seed, "fashion-scenes: dataset seed")->capture_default_str();
+  c->add_option("--epochs", o.epochs, "length of the run in epochs (if --steps is not given)");
+  c->add_option("--steps", o.steps, "length of the run in optimizer steps (overrides --epochs and --minutes)");
+  c->add_option("--minutes", o.minutes, "length as a time budget for training (evaluation excluded)");
+  c->add_option("--batch", o.batch, "images per step")->capture_default_str();
+  c->add_option("--lr", o.lr, "Adam learning rate (peak of the warm-up + cosine schedule)")->capture_default_str();
+  c->add_option("--warmup", o.warmup_steps, "warm-up steps (linear from 0.1 x lr)")->capture_default_str();
+  c->add_option("--width", o.width_mult, "ResNet-18 width multiplier")->capture_default_str();
+  c->add_option("--up", o.up_channels, "widths of the three up-convolution stages")->expected(3)->capture_default_str();
+  c->add_option("--head", o.head_channels, "width of the heads' 3x3 conv")->capture_default_str();
+  c->add_option("--input-size", o.input_size, "square network input (multiple of 32; 0: the images' size)")->capture_default_str();
+  c->add_flag("!--no-augment", o.augment, "train without flip / scale-crop / colour jitter");
+  c->add_option("--eval-every", o.eval_every, "epochs between evaluations (0: only at the end)")->capture_default_str();
+  c->add_option("--seed", o.seed, "model initialisation and data order")->capture_default_str();
+  c->add_option("--threads", t.threads, "OpenMP threads (default: all cores)");
+  c->add_option("--workers", o.workers, "data loader threads")->capture_default_str();
+  c->add_option("--out", o.out_dir, "run directory (metrics.jsonl, checkpoint, model, plots)")->capture_default_str();
+  c->add_flag("--resume", t.resume, "continue the run in --out from its checkpoint");
+}
+
+std::string headline(const centernet::EvalReport& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "mAP@0.5 %.3f  mAP@[.5:.95] %.3f  class-agnostic AP@0.5 %.3f", r.coco.stats.AP50,
+                r.coco.stats.AP, r.agnostic_ap50);
+  return buf;
+}
+
+centernet::TrainResult run_training(TrainCli& t) {
+  auto& o = t.opts;
+  if (t.threads > 0) omp_set_num_threads(t.threads);
+  o.train_data.source = t.data;
+  o.train_data.preset = t.preset;
+  o.train_data.size = t.data == "fashion-scenes" ? t.train_size : 0;
+  o.train_data.seed = t.data_seed;
+  o.val_data = o.train_data;
+  if (!t.val_data.empty()) {
+    o.val_data.source = t.val_data;
+    o.val_data.size = t.val_data == "fashion-scenes" ? t.val_size : 0;
+  } else if (t.data == "fashion-scenes") {
+    o.val_data.size = t.val_size;
+  } else {
+    o.val_data.source = "fashion-scenes";
+    o.val_data.size = 0;  // no evaluation
+  }
+  if (o.steps == 0 && o.epochs == 0 && o.minutes == 0) o.epochs = 10;
+
+  centernet::TrainCallbacks cb;
+  std::unique_ptr<ProgressBar> bar;
+  cb.message = [](const std::string& s) {
+    std::printf("%s\n", s.c_str());
+    std::fflush(stdout);
+  };
+  cb.epoch_start = [&](int64_t e, int64_t epochs, int64_t steps, int64_t first) {
+    std::string label = "epoch " + std::to_string(e + 1) + (epochs > 0 ? "/" + std::to_string(epochs) : "");
+    bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4));
+    (void)first;
+  };
+  cb.step = [&](const centernet::StepInfo& s) {
+    if (bar)
+      bar->update((long)s.step_in_epoch,
+                  {{"loss", s.loss}, {"hm", s.heatmap}, {"wh", s.wh}, {"off", s.offset}, {"lr", s.lr}});
+  };
+  cb.epoch_end = [&](int64_t) {
+    if (bar) bar->finish();
+    bar.reset();
+  };
+  cb.evaluated = [&](const centernet::EvalReport& r, const centernet::StepInfo& s) {
+    std::printf("  eval after %lld images (%.1f min of training): %s  [%lld images, %.1f s]\n", (long long)s.images,
+                s.train_seconds / 60, headline(r).c_str(), (long long)r.images, r.seconds);
+    std::fflush(stdout);
+  };
+
+  g_stop.store(false);
+  auto previous = std::signal(SIGINT, on_sigint);
+  centernet::TrainResult res;
+  try {
+    res = centernet::train(o, t.resume, cb, &g_stop);
+  } catch (...) {
+    std::signal(SIGINT, previous);
+    throw;
+  }
+  std::signal(SIGINT, previous);
+  if (bar) bar->finish();
+  std::printf("%s %lld steps (%lld images) in %.1f min of training; run directory %s\n",
+              res.interrupted ? "stopped after" : "trained", (long long)res.steps, (long long)res.images,
+              res.train_seconds / 60, res.run_dir.c_str());
+  return res;
+}
+
+}  // namespace dg::tools

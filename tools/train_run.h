@@ -1,0 +1,31 @@
+// What `detgrad train centernet` and `detgrad demo` share: the command-line options of a CenterNet
+// training run, and running it with a progress bar per epoch, evaluation lines, and Ctrl-C handling
+// (the first Ctrl-C finishes the current step and writes a checkpoint; a second one quits at once).
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "detectors/centernet/train.h"
+
+namespace dg::tools {
+
+struct TrainCli {
+  centernet::TrainOptions opts;
+  std::string data = "fashion-scenes", val_data;  // val_data "": the val split of fashion-scenes / none for folders
+  std::string preset = "small";
+  int64_t train_size = 8000, val_size = 500;
+  uint64_t data_seed = 0;
+  int threads = 0;        // 0: OpenMP's default
+  bool resume = false;
+};
+
+// Registers the options on a subcommand. `demo` hides nothing but changes a few defaults' text.
+void add_train_options(CLI::App* c, TrainCli& t);
+
+// Builds the TrainOptions from the parsed values, trains, prints the results. Returns the result;
+// throws dg::Error on bad options.
+centernet::TrainResult run_training(TrainCli& t);
+
+// The 3 numbers everyone asks for, one line: "mAP@0.5 0.512  mAP 0.301  class-agnostic AP@0.5 0.702".
+std::string headline(const centernet::EvalReport& r);
+
+}  // namespace dg::tools
