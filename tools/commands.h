@@ -11,5 +11,7 @@ std::function<int()> add_demo_command(CLI::App& app);
 std::function<int()> add_bench_command(CLI::App& app);
 std::function<int()> add_eval_command(CLI::App& app);
 std::function<int()> add_data_command(CLI::App& app);
+std::function<int()> add_train_command(CLI::App& app);
+std::function<int()> add_detect_command(CLI::App& app);
 
 }  // namespace dg::tools

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   auto run_bench = dg::tools::add_bench_command(app);
   auto run_eval = dg::tools::add_eval_command(app);
   auto run_data = dg::tools::add_data_command(app);
+  auto run_train = dg::tools::add_train_command(app);
+  auto run_detect = dg::tools::add_detect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("bench")) return run_bench();
     if (app.got_subcommand("eval")) return run_eval();
     if (app.got_subcommand("data")) return run_data();
+    if (app.got_subcommand("train")) return run_train();
+    if (app.got_subcommand("detect")) return run_detect();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {
