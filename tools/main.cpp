@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   auto run_data = dg::tools::add_data_command(app);
   auto run_train = dg::tools::add_train_command(app);
   auto run_detect = dg::tools::add_detect_command(app);
+  auto run_plot = dg::tools::add_plot_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("data")) return run_data();
     if (app.got_subcommand("train")) return run_train();
     if (app.got_subcommand("detect")) return run_detect();
+    if (app.got_subcommand("plot")) return run_plot();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {
