@@ -58,7 +58,7 @@ struct Axis {
 // Examples: [0, 1] -> ticks 0, 0.2, ..., 1; [0.013, 0.87] -> [0, 1] with the same ticks.
 Axis nice_axis(double lo, double hi, int intervals = 5, bool expand_lo = true, bool expand_hi = true);
 // A log10 axis over [lo, hi] (both > 0), widened to whole decades unless pinned; ticks at powers of
-// ten (every k-th one when there are more than 8 decades), plus 2 and 5 x 10^k over at most 2 decades.
+// ten (every k-th one when there would be more than 8), plus 2 and 5 x 10^k over at most 2 decades.
 Axis log_axis(double lo, double hi, bool expand_lo = true, bool expand_hi = true);
 
 // The centred moving average of y over `window` points (window/2 on each side, fewer at the ends);
