@@ -1,5 +1,6 @@
 // Helpers shared by the test suites.
 #pragma once
+#include <cstring>
 #include <doctest/doctest.h>
 
 #include <functional>
@@ -49,4 +50,9 @@ inline void gradcheck_ref_op(const std::string& op, const std::vector<std::pair<
   CAPTURE(op);
   for (const auto& [k, v] : attrs) CAPTURE(k + "=" + v);
   CHECK_MESSAGE(r.ok, r.message);
+}
+
+// Same shape, dtype and bytes.
+inline bool same_bytes(const dg::Tensor& a, const dg::Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }

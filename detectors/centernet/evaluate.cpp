@@ -87,7 +87,7 @@ EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& 
   }
   net.train(was_training);
   eval::CocoDataset gt = ds.ground_truth();
-  if (r.images < ds.size) {  // keep the evaluated images only
+  if ((int64_t)gt.images.size() != r.images) {  // keep the evaluated images only
     eval::CocoDataset sub;
     sub.categories = gt.categories;
     std::vector<int64_t> ids;

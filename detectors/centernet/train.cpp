@@ -280,6 +280,8 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   const int64_t spe = loader.batches_per_epoch();
 
   // ---- position (fresh or from the checkpoint)
+  double sums[4] = {0, 0, 0, 0};  // of the losses since the last metrics line
+  int64_t in_sum = 0;
   int64_t epoch = 0, step_in_epoch = 0, step = 0, total = 0;
   double train_seconds = 0;
   if (resume) {
@@ -290,6 +292,10 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     total = std::stoll(st.extra.at("total_steps"));
     train_seconds = std::stod(st.extra.at("train_seconds"));
     truncate_metrics(metrics_path, step);
+    long long n = 0;
+    if (st.extra.count("log_sums") &&
+        std::sscanf(st.extra.at("log_sums").c_str(), "%la %la %la %la %lld", &sums[0], &sums[1], &sums[2], &sums[3], &n) == 5)
+      in_sum = n;
     say("resuming " + o.out_dir + " at step " + std::to_string(step) + " of " + std::to_string(total) + " (epoch " +
         std::to_string(epoch + 1) + ", settings from " + config_path + ")");
   } else {
@@ -312,6 +318,10 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     st.extra["total_steps"] = std::to_string(total);
     st.extra["train_seconds"] = std::to_string(train_seconds);
     st.extra["model_info"] = info.to_json();
+    // The partial averages of the next metrics line, exactly (hex floats), so a resumed run logs the same.
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%a %a %a %a %lld", sums[0], sums[1], sums[2], sums[3], (long long)in_sum);
+    st.extra["log_sums"] = buf;
     io::save_checkpoint(ckpt_path, state_map(net), &opt, st);
     save_model(model_path, net, info);
   };
@@ -339,8 +349,6 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   const int64_t calib_steps = 10;
   Clock since_start;
   double calib_start = 0;
-  double sums[4] = {0, 0, 0, 0};
-  int64_t in_sum = 0;
   StepInfo si;
   bool finished = total > 0 && step >= total;
   while (!finished) {

@@ -2,8 +2,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "autograd/error.h"
+#include "detectors/data/coco_folder.h"
 
 namespace dg::data {
 
@@ -40,7 +42,11 @@ Dataset open_fashion_scenes(const DatasetSpec& spec, Split split) {
   d.height = cfg.height;
   d.width = cfg.width;
   const int64_t n = spec.size;
-  d.ground_truth = [ds, n] { return ground_truth_from_scenes(*ds, n); };
+  auto cache = std::make_shared<std::pair<std::once_flag, eval::CocoDataset>>();
+  d.ground_truth = [ds, n, cache] {
+    std::call_once(cache->first, [&] { cache->second = ground_truth_from_scenes(*ds, n); });
+    return cache->second;
+  };
   return d;
 }
 }  // namespace
@@ -50,7 +56,24 @@ Dataset open_dataset(const DatasetSpec& spec, Split split) {
   namespace fs = std::filesystem;
   check(fs::is_directory(spec.source), "dataset '", spec.source,
         "': neither \"fashion-scenes\" nor a directory holding a COCO instances.json");
-  fail("dataset '", spec.source, "': COCO folders are not supported yet");
+  auto folder = std::make_shared<CocoFolder>(spec.source);
+  Dataset d;
+  d.size = spec.size > 0 ? std::min(spec.size, folder->size()) : folder->size();
+  d.description = "COCO folder " + spec.source + ", " + std::to_string(d.size) + " images, " +
+                  std::to_string(folder->num_classes()) + " classes";
+  d.get = [folder](int64_t i) { return folder->get(i); };
+  d.class_names = folder->class_names();
+  for (int k = 0; k < folder->num_classes(); ++k) d.category_ids.push_back(folder->category_id(k));
+  d.image_id = [folder](int64_t i) { return folder->image_id(i); };
+  // A common size only if the JSON says every image has the same one.
+  const auto& ims = folder->ground_truth().images;
+  if (!ims.empty() && ims[0].width > 0) {
+    bool same = true;
+    for (const auto& im : ims) same = same && im.width == ims[0].width && im.height == ims[0].height;
+    if (same) d.height = ims[0].height, d.width = ims[0].width;
+  }
+  d.ground_truth = [folder] { return folder->ground_truth(); };
+  return d;
 }
 
 }  // namespace dg::data

@@ -74,10 +74,6 @@ std::string tiny_folder(const std::string& name, const json& j = tiny_json()) {
   return dir;
 }
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data<uint8_t>(), b.data<uint8_t>(), a.numel()) == 0;
-}
-
 using Box = std::array<float, 4>;
 
 }  // namespace

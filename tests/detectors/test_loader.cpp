@@ -161,3 +161,15 @@ TEST_CASE("loader: bad configs and early destruction") {
   Batch b;
   CHECK(l.next(b));
 }
+
+TEST_CASE("loader: starting an epoch at batch k gives the batches k.. of a full pass") {
+  Loader full(make_sample, 18, small_config(2));
+  auto all = run_epoch(full);
+  Loader late(make_sample, 18, small_config(2));
+  late.start_epoch(0, 3);
+  auto tail = run_epoch(late);
+  REQUIRE(tail.size() == 2);
+  CHECK(same(tail[0], all[3]));
+  CHECK(same(tail[1], all[4]));
+  CHECK_THROWS_WITH_PART(late.start_epoch(0, 6), "first batch 6 is outside the epoch's 0..5");
+}

@@ -61,9 +61,6 @@ std::vector<uint8_t> bmp_bytes(const Tensor& rgb) {
   return b;
 }
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
-}
 }  // namespace
 
 TEST_CASE("image: PNG round trip, RGB and grey") {

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "autograd/io/safetensors.h"
+#include "tests/support.h"
 
 using namespace dg;
 using namespace dg::io;
@@ -39,9 +40,6 @@ std::string tmp_dir() {
 std::vector<uint8_t> read_all(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 }  // namespace
 
