@@ -98,14 +98,19 @@ Axis log_axis(double lo, double hi, bool expand_lo, bool expand_hi) {
 std::vector<double> moving_average(const std::vector<double>& y, int window, bool log) {
   check(window >= 0, "moving_average: window must be >= 0, got ", window);
   const int64_t n = (int64_t)y.size(), half = window / 2;
+  // Prefix sums over the drawable values: sum[i] and count[i] cover y[0..i-1], so any window costs O(1).
+  std::vector<double> sum(y.size() + 1, 0.0);
+  std::vector<int64_t> count(y.size() + 1, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool ok = drawable(y[i], log);
+    sum[i + 1] = sum[i] + (ok ? y[i] : 0.0);
+    count[i + 1] = count[i] + ok;
+  }
   std::vector<double> out(y.size(), NAN);
   for (int64_t i = 0; i < n; ++i) {
     if (!drawable(y[i], log)) continue;
-    double sum = 0;
-    int64_t count = 0;
-    for (int64_t j = std::max<int64_t>(0, i - half); j <= std::min(n - 1, i + half); ++j)
-      if (drawable(y[j], log)) sum += y[j], ++count;
-    out[i] = sum / count;
+    const int64_t a = std::max<int64_t>(0, i - half), b = std::min(n, i + half + 1);  // window [a, b)
+    out[i] = (sum[b] - sum[a]) / (double)(count[b] - count[a]);
   }
   return out;
 }
