@@ -651,9 +651,8 @@ def parity_check(args):
         report("identity warp[%d]" % i, np.array_equal(ident, ds.images[i]) and np.array_equal(npy("identity_%d" % i), ds.images[i]),
                "ours and detgrad's equal the image")
 
-    # model: same weights -> forward, loss, gradients. The reference is this model in f64: PyTorch's
-    # own f32 CPU kernels are the noisier side (its f32 gradients differ from f64 by up to ~1e-3 of
-    # the tensor's largest entry, detgrad's by ~1e-5), so detgrad is held to f64 and torch f32 is info.
+    # model: same weights -> forward, loss, gradients. The reference is this model in f64; the same
+    # model in f32 shows how far an f32 implementation is from it (the noise floor detgrad is held to).
     w0 = read_safetensors(os.path.join(d, "weights.safetensors"))
     targets = [torch.from_numpy(npy("t_" + n)) for n in ["heatmap", "wh", "offset", "indices", "mask"]]
     runs = {}
@@ -667,44 +666,53 @@ def parity_check(args):
         losses[0].backward()
         runs[dtype] = (model, out, losses)
     grads = read_safetensors(os.path.join(d, "grads.safetensors"))
-    for dtype, tol in ((torch.float64, 1e-4), (torch.float32, None)):
-        model, out, losses = runs[dtype]
-        tag = "f64" if dtype == torch.float64 else "f32"
-        for name, t in zip(["heatmap", "wh", "offset"], out):
-            a, r = max_diff(npy("out_" + name), t.detach().numpy())
-            report("forward (train, %s) %s" % (tag, name), None if tol is None else r < tol, "max abs %.3g, rel to max %.3g" % (a, r))
-        for name, t in zip(["total", "heatmap", "wh", "offset"], losses):
-            theirs = pj["loss"][name]
-            rel = abs(t.item() - theirs) / max(abs(t.item()), 1e-30)
-            report("loss %s (%s)" % (name, tag), None if tol is None else rel < 1e-5,
-                   "torch %.8f detgrad %.8f rel %.2g" % (t.item(), theirs, rel))
-        worst, worst_name = 0.0, ""
-        for name, p in model.named_parameters():
-            a, r = max_diff(grads[name].numpy(), p.grad.numpy())
-            if r > worst:
-                worst, worst_name = r, name
-        report("gradients (%d tensors, %s)" % (len(grads), tag), None if tol is None else worst < tol,
-               "worst |diff| rel to the tensor's max %.3g (%s)" % (worst, worst_name))
-    # one Adam step from the f64 gradients; elements whose gradient is ~eps-sized can legitimately
-    # move differently (Adam's first step is lr * g / (|g| + eps)), so count them instead of the max
-    model = runs[torch.float64][0]
-    torch.optim.Adam(model.parameters(), lr=2e-3, betas=(0.9, 0.999), eps=1e-8).step()
+    m64, out64, loss64 = runs[torch.float64]
+    m32, out32, loss32 = runs[torch.float32]
+    for name, t64, t32 in zip(["heatmap", "wh", "offset"], out64, out32):
+        a, r = max_diff(npy("out_" + name), t64.detach().numpy())
+        report("forward (train) " + name, r < 1e-4, "max abs %.3g, rel to max %.3g (torch f32: %.3g)"
+               % (a, r, max_diff(t32.detach().numpy(), t64.detach().numpy())[1]))
+    for name, t64, t32 in zip(["total", "heatmap", "wh", "offset"], loss64, loss32):
+        theirs = pj["loss"][name]
+        rel = abs(theirs - t64.item()) / max(abs(t64.item()), 1e-30)
+        report("loss " + name, rel < 1e-5, "f64 %.8f detgrad %.8f torch-f32 %.8f, detgrad rel %.2g"
+               % (t64.item(), theirs, t32.item(), rel))
+    # Gradients: where BN makes a channel's gradients cancel (sums of many terms of both signs), any
+    # f32 implementation is off from f64 by up to ~1e-3 of the tensor's largest entry. So each tensor
+    # passes if detgrad is within 1e-4 of f64, or no more than 3x as far from f64 as PyTorch's f32.
+    p32, worst, worst_ratio, worst_name, ok = dict(m32.named_parameters()), 0.0, 0.0, "", True
+    for name, p in m64.named_parameters():
+        e_d = max_diff(grads[name].numpy(), p.grad.numpy())[1]
+        e_t = max_diff(p32[name].grad.numpy(), p.grad.numpy())[1]
+        ok &= e_d < 1e-4 or e_d <= 3 * e_t
+        worst = max(worst, e_d)
+        if e_d / max(e_t, 1e-4) > worst_ratio:
+            worst_ratio, worst_name = e_d / max(e_t, 1e-4), name
+    report("gradients (%d tensors)" % len(grads), ok,
+           "worst |diff| rel to the tensor's max %.3g; worst detgrad/torch-f32 error ratio %.2f (%s)"
+           % (worst, worst_ratio, worst_name))
+    # One Adam step (lr 2e-3). Its first step is lr * g / (|g| + eps): elements whose gradient is
+    # near the f32 noise floor can move by up to 2 lr differently, so count the elements off by more
+    # than 1% of lr, for detgrad and for PyTorch's f32 step, both against the f64 step.
+    for m in (m64, m32):
+        torch.optim.Adam(m.parameters(), lr=2e-3, betas=(0.9, 0.999), eps=1e-8).step()
     after = read_safetensors(os.path.join(d, "after_step.safetensors"))
-    sd = model.state_dict()
-    params = dict(model.named_parameters())
-    moved, total, worst, bw, bn = 0, 0, 0.0, 0.0, ""
+    sd64, sd32 = m64.state_dict(), m32.state_dict()
+    params = dict(m64.named_parameters())
+    moved_d, moved_t, total, bw, bn = 0, 0, 0, 0.0, ""
     for k, v in after.items():
-        diff = np.abs(v.numpy().astype(np.float64) - sd[k].numpy())
+        ref = sd64[k].numpy().astype(np.float64)
+        diff = np.abs(v.numpy().astype(np.float64) - ref)
         if k in params:
-            moved += int((diff > 0.01 * 2e-3).sum())
+            moved_d += int((diff > 0.01 * 2e-3).sum())
+            moved_t += int((np.abs(sd32[k].numpy() - ref) > 0.01 * 2e-3).sum())
             total += diff.size
-            worst = max(worst, float(np.median(diff)) / 2e-3)
         else:
-            r = diff.max() / max(np.abs(sd[k].numpy()).max(), 1e-30)
+            r = diff.max() / max(np.abs(ref).max(), 1e-30)
             if r > bw:
                 bw, bn = r, k
-    report("Adam step: parameters", moved <= total * 1e-4,
-           "%d of %d elements differ by > 1%% of lr (worst tensor median %.2g lr)" % (moved, total, worst))
+    report("Adam step: parameters", moved_d <= max(total * 1e-4, 3 * moved_t),
+           "off by > 1%% of lr: detgrad %d, torch f32 %d of %d elements" % (moved_d, moved_t, total))
     report("BN running stats after the step", bw < 1e-4, "worst rel-to-max %.3g (%s)" % (bw, bn))
     # eval-mode forward with detgrad's stepped state (running statistics in use)
     model = CenterNet(NUM_CLASSES, cfg["width"], tuple(cfg["up"]), cfg["head"])
