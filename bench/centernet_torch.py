@@ -13,8 +13,10 @@ and evaluated by detgrad's own COCOeval (`detgrad eval`), so only the engine dif
 OUT/curve.jsonl gets one line per evaluation
     {"kind": "eval", "images", "step", "train_seconds", "AP50", "AP", "agnostic_AP50"}
 and one per 20 steps
-    {"kind": "train", "step", "images", "train_seconds", "loss", "heatmap", "wh", "offset", "lr"};
-train_seconds counts training only (data, forward, backward, update), not the evaluations.
+    {"kind": "train", "step", "images", "train_seconds", "loss", "heatmap", "wh", "offset", "lr",
+     "data_wait_seconds"};
+train_seconds counts training only (data, forward, backward, update), not the evaluations;
+data_wait_seconds is the part of it spent waiting for the batch thread. OUT/config.json: the flags.
 
 Mirror check (run this after any change to either side):
     build/detgrad bench centernet-parity --data /tmp/fs_val --out /tmp/parity --n 8
@@ -524,6 +526,9 @@ def train(args):
     stream = batch_stream(tr, args.batch, args.seed, H, W, stop)
     batches = prefetch(stream, 4, stop) if args.workers > 0 else stream
     curve = open(os.path.join(args.out, "curve.jsonl"), "w")
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(dict(vars(args), torch=torch.__version__, train_images=len(tr), val_images=len(va),
+                       input=[int(H), int(W)]), f, indent=1)
 
     def log(rec):
         curve.write(json.dumps(rec) + "\n")
@@ -538,13 +543,15 @@ def train(args):
               % (images, step, train_seconds / 60, ap50, ap, ag, time.time() - t), flush=True)
 
     model.train()
-    train_seconds, next_eval, sums, n_sum = 0.0, args.eval_every, np.zeros(4), 0
+    train_seconds, data_wait, next_eval, sums, n_sum = 0.0, 0.0, args.eval_every, np.zeros(4), 0
     t_last = time.time()
     for step in range(args.steps):
         lr = lr_at(step, args.lr, args.warmup, args.steps)
         for g in opt.param_groups:
             g["lr"] = lr
+        t_data = time.time()
         x, targets, epoch = next(batches)
+        data_wait += time.time() - t_data
         total, l_hm, l_wh, l_off = centernet_loss(model(x), targets)
         opt.zero_grad(set_to_none=True)
         total.backward()
@@ -558,7 +565,8 @@ def train(args):
         if (step + 1) % 20 == 0 or step + 1 == args.steps:
             m = sums / n_sum
             log({"kind": "train", "step": step + 1, "images": images, "train_seconds": round(train_seconds, 3),
-                 "loss": m[0], "heatmap": m[1], "wh": m[2], "offset": m[3], "lr": lr})
+                 "loss": m[0], "heatmap": m[1], "wh": m[2], "offset": m[3], "lr": lr,
+                 "data_wait_seconds": round(data_wait, 3)})
             print("step %d/%d epoch %d  loss %.4f (hm %.4f wh %.4f off %.4f)  lr %.2e  %.1f img/s"
                   % (step + 1, args.steps, epoch, m[0], m[1], m[2], m[3], lr, images / train_seconds), flush=True)
             sums, n_sum = np.zeros(4), 0
