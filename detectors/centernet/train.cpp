@@ -346,7 +346,9 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   };
 
   // ---- the loop
-  const int64_t calib_steps = 10;
+  // Time budget: the steps from 3 (caches warm) to the end of the warm-up (at least 10 of them) are
+  // timed; their learning rates do not depend on the total, so fixing it then changes nothing before.
+  const int64_t calib_steps = std::max<int64_t>(10, o.warmup_steps - 3);
   Clock since_start;
   double calib_start = 0;
   StepInfo si;
@@ -358,6 +360,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     data::Batch b;
     Clock epoch_clock;
     double epoch_base = train_seconds;
+    const int64_t step_at_start = step;
     while (step_in_epoch < spe && (total == 0 || step < total) && loader.next(b)) {
       // The learning rate of this step; during calibration (total unknown) only the warm-up applies.
       const double lr = centernet_lr(o, step, total > 0 ? total : std::max<int64_t>(step + 1, 1000000));
@@ -394,7 +397,6 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
         sums[0] = sums[1] = sums[2] = sums[3] = 0;
         in_sum = 0;
       }
-      // Time budget: after 3 steps (caches warm), time `calib_steps` more, then fix the total.
       if (total == 0) {
         if (step == 3) calib_start = since_start.seconds();
         if (step == 3 + calib_steps) {
@@ -428,6 +430,19 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       if (epoch_done) {
         ++epoch;
         step_in_epoch = 0;
+      }
+      // Time budget: if this epoch ran so much slower than the calibration (a busy machine) that the
+      // run would overshoot the budget by more than 10%, shorten it. The cosine then continues from
+      // the new plan, so --steps no longer reproduces the run: say so.
+      const bool budgeted = o.steps == 0 && o.epochs == 0 && o.minutes > 0;
+      if (budgeted && !finished && step > step_at_start) {
+        const double per_step = (train_seconds - epoch_base) / (double)(step - step_at_start);
+        const double budget = o.minutes * 60;
+        if (train_seconds + (double)(total - step) * per_step > 1.1 * budget) {
+          total = step + std::max<int64_t>(1, (int64_t)((budget - train_seconds) / per_step));
+          say("note: training runs slower than measured at the start (" + std::to_string((int)(o.batch / per_step)) +
+              " images/s): re-planned to " + std::to_string(total) + " steps to keep the time budget");
+        }
       }
       save_all(epoch, step_in_epoch);
       if (o.plot) write_training_plots(o.out_dir);
