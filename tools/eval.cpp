@@ -1,36 +1,90 @@
+// Two ways to call it:
 // `detgrad eval --gt GT.json --dt DETECTIONS.json [--json OUT.json] [--voc] [--use-07-metric]`
-// COCO box mAP of a detection result file against a COCO ground-truth file, printed as pycocotools
-// prints it (12 lines) plus a per-category AP table; --voc adds the PASCAL VOC AP. OUT.json gets the
-// 12 numbers under their short names (AP, AP50, ..., ARl), "per_category" and, with --voc, "voc".
-// See docs/detection/evaluation.md.
+//   COCO box mAP of a detection result file against a COCO ground-truth file, printed as pycocotools
+//   prints it (12 lines) plus a per-category AP table; --voc adds the PASCAL VOC AP. OUT.json gets the
+//   12 numbers under their short names (AP, AP50, ..., ARl), "per_category" and, with --voc, "voc".
+//   See docs/detection/evaluation.md.
+// `detgrad eval RUN_DIR|MODEL [--data fashion-scenes|DIR] [--preset P --val-size N --data-seed S]`
+//   runs a trained CenterNet on a dataset (by default the validation data of the run, read from
+//   RUN_DIR/config.json; else fashion-scenes' val split, small preset, 500 scenes) and evaluates
+//   it: the same table and JSON, plus the class-agnostic AP@0.5 and --dt-out for the detections.
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "autograd/error.h"
 #include "detectors/eval/coco_eval.h"
 #include "detectors/eval/voc_eval.h"
+#include "detectors/centernet/evaluate.h"
+#include "detectors/centernet/train.h"
+#include "detectors/centernet/weights.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 
 namespace dg::tools {
 
 namespace {
 struct EvalOptions {
+  std::string model;                       // run directory / model file / checkpoint
+  std::string data, preset = "small", dt_out;
+  int64_t val_size = 500;
+  uint64_t data_seed = 0;
   std::string gt, dt, json_out;
   bool voc = false, use_07 = false, voc_plus_one = false, use_ignore_flag = false, quiet_classes = false;
 };
 
+// The dataset a model is evaluated on: --data if given, else the run's validation data, else the
+// fashion-scenes default.
+data::Dataset model_dataset(const EvalOptions& o) {
+  namespace fs = std::filesystem;
+  data::DatasetSpec spec;
+  const fs::path cfg = fs::path(o.model) / "config.json";
+  if (o.data.empty() && fs::is_directory(o.model) && fs::exists(cfg)) {
+    spec = centernet::TrainOptions::from_json(eval::read_json_file(cfg.string()), cfg.string()).val_data;
+    check(spec.size > 0 || spec.source != "fashion-scenes", cfg.string(), ": the run has no validation data; give --data");
+  } else {
+    spec.source = o.data.empty() ? "fashion-scenes" : o.data;
+    spec.preset = o.preset;
+    spec.size = spec.source == "fashion-scenes" ? o.val_size : 0;
+    spec.seed = o.data_seed;
+  }
+  return data::open_dataset(spec, data::Split::val);
+}
+
 int run(const EvalOptions& o) {
-  check(!o.gt.empty() && !o.dt.empty(), "eval: give both --gt GT.json and --dt DETECTIONS.json");
-  eval::CocoDataset gt = eval::read_coco_gt(o.gt);
-  std::vector<eval::CocoDetection> dets = eval::read_coco_detections(o.dt);
+  eval::CocoDataset gt;
+  std::vector<eval::CocoDetection> dets;
+  eval::CocoEvalResult r;
+  double agnostic = -1;
   eval::CocoEvalParams params;
   params.use_ignore_flag = o.use_ignore_flag;
-  eval::CocoEvalResult r;
-  try {
-    r = eval::coco_evaluate(gt, dets, params);
-  } catch (const Error& e) {
-    fail(o.dt, " against ", o.gt, ": ", e.what());
+  if (!o.model.empty()) {
+    check(o.gt.empty() && o.dt.empty(), "eval: give either a model (RUN_DIR or weights) or --gt/--dt, not both");
+    centernet::LoadedModel m = centernet::load_model(o.model);
+    data::Dataset ds = model_dataset(o);
+    std::printf("model %s on %s\n", m.path.c_str(), ds.description.c_str());
+    if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
+    ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
+    centernet::EvalReport rep = centernet::evaluate(*m.net, m.info, ds, {}, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+    bar.finish();
+    gt = ds.ground_truth();
+    dets = rep.detections;
+    r = rep.coco;
+    agnostic = rep.agnostic_ap50;
+    if (!o.dt_out.empty()) {
+      eval::write_coco_detections(o.dt_out, dets);
+      std::printf("wrote %s\n", o.dt_out.c_str());
+    }
+  } else {
+    check(!o.gt.empty() && !o.dt.empty(), "eval: give a model (RUN_DIR or weights), or both --gt GT.json and --dt DETECTIONS.json");
+    gt = eval::read_coco_gt(o.gt);
+    dets = eval::read_coco_detections(o.dt);
+    try {
+      r = eval::coco_evaluate(gt, dets, params);
+    } catch (const Error& e) {
+      fail(o.dt, " against ", o.gt, ": ", e.what());
+    }
   }
 
   std::printf("detgrad eval: %zu images, %zu categories, %zu gt annotations, %zu detections\n", r.image_ids.size(),
@@ -40,6 +94,10 @@ int run(const EvalOptions& o) {
   nlohmann::json out;
   auto stats = r.stats.as_array();
   for (size_t i = 0; i < stats.size(); ++i) out[eval::CocoStats::names()[i]] = stats[i];
+  if (agnostic >= -0.5) {
+    std::printf(" class-agnostic AP @[ IoU=0.50      | area=   all | maxDets=100 ] = %.3f\n", agnostic);
+    out["agnostic_AP50"] = agnostic;
+  }
 
   std::map<int64_t, std::string> names;
   for (const auto& c : gt.categories) names[c.id] = c.name;
@@ -79,7 +137,13 @@ int run(const EvalOptions& o) {
 
 std::function<int()> add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* c = app.add_subcommand("eval", "COCO mAP (as pycocotools) and VOC AP of a detection file (docs/detection/evaluation.md)");
+  CLI::App* c = app.add_subcommand("eval", "evaluate a trained model on a dataset, or a detection file against a ground truth: COCO mAP (as pycocotools) and VOC AP");
+  c->add_option("model", o->model, "a run directory, model.safetensors or checkpoint (instead of --gt/--dt)");
+  c->add_option("--data", o->data, "model: fashion-scenes or a COCO folder (default: the run's validation data)");
+  c->add_option("--preset", o->preset, "model on fashion-scenes: preset")->capture_default_str();
+  c->add_option("--val-size", o->val_size, "model on fashion-scenes: number of val scenes")->capture_default_str();
+  c->add_option("--data-seed", o->data_seed, "model on fashion-scenes: dataset seed")->capture_default_str();
+  c->add_option("--dt-out", o->dt_out, "model: also write its detections as a COCO result file");
   c->add_option("--gt", o->gt, "ground truth in COCO JSON (images, annotations, categories)");
   c->add_option("--dt", o->dt, "detections: JSON list of {image_id, category_id, bbox [x,y,w,h], score}");
   c->add_option("--json", o->json_out, "write the 12 numbers (AP, AP50, ..., ARl), per-category AP (and VOC) here");
