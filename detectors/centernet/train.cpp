@@ -135,8 +135,8 @@ void TrainOptions::validate() const {
 
 double centernet_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
   const int64_t w = std::min(o.warmup_steps, total_steps);
-  auto sched = optim::warmup(w, 0.1, optim::cosine_lr(std::max<int64_t>(1, total_steps - w), o.final_lr_fraction * o.lr));
-  return sched->lr(o.lr, t);
+  auto cosine = optim::cosine_lr(std::max<int64_t>(1, total_steps - w), o.final_lr_fraction * o.lr);
+  return (w > 0 ? optim::warmup(w, 0.1, cosine) : cosine)->lr(o.lr, t);
 }
 
 CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,

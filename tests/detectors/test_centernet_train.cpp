@@ -91,6 +91,9 @@ TEST_CASE("centernet train: learning-rate schedule") {
   CHECK(centernet_lr(o, 1000, 1000) == doctest::Approx(1e-4));       // the floor
   // The warm-up does not depend on the total (what makes the time-budget calibration exact).
   CHECK(centernet_lr(o, 37, 200) == centernet_lr(o, 37, 123456));
+  o.warmup_steps = 0;  // no warm-up: the cosine from the first step
+  CHECK(centernet_lr(o, 0, 1000) == doctest::Approx(2e-3));
+  CHECK(centernet_lr(o, 500, 1000) == doctest::Approx(1.05e-3));
 }
 
 TEST_CASE("centernet train: a run writes its files; resume and thread count give the same bytes") {
