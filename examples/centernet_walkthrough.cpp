@@ -395,10 +395,12 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
       if (pv[i] == mv[i] && pv[i] >= 0.1 && pv[i] == mm[cell])
         outline_cell(pic, cell % w, cell / w, kPeakCell, {255, 255, 255});
     }
+  std::vector<bool> numbered((size_t)hw, false);  // one number per cell: the best rank there
   for (int64_t k = 0; k < 10; ++k) {
     const int64_t i = order[k], cell = i % hw, x = cell % w, y = cell / w;
     if (pv[i] != mv[i]) outline_cell(pic, x, y, kPeakCell, {0, 0, 0});
-    draw_text(pic, x * kPeakCell + 2, y * kPeakCell + 4, std::to_string(k + 1), {255, 255, 255});
+    if (!numbered[(size_t)cell]) draw_text(pic, x * kPeakCell + 2, y * kPeakCell + 4, std::to_string(k + 1), {255, 255, 255});
+    numbered[(size_t)cell] = true;
   }
   for (size_t k = 0; k < r.cx.size(); ++k)  // the true centre cells, as small white dots
     fill_rect(pic, r.cx[k] * kPeakCell + 12, r.cy[k] * kPeakCell + 12, r.cx[k] * kPeakCell + 15,
