@@ -14,9 +14,9 @@ namespace dg::tools {
 namespace {
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_sigint(int) {
+extern "C" void on_signal(int sig) {
   g_stop.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C (or kill) ends the process at once
 }
 }  // namespace
 
@@ -100,15 +100,21 @@ centernet::TrainResult run_training(TrainCli& t) {
   };
 
   g_stop.store(false);
-  auto previous = std::signal(SIGINT, on_sigint);
+  // Ctrl-C and kill (SIGTERM) finish the current step and write a checkpoint.
+  auto prev_int = std::signal(SIGINT, on_signal);
+  auto prev_term = std::signal(SIGTERM, on_signal);
+  auto restore = [&] {
+    std::signal(SIGINT, prev_int);
+    std::signal(SIGTERM, prev_term);
+  };
   centernet::TrainResult res;
   try {
     res = centernet::train(o, t.resume, cb, &g_stop);
   } catch (...) {
-    std::signal(SIGINT, previous);
+    restore();
     throw;
   }
-  std::signal(SIGINT, previous);
+  restore();
   if (bar) bar->finish();
   std::printf("%s %lld steps (%lld images) in %.1f min of training; run directory %s\n",
               res.interrupted ? "stopped after" : "trained", (long long)res.steps, (long long)res.images,

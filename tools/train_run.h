@@ -1,6 +1,7 @@
 // What `detgrad train centernet` and `detgrad demo` share: the command-line options of a CenterNet
 // training run, and running it with a progress bar per epoch, evaluation lines, and Ctrl-C handling
-// (the first Ctrl-C finishes the current step and writes a checkpoint; a second one quits at once).
+// (the first Ctrl-C or SIGTERM finishes the current step and writes a checkpoint; a second one quits
+// at once).
 #pragma once
 #include <CLI/CLI.hpp>
 
