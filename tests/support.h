@@ -1,5 +1,7 @@
 // Helpers shared by the test suites.
 #pragma once
+#include <unistd.h>
+#include <filesystem>
 #include <cstring>
 #include <doctest/doctest.h>
 
@@ -55,4 +57,13 @@ inline void gradcheck_ref_op(const std::string& op, const std::vector<std::pair<
 // Same shape, dtype and bytes.
 inline bool same_bytes(const dg::Tensor& a, const dg::Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+// A fresh, empty directory for one test: $TMPDIR/detgrad_<group>_<pid>/<name> (removed and re-created).
+inline std::string fresh_temp_dir(const std::string& group, const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() / ("detgrad_" + group + "_" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
 }

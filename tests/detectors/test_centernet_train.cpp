@@ -28,12 +28,7 @@ using namespace dg::centernet;
 namespace fs = std::filesystem;
 
 namespace {
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("detgrad_cn_train_" + std::to_string(::getpid())) / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fresh_temp_dir("cn_train", name); }
 
 // 64 training scenes of 64x64 with procedural shapes (no Fashion-MNIST needed), 16 val scenes,
 // batch 8 (8 steps per epoch), a network of a few thousand parameters.

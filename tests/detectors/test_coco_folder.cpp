@@ -24,12 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("detgrad_coco_folder_" + std::to_string(::getpid())) / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fresh_temp_dir("coco_folder", name); }
 
 // u8 [h, w, c] with a pattern that differs per pixel and channel.
 Tensor pattern(int64_t h, int64_t w, int64_t c, int salt) {
