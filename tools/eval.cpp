@@ -27,7 +27,7 @@ namespace dg::tools {
 namespace {
 struct EvalOptions {
   std::string model;                       // run directory / model file / checkpoint
-  std::string data, preset = "small", dt_out;
+  std::string data, preset = "small", dt_out, nms = "none";
   int64_t val_size = 500;
   uint64_t data_seed = 0;
   std::string gt, dt, json_out;
@@ -66,7 +66,9 @@ int run(const EvalOptions& o) {
     std::printf("model %s on %s\n", m.path.c_str(), ds.description.c_str());
     if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
     ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
-    centernet::EvalReport rep = centernet::evaluate(*m.net, m.info, ds, {}, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+    centernet::EvalOptions eo;
+    eo.decode.nms = centernet::post_nms_from_name(o.nms);
+    centernet::EvalReport rep = centernet::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
     bar.finish();
     gt = ds.ground_truth();
     dets = rep.detections;
@@ -144,6 +146,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
   c->add_option("--val-size", o->val_size, "model on fashion-scenes: number of val scenes")->capture_default_str();
   c->add_option("--data-seed", o->data_seed, "model on fashion-scenes: dataset seed")->capture_default_str();
   c->add_option("--dt-out", o->dt_out, "model: also write its detections as a COCO result file");
+  c->add_option("--nms", o->nms, "model: after decoding, none, hard, soft-linear, soft-gaussian or diou")->capture_default_str();
   c->add_option("--gt", o->gt, "ground truth in COCO JSON (images, annotations, categories)");
   c->add_option("--dt", o->dt, "detections: JSON list of {image_id, category_id, bbox [x,y,w,h], score}");
   c->add_option("--json", o->json_out, "write the 12 numbers (AP, AP50, ..., ARl), per-category AP (and VOC) here");
