@@ -367,8 +367,7 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
   const int64_t C = p.size(1), h = p.size(2), w = p.size(3), hw = h * w;
   std::vector<int64_t> order(pv.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = (int64_t)i;
-  std::partial_sort(order.begin(), order.begin() + 10, order.end(),
-                    [&](int64_t i, int64_t j) { return pv[i] > pv[j] || (pv[i] == pv[j] && i < j); });
+  std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return pv[i] > pv[j] || (pv[i] == pv[j] && i < j); });
   std::printf("the 10 highest cells over all %lld classes (of %lld):\n", (long long)C, (long long)pv.size());
   std::printf("  rank  class  %-12s cell (x, y)   score   3x3 max   peak?\n", "name");
   for (int64_t k = 0; k < 10; ++k) {
@@ -382,6 +381,30 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
     if (pv[i] == mv[i]) ++peaks, peaks30 += pv[i] >= 0.3;
   std::printf("local maxima: %lld in all (any score), %lld with score >= 0.3; top-K (100) keeps the best 100\n",
               (long long)peaks, (long long)peaks30);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const int64_t i = order[k], c = i / hw, cell = i % hw;
+    if (pv[i] == mv[i]) continue;
+    std::printf("the highest cell that is not a peak: rank %zu, class %lld %s, cell (%lld, %lld), score %.4f < %.4f\n", k + 1,
+                (long long)c, n.info.class_names[(size_t)c].c_str(), (long long)(cell % w), (long long)(cell / w), pv[i],
+                mv[i]);
+    break;
+  }
+  // The neighbourhood of the best peak in its own channel: a blob of high values around the centre, of
+  // which the max-pool keeps only the maximum (marked *): one detection per blob, without any IoU.
+  const int64_t best = order[0], bc = best / hw, bx = (best % hw) % w, by = (best % hw) / w;
+  std::printf("class %lld (%s) around rank 1 at (%lld, %lld); * = equal to its 3x3 max (kept)\n", (long long)bc,
+              n.info.class_names[(size_t)bc].c_str(), (long long)bx, (long long)by);
+  std::printf("        ");
+  for (int64_t x = std::max<int64_t>(0, bx - 2); x <= std::min(w - 1, bx + 2); ++x) std::printf("   x=%2lld", (long long)x);
+  std::printf("\n");
+  for (int64_t y = std::max<int64_t>(0, by - 2); y <= std::min(h - 1, by + 2); ++y) {
+    std::printf("   y=%2lld ", (long long)y);
+    for (int64_t x = std::max<int64_t>(0, bx - 2); x <= std::min(w - 1, bx + 2); ++x) {
+      const int64_t i = bc * hw + y * w + x;
+      std::printf(" %.3f%c", pv[i], pv[i] == mv[i] ? '*' : ' ');
+    }
+    std::printf("\n");
+  }
   if (!n.trained) return;
 
   // Picture: the max over classes at 16 px per cell; peaks >= 0.1 get a white frame, the top 10 their
