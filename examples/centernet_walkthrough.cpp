@@ -511,6 +511,7 @@ void show_decoding(const Args& a, const Network& n, const centernet::CenterNetOu
 int main(int argc, char** argv) {
   try {
     const Args a = parse_args(argc, argv);
+    check(a.index >= 0, "centernet_walkthrough: --index must be >= 0, got ", a.index);
     fs::create_directories(a.out);
     const data::FashionScenes ds(data::SceneConfig::preset(a.preset), data::Split::val, a.seed);
     if (ds.source() != data::ItemSource::fashion_mnist) std::printf("note: %s\n", ds.source_note().c_str());
@@ -518,9 +519,9 @@ int main(int argc, char** argv) {
                 (unsigned long long)a.seed, (long long)a.index);
     const data::Scene scene = ds.get(a.index);
     const std::vector<std::string>& names = ds.class_names();
+    Network n = make_network(a, ds);  // first, so a wrong --model fails before any picture is written
 
     show_scene(a, scene, names);
-    Network n = make_network(a, ds);
     check(n.info.class_names.size() == names.size(), "centernet_walkthrough: the model has ",
           n.info.class_names.size(), " classes, fashion-scenes ", names.size());
     const Input in = prepare_input(scene, n.info);
@@ -541,7 +542,7 @@ int main(int argc, char** argv) {
     show_loss(o, r, n.trained);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "centernet_walkthrough: %s\n", e.what());
+    std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
 }
