@@ -434,7 +434,17 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
 // The wh and offset heads are trained only at the centre cells (the L1 loss gathers them there), so
 // only those values mean anything; the picture shows the whole maps with those cells outlined.
 void show_regression_heads(const Args& a, const centernet::CenterNetOutput& o, const Targets& r) {
+  network_heading(true, "the heads: size and offset, at the centre cells");
   const Tensor wh = squeeze(o.wh, 0), off = squeeze(o.offset, 0);  // [2, h, w]
+  const int64_t hw = wh.size(1) * wh.size(2);
+  std::printf("  obj  cell      wh predicted      wh target         offset predicted  offset target\n");
+  for (size_t k = 0; k < r.cx.size(); ++k) {
+    const int64_t i = (int64_t)r.t.indices.at((int64_t)k);  // what the L1 loss gathers
+    std::printf("  %3zu  (%2lld,%2lld)  (%5.2f, %5.2f)    (%5.2f, %5.2f)    (%5.2f, %5.2f)    (%5.2f, %5.2f)\n", k,
+                (long long)r.cx[k], (long long)r.cy[k], wh.at(i), wh.at(hw + i), r.t.wh.at(2 * (int64_t)k),
+                r.t.wh.at(2 * (int64_t)k + 1), off.at(i), off.at(hw + i), r.t.offset.at(2 * (int64_t)k),
+                r.t.offset.at(2 * (int64_t)k + 1));
+  }
   struct Map {
     Tensor t;
     const char* name;
