@@ -2,6 +2,7 @@
 // involved, e.g. "matmul: inner dimensions differ: [2,3] @ [4,5]".
 #pragma once
 #include <cstdint>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,15 @@ inline std::string shape_str(const std::vector<int64_t>& s) {
   r += ']';
   return r;
 }
+
+// What shape_str prints, but formatted only if it ends up in a message: check() evaluates its
+// arguments on every call, and building shape strings there cost 5% of a training step.
+//   check(a.dim() == 4, "conv2d: expected [N,C,H,W], got ", shape_text(a.shape()));
+struct ShapeText {
+  const std::vector<int64_t>& shape;  // valid for the full expression, as check() needs
+};
+inline ShapeText shape_text(const std::vector<int64_t>& s) { return {s}; }
+inline std::ostream& operator<<(std::ostream& os, const ShapeText& t) { return os << shape_str(t.shape); }
 
 namespace detail {
 inline void cat_to(std::ostringstream&) {}

@@ -78,16 +78,16 @@ static void accumulate(Tensor& slot, const Tensor& g) {
 
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
   check(root.defined(), "backward: called on an undefined tensor");
-  check(root.requires_grad(), "backward: tensor of shape ", shape_str(root.shape()),
+  check(root.requires_grad(), "backward: tensor of shape ", shape_text(root.shape()),
         " does not require grad (no input of the computation had requires_grad set)");
   Tensor seed = grad_output;
   if (!seed.defined()) {
-    check(root.numel() == 1, "backward: output of shape ", shape_str(root.shape()),
+    check(root.numel() == 1, "backward: output of shape ", shape_text(root.shape()),
           " is not a scalar; pass an explicit gradient of the same shape");
     seed = ones(root.shape(), root.dtype());
   }
-  check(seed.shape() == root.shape(), "backward: gradient shape ", shape_str(seed.shape()),
-        " differs from output shape ", shape_str(root.shape()));
+  check(seed.shape() == root.shape(), "backward: gradient shape ", shape_text(seed.shape()),
+        " differs from output shape ", shape_text(root.shape()));
   check(seed.dtype() == root.dtype(), "backward: gradient dtype ", dtype_name(seed.dtype()),
         " differs from output dtype ", dtype_name(root.dtype()));
 
@@ -121,7 +121,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
       const Tensor& gi = in_grads[i];
       if (!e.needed() || !gi.defined()) continue;
       check(gi.shape() == e.shape, "backward of ", node->name, ": gradient for input ", i, " has shape ",
-            shape_str(gi.shape()), ", input has shape ", shape_str(e.shape));
+            shape_text(gi.shape()), ", input has shape ", shape_text(e.shape));
       check(gi.dtype() == e.dtype, "backward of ", node->name, ": gradient for input ", i, " is ",
             dtype_name(gi.dtype()), ", input is ", dtype_name(e.dtype));
       if (e.fn) {

@@ -54,7 +54,7 @@ template <> DType dtype_of<bool>() { return DType::b8; }
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
-    check(d >= 0, "negative dimension in shape ", shape_str(s));
+    check(d >= 0, "negative dimension in shape ", shape_text(s));
     n *= d;
   }
   return n;
@@ -87,7 +87,7 @@ int64_t Tensor::numel() const { return shape_numel(shape()); }
 DType Tensor::dtype() const { return need(impl_).dtype; }
 int64_t Tensor::size(int64_t d) const {
   int64_t n = dim();
-  check(d >= -n && d < n, "size: dimension ", d, " out of range for shape ", shape_str(shape()));
+  check(d >= -n && d < n, "size: dimension ", d, " out of range for shape ", shape_text(shape()));
   return shape()[(size_t)(d < 0 ? d + n : d)];
 }
 void* Tensor::raw() { return need(impl_).storage->data; }
@@ -152,7 +152,7 @@ double Tensor::at(int64_t i) const {
 }
 
 double Tensor::item() const {
-  check(numel() == 1, "item: tensor of shape ", shape_str(shape()), " has ", numel(),
+  check(numel() == 1, "item: tensor of shape ", shape_text(shape()), " has ", numel(),
         " elements, expected exactly one");
   return at(0);
 }
@@ -176,8 +176,8 @@ const Tensor& Tensor::grad() const { return need(impl_).grad; }
 void Tensor::zero_grad() { need(impl_); impl_->grad = Tensor(); }
 void Tensor::set_grad(const Tensor& g) {
   need(impl_);
-  check(!g.defined() || g.shape() == shape(), "set_grad: gradient shape ", shape_str(g.shape()),
-        " differs from tensor shape ", shape_str(shape()));
+  check(!g.defined() || g.shape() == shape(), "set_grad: gradient shape ", shape_text(g.shape()),
+        " differs from tensor shape ", shape_text(shape()));
   impl_->grad = g;
 }
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return need(impl_).grad_fn; }
@@ -309,7 +309,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
 
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
   check((int64_t)values.size() == shape_numel(shape), "from_vector: ", values.size(),
-        " values do not fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
+        " values do not fill shape ", shape_text(shape), " (", shape_numel(shape), " elements)");
   Tensor t = Tensor::empty(shape, dtype);
   for (size_t i = 0; i < values.size(); ++i) store(t.raw(), dtype, (int64_t)i, values[i]);
   return t;

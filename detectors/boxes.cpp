@@ -26,7 +26,7 @@ BoxCoords unbind_boxes(const char* op, const Tensor& boxes) {
   check(boxes.defined(), op, ": boxes are undefined");
   check(is_floating(boxes.dtype()), op, ": boxes must be floating-point, got ", dtype_name(boxes.dtype()));
   check(boxes.dim() >= 1 && boxes.size(-1) == 4, op, ": boxes must have shape [..., 4], got ",
-        shape_str(boxes.shape()));
+        shape_text(boxes.shape()));
   auto col = [&](int64_t k) { return squeeze(narrow(boxes, -1, k, 1), -1); };
   return {col(0), col(1), col(2), col(3)};
 }

@@ -17,8 +17,8 @@ void same_shape(const char* op, const Tensor& input, const Tensor& target) {
   check(is_floating(input.dtype()) && input.dtype() == target.dtype(), op,
         ": input and target must be floating-point of one dtype, got ", dtype_name(input.dtype()), " and ",
         dtype_name(target.dtype()));
-  check(input.shape() == target.shape(), op, ": input ", shape_str(input.shape()), " and target ",
-        shape_str(target.shape()), " must have the same shape");
+  check(input.shape() == target.shape(), op, ": input ", shape_text(input.shape()), " and target ",
+        shape_text(target.shape()), " must have the same shape");
 }
 
 // A bool mask as 0/1 of `like`'s dtype (a constant).
@@ -50,7 +50,7 @@ Tensor centernet_focal_loss(const Tensor& input, const Tensor& target_in, bool l
   Tensor target = target_in.detach();
   for (double y : target.to_vector())
     check(y >= 0.0 && y <= 1.0, op, ": target heatmap values must lie in [0, 1], found ", y, " (shape ",
-          shape_str(target.shape()), ")");
+          shape_text(target.shape()), ")");
   const double lo = 1e-4, hi = 1.0 - 1e-4;
   Tensor p = clamp(logits ? sigmoid(input) : input, lo, hi);
   // q = 1 - p. From logits it is computed as clamp(sigmoid(-x)) (equal in exact arithmetic): where

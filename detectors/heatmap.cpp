@@ -74,7 +74,7 @@ void draw_gaussian(Tensor& heatmap, int64_t channel, int64_t cx, int64_t cy, int
         "draw_gaussian: heatmap must be [H,W] or [C,H,W], got ", heatmap.defined() ? shape_str(heatmap.shape()) : "undefined");
   const int64_t C = heatmap.dim() == 3 ? heatmap.size(0) : 1, H = heatmap.size(-2), W = heatmap.size(-1);
   check(channel >= 0 && channel < C, "draw_gaussian: channel ", channel, " out of range for heatmap ",
-        shape_str(heatmap.shape()));
+        shape_text(heatmap.shape()));
   check(radius >= 0, "draw_gaussian: radius must be >= 0, got ", radius);
   if (heatmap.dtype() == DType::f32)
     splat(heatmap.data<float>() + channel * H * W, H, W, cx, cy, radius);
@@ -126,7 +126,7 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
   check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op, ": boxes must be f32 or f64, got ",
         dtype_name(boxes.dtype()));
   check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op, ": labels must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_str(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
+        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
   check(!is_floating(labels.dtype()), op, ": labels must be integers (i64), got ", dtype_name(labels.dtype()));
   check(opt.num_classes > 0 && opt.out_h > 0 && opt.out_w > 0 && opt.stride > 0 && opt.max_objs >= 0, op,
         ": need num_classes, output size and stride > 0 and max_objs >= 0, got num_classes=", opt.num_classes,

@@ -17,8 +17,8 @@ using namespace ops_detail;
 void check_paired_boxes(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
   check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
   check(boxes1.shape() == boxes2.shape() && boxes1.dim() >= 1 && boxes1.size(-1) == 4, op,
-        ": expected boxes1 and boxes2 of one shape [..., 4], got ", shape_str(boxes1.shape()), " and ",
-        shape_str(boxes2.shape()));
+        ": expected boxes1 and boxes2 of one shape [..., 4], got ", shape_text(boxes1.shape()), " and ",
+        shape_text(boxes2.shape()));
   require_same_dtype(op, boxes1, boxes2);
 }
 
@@ -63,8 +63,8 @@ struct Pair {
 void check_pairwise(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
   check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
   check(boxes1.dim() == 2 && boxes1.size(1) == 4 && boxes2.dim() == 2 && boxes2.size(1) == 4, op,
-        ": expected boxes1 [N, 4] and boxes2 [M, 4], got ", shape_str(boxes1.shape()), " and ",
-        shape_str(boxes2.shape()));
+        ": expected boxes1 [N, 4] and boxes2 [M, 4], got ", shape_text(boxes1.shape()), " and ",
+        shape_text(boxes2.shape()));
   require_same_dtype(op, boxes1, boxes2);
 }
 
@@ -146,8 +146,8 @@ Tensor aspect_angle(const Tensor& w, const Tensor& h, const Conventions& c) {
   const char* op = "aspect_angle";
   require_same_dtype(op, w, h);
   if (is_half(w.dtype())) return aspect_angle(w.to(DType::f32), h.to(DType::f32), c).to(w.dtype());
-  check(w.shape() == h.shape(), op, ": w and h must have one shape, got ", shape_str(w.shape()), " and ",
-        shape_str(h.shape()));
+  check(w.shape() == h.shape(), op, ": w and h must have one shape, got ", shape_text(w.shape()), " and ",
+        shape_text(h.shape()));
   Tensor out = binary_map(op, w, h, [](auto a, auto b) {
     using T = decltype(a);
     if (b != 0) return (T)std::atan(a / b);

@@ -27,15 +27,15 @@ namespace {
 void check_boxes_scores(const char* op, const Tensor& boxes, const Tensor& scores) {
   check(boxes.defined() && scores.defined(), op, ": boxes and scores must be defined");
   check(boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes must be [N,4] (x1,y1,x2,y2), got ",
-        shape_str(boxes.shape()));
+        shape_text(boxes.shape()));
   check(scores.dim() == 1 && scores.size(0) == boxes.size(0), op, ": scores must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_str(boxes.shape()), "), got ", shape_str(scores.shape()));
+        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", shape_text(scores.shape()));
   check(boxes.dtype() == scores.dtype(), op, ": boxes and scores must share a dtype, got ",
         dtype_name(boxes.dtype()), " and ", dtype_name(scores.dtype()));
   check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op,
         ": boxes and scores must be f32 or f64, got ", dtype_name(boxes.dtype()));
   for (int64_t i = 0; i < scores.numel(); ++i)
-    check(!std::isnan(scores.at(i)), op, ": score ", i, " is NaN (scores ", shape_str(scores.shape()), ")");
+    check(!std::isnan(scores.at(i)), op, ": score ", i, " is NaN (scores ", shape_text(scores.shape()), ")");
 }
 
 // Candidate indices sorted by descending score; equal scores keep ascending index (stable sort), as
@@ -190,7 +190,7 @@ Tensor batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& idxs
                    const Conventions& conv, std::vector<NmsEvent>* explain) {
   check_boxes_scores("batched_nms", boxes, scores);
   check(idxs.defined() && idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batched_nms: idxs must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_str(boxes.shape()), "), got ", idxs.defined() ? shape_str(idxs.shape()) : "undefined");
+        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", idxs.defined() ? shape_str(idxs.shape()) : "undefined");
   check(idxs.dtype() == DType::i64 || idxs.dtype() == DType::i32, "batched_nms: idxs must be i64 or i32, got ",
         dtype_name(idxs.dtype()));
   // Group by class (std::map: classes visited in ascending id, deterministic).

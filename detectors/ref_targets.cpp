@@ -153,7 +153,7 @@ std::vector<OpSpec> target_ops() {
                  Conventions c = conv_of(a);
                  const Tensor& s = a.in("sizes");
                  check(s.dim() == 2 && s.size(1) == 2 && is_floating(s.dtype()),
-                       "gaussian_radius: sizes must be a float [K,2] (h, w), got ", shape_str(s.shape()), " ",
+                       "gaussian_radius: sizes must be a float [K,2] (h, w), got ", shape_text(s.shape()), " ",
                        dtype_name(s.dtype()));
                  const double o = a.f("min_overlap", 0.7);
                  std::vector<double> r((size_t)s.size(0));

@@ -32,7 +32,7 @@ Conv2d::Conv2d(int64_t in, int64_t out, Hw k, Generator& gen, Conv2dOptions o)
 
 Tensor Conv2d::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == in_channels, "Conv2d(", in_channels, ", ", out_channels,
-        "): expected input [N, ", in_channels, ", H, W], got ", shape_str(x.shape()));
+        "): expected input [N, ", in_channels, ", H, W], got ", shape_text(x.shape()));
   return conv2d(x, weight, bias, opt.stride, opt.padding, opt.dilation, opt.groups);
 }
 
@@ -58,7 +58,7 @@ ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, Hw k, Generator& gen, 
 
 Tensor ConvTranspose2d::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == in_channels, "ConvTranspose2d(", in_channels, ", ", out_channels,
-        "): expected input [N, ", in_channels, ", H, W], got ", shape_str(x.shape()));
+        "): expected input [N, ", in_channels, ", H, W], got ", shape_text(x.shape()));
   return conv_transpose2d(x, weight, bias, opt.stride, opt.padding, opt.output_padding, opt.groups, opt.dilation);
 }
 

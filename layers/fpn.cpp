@@ -62,7 +62,7 @@ std::vector<Tensor> FPN::forward_features(const std::vector<Tensor>& xs) {
   check(xs.size() == L, "FPN: expected ", L, " feature maps, got ", xs.size());
   for (size_t i = 0; i < L; ++i)
     check(xs[i].dim() == 4 && xs[i].size(1) == in_channels[i], "FPN: feature ", i, " should be [N, ", in_channels[i],
-          ", H, W], got ", shape_str(xs[i].shape()));
+          ", H, W], got ", shape_text(xs[i].shape()));
   // Top-down: start from the coarsest lateral, upsample (nearest, to the exact size of the next
   // finer map, as torchvision) and add the finer lateral.
   std::vector<Tensor> outs(L);

@@ -27,7 +27,7 @@ Inception::Inception(int64_t in, const InceptionChannels& ch, Generator& gen)
 
 Tensor Inception::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == in_channels, "Inception: expected input [N, ", in_channels, ", H, W], got ",
-        shape_str(x.shape()));
+        shape_text(x.shape()));
   return cat({(*branch1)(x), (*branch2)(x), (*branch3)(x), (*branch4)(x)}, 1);
 }
 

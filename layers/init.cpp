@@ -21,12 +21,12 @@ void assign(Tensor& t, const Tensor& values) {
 }  // namespace
 
 int64_t fan_in(const Tensor& w) {
-  check(w.dim() >= 2, "init: fan_in needs a weight with >= 2 dims, got ", shape_str(w.shape()));
+  check(w.dim() >= 2, "init: fan_in needs a weight with >= 2 dims, got ", shape_text(w.shape()));
   return w.size(1) * receptive(w);
 }
 
 int64_t fan_out(const Tensor& w) {
-  check(w.dim() >= 2, "init: fan_out needs a weight with >= 2 dims, got ", shape_str(w.shape()));
+  check(w.dim() >= 2, "init: fan_out needs a weight with >= 2 dims, got ", shape_text(w.shape()));
   return w.size(0) * receptive(w);
 }
 

@@ -23,7 +23,7 @@ Linear::Linear(int64_t in, int64_t out, Generator& gen, bool with_bias)
 
 Tensor Linear::forward(const Tensor& x) {
   check(x.dim() >= 1 && x.size(-1) == in_features, "Linear: expected input [..., ", in_features, "], got ",
-        shape_str(x.shape()));
+        shape_text(x.shape()));
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor x2 = reshape(x, {-1, in_features});       // [M, in]

@@ -21,7 +21,7 @@ BatchNorm2d::BatchNorm2d(int64_t c, BatchNormOptions o) : Module("BatchNorm2d"),
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == num_features, "BatchNorm2d(", num_features, "): expected input [N, ", num_features,
-        ", H, W], got ", shape_str(x.shape()));
+        ", H, W], got ", shape_text(x.shape()));
   const bool batch_stats = is_training() || !opt.track_running_stats;
   if (is_training() && opt.track_running_stats) num_batches_tracked.data<int64_t>()[0] += 1;
   // batch_norm updates the running buffers in place when it is given them in training mode.
@@ -44,7 +44,7 @@ GroupNorm::GroupNorm(int64_t g, int64_t c, double e, bool affine)
 
 Tensor GroupNorm::forward(const Tensor& x) {
   check(x.dim() >= 2 && x.size(1) == num_channels, "GroupNorm(", num_groups, ", ", num_channels,
-        "): expected input [N, ", num_channels, ", *], got ", shape_str(x.shape()));
+        "): expected input [N, ", num_channels, ", *], got ", shape_text(x.shape()));
   return group_norm(x, num_groups, weight, bias, eps);
 }
 
@@ -55,7 +55,7 @@ std::string GroupNorm::extra_repr() const {
 
 LayerNorm::LayerNorm(Shape shape, double e, bool affine) : Module("LayerNorm"), normalized_shape(std::move(shape)), eps(e) {
   check(!normalized_shape.empty() && shape_numel(normalized_shape) > 0, "LayerNorm: invalid normalized_shape ",
-        shape_str(normalized_shape));
+        shape_text(normalized_shape));
   if (affine) {
     weight = register_parameter("weight", ones(normalized_shape));
     bias = register_parameter("bias", zeros(normalized_shape));

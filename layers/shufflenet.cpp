@@ -34,7 +34,7 @@ ShuffleNetUnit::ShuffleNetUnit(int64_t in, int64_t out, int64_t s, Generator& ge
 
 Tensor ShuffleNetUnit::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == in_channels, "ShuffleNetUnit(", in_channels, " -> ", out_channels,
-        "): expected input [N, ", in_channels, ", H, W], got ", shape_str(x.shape()));
+        "): expected input [N, ", in_channels, ", H, W], got ", shape_text(x.shape()));
   Tensor out;
   if (stride == 1) {
     std::vector<Tensor> halves = chunk(x, 2, 1);
@@ -70,7 +70,7 @@ ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Backb
 }
 
 std::vector<Tensor> ShuffleNetV2::features(const Tensor& x) {
-  check(x.dim() == 4 && x.size(1) == 3, "ShuffleNetV2: expected input [N, 3, H, W], got ", shape_str(x.shape()));
+  check(x.dim() == 4 && x.size(1) == 3, "ShuffleNetV2: expected input [N, 3, H, W], got ", shape_text(x.shape()));
   Tensor c2 = (*maxpool)((*conv1)(x));
   Tensor c3 = (*stage2)(c2);
   Tensor c4 = (*stage3)(c3);

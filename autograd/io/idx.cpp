@@ -54,12 +54,12 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
     const uint32_t s = be32(bytes + 4 + 4 * d);
     shape.push_back((int64_t)s);
     numel *= s;
-    check(numel < (1ull << 40), ctx, "shape ", shape_str(shape), " is too large");
+    check(numel < (1ull << 40), ctx, "shape ", shape_text(shape), " is too large");
   }
   const size_t esize = dtype_size(dt), header = 4 + 4 * (size_t)ndim;
   const uint64_t want = numel * esize, have = size - header;
-  check(have >= want, ctx, "truncated: shape ", shape_str(shape), " needs ", want, " data bytes, the file has ", have);
-  check(have == want, ctx, "shape ", shape_str(shape), " needs ", want, " data bytes, the file has ", have,
+  check(have >= want, ctx, "truncated: shape ", shape_text(shape), " needs ", want, " data bytes, the file has ", have);
+  check(have == want, ctx, "shape ", shape_text(shape), " needs ", want, " data bytes, the file has ", have,
         " (", have - want, " trailing bytes)");
   Tensor t = Tensor::empty(shape, dt);
   uint8_t* out = static_cast<uint8_t*>(t.raw());
@@ -84,9 +84,9 @@ MnistSplit load_fashion_mnist(bool train, const std::string& dir) {
   Tensor images = load_idx(ipath), labels = load_idx(lpath);
   check(images.dtype() == DType::u8 && images.dim() == 3 && images.size(1) == 28 && images.size(2) == 28,
         "idx: ", ipath, ": expected u8 images [N,28,28], got ", dtype_name(images.dtype()), " ",
-        shape_str(images.shape()));
+        shape_text(images.shape()));
   check(labels.dtype() == DType::u8 && labels.dim() == 1, "idx: ", lpath, ": expected u8 labels [N], got ",
-        dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
+        dtype_name(labels.dtype()), " ", shape_text(labels.shape()));
   check(labels.size(0) == images.size(0), "idx: ", lpath, ": ", labels.size(0), " labels for ", images.size(0),
         " images in ", ipath);
   Tensor l64 = Tensor::empty({labels.size(0)}, DType::i64);

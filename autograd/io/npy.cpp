@@ -337,7 +337,7 @@ std::vector<uint8_t> serialize(const NpyArray& a, const std::string& file) {
 
 int64_t NpyArray::numel() const {
   int64_t n = 0;
-  check(checked_numel(shape, &n), "npy: shape ", shape_str(shape), " has too many elements");
+  check(checked_numel(shape, &n), "npy: shape ", shape_text(shape), " has too many elements");
   return n;
 }
 

@@ -166,7 +166,7 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::
           " bytes; truncated file?)");
     const uint64_t want = numel * dtype_size(dt);
     check(end - begin == want, tctx, "data_offsets [", begin, ", ", end, "] hold ", end - begin, " bytes but ",
-          v["dtype"].get<std::string>(), " ", shape_str(shape), " needs ", want);
+          v["dtype"].get<std::string>(), " ", shape_text(shape), " needs ", want);
     Tensor t = Tensor::empty(shape, dt);
     if (want) std::memcpy(t.raw(), data + begin, want);
     if (dt == DType::b8) {

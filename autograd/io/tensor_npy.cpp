@@ -31,7 +31,7 @@ static std::string npy_of_dtype(DType t) {
 
 Tensor tensor_from_npy(const NpyArray& a) {
   Tensor t = Tensor::empty(a.shape, dtype_of_npy(a.dtype));
-  check(a.data.size() == t.nbytes(), "npy: data size ", a.data.size(), " does not match shape ", shape_str(a.shape));
+  check(a.data.size() == t.nbytes(), "npy: data size ", a.data.size(), " does not match shape ", shape_text(a.shape));
   if (t.nbytes()) std::memcpy(t.raw(), a.data.data(), t.nbytes());
   return t;
 }

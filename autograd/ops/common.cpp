@@ -4,7 +4,7 @@ namespace dg::ops_detail {
 
 int64_t wrap_dim(const char* op, int64_t dim, int64_t rank, const Shape& shape) {
   int64_t r = rank == 0 ? 1 : rank;  // a scalar accepts dim 0 / -1, as PyTorch
-  check(dim >= -r && dim < r, op, ": dim ", dim, " out of range for shape ", shape_str(shape));
+  check(dim >= -r && dim < r, op, ": dim ", dim, " out of range for shape ", shape_text(shape));
   return dim < 0 ? dim + r : dim;
 }
 int64_t wrap_dim(const char* op, int64_t dim, const Tensor& t) { return wrap_dim(op, dim, t.dim(), t.shape()); }
@@ -15,7 +15,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   for (size_t i = 0; i < n; ++i) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    check(da == db || da == 1 || db == 1, op, ": shapes ", shape_str(a), " and ", shape_str(b),
+    check(da == db || da == 1 || db == 1, op, ": shapes ", shape_text(a), " and ", shape_text(b),
           " cannot be broadcast (dimension ", i, ": ", da, " vs ", db, ")");
     out[i] = da == 1 ? db : da;
   }

@@ -366,21 +366,21 @@ std::string hw_str(Hw v) {
 void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, Hw stride, Hw padding,
                   Hw dilation, int64_t groups) {
   check(x.defined() && w.defined(), op, ": input and weight must be defined");
-  check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", shape_str(x.shape()));
-  check(w.dim() == 4, op, ": expected a 4-D weight, got ", shape_str(w.shape()));
+  check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", shape_text(x.shape()));
+  check(w.dim() == 4, op, ": expected a 4-D weight, got ", shape_text(w.shape()));
   require_floating(op, x, "input");
   require_same_dtype(op, x, w);
   if (b.defined()) {
     require_same_dtype(op, x, b);
-    check(b.dim() == 1, op, ": expected a 1-D bias, got ", shape_str(b.shape()));
+    check(b.dim() == 1, op, ": expected a 1-D bias, got ", shape_text(b.shape()));
   }
   check(stride.h > 0 && stride.w > 0, op, ": stride must be positive, got ", hw_str(stride));
   check(padding.h >= 0 && padding.w >= 0, op, ": padding must be non-negative, got ", hw_str(padding));
   check(dilation.h > 0 && dilation.w > 0, op, ": dilation must be positive, got ", hw_str(dilation));
   check(groups > 0, op, ": groups must be positive, got ", groups);
-  check(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op, ": input ", shape_str(x.shape()),
+  check(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op, ": input ", shape_text(x.shape()),
         " must have non-zero channels and spatial size");
-  check(w.size(0) > 0 && w.size(1) > 0 && w.size(2) > 0 && w.size(3) > 0, op, ": weight ", shape_str(w.shape()),
+  check(w.size(0) > 0 && w.size(1) > 0 && w.size(2) > 0 && w.size(3) > 0, op, ": weight ", shape_text(w.shape()),
         " has a zero dimension");
 }
 
@@ -402,22 +402,22 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
   const Shape& ws = weight.shape();
   ConvProblem pb;
   pb.N = xs[0], pb.C = xs[1], pb.O = ws[0], pb.groups = groups;
-  check(pb.C % groups == 0, op, ": input channels ", pb.C, " (input ", shape_str(xs), ") not divisible by groups=",
+  check(pb.C % groups == 0, op, ": input channels ", pb.C, " (input ", shape_text(xs), ") not divisible by groups=",
         groups);
-  check(pb.O % groups == 0, op, ": output channels ", pb.O, " (weight ", shape_str(ws),
+  check(pb.O % groups == 0, op, ": output channels ", pb.O, " (weight ", shape_text(ws),
         ") not divisible by groups=", groups);
-  check(ws[1] * groups == pb.C, op, ": weight ", shape_str(ws), " expects ", ws[1] * groups, " input channels (",
-        ws[1], " per group x groups=", groups, "), input ", shape_str(xs), " has ", pb.C);
+  check(ws[1] * groups == pb.C, op, ": weight ", shape_text(ws), " expects ", ws[1] * groups, " input channels (",
+        ws[1], " per group x groups=", groups, "), input ", shape_text(xs), " has ", pb.C);
   if (bias.defined())
-    check(bias.size(0) == pb.O, op, ": bias ", shape_str(bias.shape()), " must have ", pb.O, " entries (weight ",
-          shape_str(ws), ")");
+    check(bias.size(0) == pb.O, op, ": bias ", shape_text(bias.shape()), " must have ", pb.O, " entries (weight ",
+          shape_text(ws), ")");
   ConvGeom& g = pb.g;
   g.H = xs[2], g.W = xs[3], g.kh = ws[2], g.kw = ws[3];
   g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
   g.Ho = kernels::conv_out_size(g.H, g.kh, g.sh, g.ph, g.dh);
   g.Wo = kernels::conv_out_size(g.W, g.kw, g.sw, g.pw, g.dw);
-  check(g.Ho > 0 && g.Wo > 0, op, ": input ", shape_str(xs), " with padding ", hw_str(padding), " is smaller than the ",
-        "dilated kernel (weight ", shape_str(ws), ", dilation ", hw_str(dilation), "): output would be ", g.Ho, "x",
+  check(g.Ho > 0 && g.Wo > 0, op, ": input ", shape_text(xs), " with padding ", hw_str(padding), " is smaller than the ",
+        "dilated kernel (weight ", shape_text(ws), ", dilation ", hw_str(dilation), "): output would be ", g.Ho, "x",
         g.Wo);
 
   Tensor out = forward_t(pb, input, weight);
@@ -469,23 +469,23 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
             (output_padding.w < stride.w || output_padding.w < dilation.w),
         op, ": output_padding ", hw_str(output_padding), " must be smaller than either stride ", hw_str(stride),
         " or dilation ", hw_str(dilation));
-  check(xs[1] % groups == 0, op, ": input channels ", xs[1], " (input ", shape_str(xs),
+  check(xs[1] % groups == 0, op, ": input channels ", xs[1], " (input ", shape_text(xs),
         ") not divisible by groups=", groups);
-  check(ws[0] == xs[1], op, ": weight ", shape_str(ws), " expects ", ws[0], " input channels, input ", shape_str(xs),
+  check(ws[0] == xs[1], op, ": weight ", shape_text(ws), " expects ", ws[0], " input channels, input ", shape_text(xs),
         " has ", xs[1]);
   ConvProblem pb;  // the conv2d whose adjoint this is
   pb.N = xs[0], pb.O = xs[1], pb.C = ws[1] * groups, pb.groups = groups;
   if (bias.defined())
-    check(bias.size(0) == pb.C, op, ": bias ", shape_str(bias.shape()), " must have ", pb.C,
-          " entries (weight ", shape_str(ws), ", groups=", groups, ")");
+    check(bias.size(0) == pb.C, op, ": bias ", shape_text(bias.shape()), " must have ", pb.C,
+          " entries (weight ", shape_text(ws), ", groups=", groups, ")");
   ConvGeom& g = pb.g;
   g.kh = ws[2], g.kw = ws[3];
   g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
   g.Ho = xs[2], g.Wo = xs[3];  // the conv2d's output is our input
   g.H = (xs[2] - 1) * g.sh - 2 * g.ph + g.dh * (g.kh - 1) + output_padding.h + 1;
   g.W = (xs[3] - 1) * g.sw - 2 * g.pw + g.dw * (g.kw - 1) + output_padding.w + 1;
-  check(g.H > 0 && g.W > 0, op, ": output size ", g.H, "x", g.W, " is not positive (input ", shape_str(xs),
-        ", weight ", shape_str(ws), ", stride ", hw_str(stride), ", padding ", hw_str(padding), ")");
+  check(g.H > 0 && g.W > 0, op, ": output size ", g.H, "x", g.W, " is not positive (input ", shape_text(xs),
+        ", weight ", shape_text(ws), ", stride ", hw_str(stride), ", padding ", hw_str(padding), ")");
 
   Tensor out = input_grad_t(pb, input, weight);
   if (bias.defined()) add_bias_t(out, bias);

@@ -189,7 +189,7 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
   const bool bilinear = opt.mode == InterpMode::bilinear, linear = opt.mode == InterpMode::linear;
   const char* want = bilinear ? "4-D [N,C,H,W]" : linear ? "3-D [N,C,L]" : "3-D [N,C,L] or 4-D [N,C,H,W]";
   check(bilinear ? x.dim() == 4 : linear ? x.dim() == 3 : (x.dim() == 3 || x.dim() == 4), op, ": mode ",
-        interp_mode_name(opt.mode), " expects a ", want, " input, got shape ", shape_str(x.shape()));
+        interp_mode_name(opt.mode), " expects a ", want, " input, got shape ", shape_text(x.shape()));
   check(!opt.align_corners || bilinear || linear, op, ": align_corners can only be set with modes linear and bilinear, not ",
         interp_mode_name(opt.mode));
   check(opt.size.empty() != opt.scale_factor.empty(), op, ": give exactly one of size and scale_factor");
@@ -205,18 +205,18 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
     Axis& a = axes[(size_t)d];
     a.in = x.size(2 + d);
     if (!opt.size.empty()) {
-      check(opt.size.size() == 1 || (int64_t)opt.size.size() == nsp, op, ": size ", shape_str(opt.size), " must have 1 or ",
-            nsp, " values for input ", shape_str(x.shape()));
+      check(opt.size.size() == 1 || (int64_t)opt.size.size() == nsp, op, ": size ", shape_text(opt.size), " must have 1 or ",
+            nsp, " values for input ", shape_text(x.shape()));
       a.out = opt.size.size() == 1 ? opt.size[0] : opt.size[(size_t)d];
     } else {
       check(opt.scale_factor.size() == 1 || (int64_t)opt.scale_factor.size() == nsp, op, ": scale_factor ",
-            joined(opt.scale_factor), " must have 1 or ", nsp, " values for input ", shape_str(x.shape()));
+            joined(opt.scale_factor), " must have 1 or ", nsp, " values for input ", shape_text(x.shape()));
       const double sf = opt.scale_factor.size() == 1 ? opt.scale_factor[0] : opt.scale_factor[(size_t)d];
       check(sf > 0 && std::isfinite(sf), op, ": scale_factor must be positive, got ", joined(opt.scale_factor));
       a.out = (int64_t)std::floor((double)a.in * sf);
       if (!recompute) a.scale = sf;
     }
-    check(a.in > 0 && (a.out > 0 || opt.mode == InterpMode::area), op, ": input ", shape_str(x.shape()), " gives an empty output size ", a.out,
+    check(a.in > 0 && (a.out > 0 || opt.mode == InterpMode::area), op, ": input ", shape_text(x.shape()), " gives an empty output size ", a.out,
           " in spatial dim ", d);
   }
   if (nsp == 1) {

@@ -77,8 +77,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         const Tensor& pos_weight, Reduction r) {
   const char* op = "binary_cross_entropy_with_logits";
   pair_check(op, input, target);
-  check(input.shape() == target.shape(), op, ": target size ", shape_str(target.shape()),
-        " must be the same as input size ", shape_str(input.shape()));
+  check(input.shape() == target.shape(), op, ": target size ", shape_text(target.shape()),
+        " must be the same as input size ", shape_text(input.shape()));
   const double inf = std::numeric_limits<double>::infinity();
   Tensor sp = softplus(neg(input), 1.0, inf);
   Tensor log_w = sp;
@@ -107,20 +107,20 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   check(target.dtype() == DType::i64 || target.dtype() == DType::i32, op, ": target must hold class indices (i64 or i32), got ",
         dtype_name(target.dtype()));
   check(r != Reduction::batchmean, op, ": reduction 'batchmean' is only for kl_div");
-  check(input.dim() >= 1, op, ": input must have at least one dimension (classes), got shape ", shape_str(input.shape()));
+  check(input.dim() >= 1, op, ": input must have at least one dimension (classes), got shape ", shape_text(input.shape()));
   Shape expect_t;
   if (input.dim() >= 2) {
     expect_t.push_back(input.shape()[0]);
     for (int64_t d = 2; d < input.dim(); ++d) expect_t.push_back(input.shape()[(size_t)d]);
   }
-  check(target.shape() == expect_t, op, ": expected target of shape ", shape_str(expect_t), " for input of shape ",
-        shape_str(input.shape()), ", got ", shape_str(target.shape()));
+  check(target.shape() == expect_t, op, ": expected target of shape ", shape_text(expect_t), " for input of shape ",
+        shape_text(input.shape()), ", got ", shape_text(target.shape()));
   const int64_t C = input.dim() >= 2 ? input.shape()[1] : input.shape()[0];
   const int64_t N = input.dim() >= 2 ? input.shape()[0] : 1;
   const int64_t S = input.dim() >= 2 ? input.numel() / std::max<int64_t>(1, N * C) : 1;
   if (weight.defined()) {
     require_same_dtype(op, input, weight);
-    check(weight.shape() == Shape{C}, op, ": weight must have shape [", C, "], got ", shape_str(weight.shape()));
+    check(weight.shape() == Shape{C}, op, ": weight must have shape [", C, "], got ", shape_text(weight.shape()));
   }
   Tensor t64 = target.to(DType::i64);
   const int64_t* t = t64.data<int64_t>();
@@ -180,7 +180,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   const char* op = "cross_entropy";
   require_floating(op, input);
   check(eps >= 0 && eps <= 1, op, ": label_smoothing must be in [0, 1], got ", eps);
-  check(input.dim() >= 1, op, ": input must have a class dimension, got shape ", shape_str(input.shape()));
+  check(input.dim() >= 1, op, ": input must have a class dimension, got shape ", shape_text(input.shape()));
   const int64_t cdim = input.dim() >= 2 ? 1 : 0;
   const int64_t C = input.shape()[(size_t)cdim];
   Tensor lsm = log_softmax(input, cdim);
@@ -188,14 +188,14 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   Tensor wb;
   if (weight.defined()) {
     require_same_dtype(op, input, weight);
-    check(weight.shape() == Shape{C}, op, ": weight must have shape [", C, "], got ", shape_str(weight.shape()));
+    check(weight.shape() == Shape{C}, op, ": weight must have shape [", C, "], got ", shape_text(weight.shape()));
     Shape ws((size_t)(input.dim() - cdim), 1);
     ws[0] = C;
     wb = reshape(weight.detach(), ws);
   }
   if (is_floating(target.dtype())) {  // class probabilities
     check(target.shape() == input.shape(), op, ": probability target must have the input's shape ",
-          shape_str(input.shape()), ", got ", shape_str(target.shape()));
+          shape_text(input.shape()), ", got ", shape_text(target.shape()));
     Tensor tt = eps > 0 ? add(mul(target, 1.0 - eps), eps / (double)C) : target;
     Tensor prod = mul(lsm, tt);
     if (wb.defined()) prod = mul(prod, wb);

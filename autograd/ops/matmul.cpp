@@ -23,16 +23,16 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double
 // internally), so results do not depend on the thread count.
 Tensor bmm_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   check(a.dim() >= 2 && b.dim() >= 2 && a.dim() == b.dim(), "bmm: expected operands of equal rank >= 2, got ",
-        shape_str(a.shape()), " and ", shape_str(b.shape()));
+        shape_text(a.shape()), " and ", shape_text(b.shape()));
   require_same_dtype("matmul", a, b);
   const int64_t r = a.dim();
   for (int64_t i = 0; i < r - 2; ++i)
-    check(a.shape()[(size_t)i] == b.shape()[(size_t)i], "bmm: batch dims differ: ", shape_str(a.shape()), " and ",
-          shape_str(b.shape()));
+    check(a.shape()[(size_t)i] == b.shape()[(size_t)i], "bmm: batch dims differ: ", shape_text(a.shape()), " and ",
+          shape_text(b.shape()));
   const int64_t ar = a.shape()[(size_t)r - 2], ac = a.shape()[(size_t)r - 1];
   const int64_t br = b.shape()[(size_t)r - 2], bc = b.shape()[(size_t)r - 1];
   const int64_t M = ta ? ac : ar, K = ta ? ar : ac, Kb = tb ? bc : br, N = tb ? br : bc;
-  check(K == Kb, "matmul: inner dimensions differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape()));
+  check(K == Kb, "matmul: inner dimensions differ: ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
   Shape out_shape(a.shape().begin(), a.shape().end() - 2);
   int64_t batch = shape_numel(out_shape);
   out_shape.push_back(M);
@@ -51,7 +51,7 @@ Tensor bmm_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   check(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both arguments need at least 1 dimension, got ",
-        shape_str(a_in.shape()), " @ ", shape_str(b_in.shape()));
+        shape_text(a_in.shape()), " @ ", shape_text(b_in.shape()));
   if (is_half(a_in.dtype()) || is_half(b_in.dtype())) {
     require_same_dtype("matmul", a_in, b_in);
     return matmul(a_in.to(DType::f32), b_in.to(DType::f32)).to(a_in.dtype());
@@ -62,7 +62,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Tensor a = a_vec ? unsqueeze(a_in, 0) : a_in;
   Tensor b = b_vec ? unsqueeze(b_in, 1) : b_in;
   const int64_t K = a.shape().back(), Kb = b.shape()[b.shape().size() - 2];
-  check(K == Kb, "matmul: inner dimensions differ: ", shape_str(a_in.shape()), " @ ", shape_str(b_in.shape()));
+  check(K == Kb, "matmul: inner dimensions differ: ", shape_text(a_in.shape()), " @ ", shape_text(b_in.shape()));
   // Broadcast batch dims, then flatten them to one.
   Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
   Shape batch = broadcast_shapes("matmul", ab, bb);

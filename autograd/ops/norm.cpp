@@ -23,8 +23,8 @@ namespace {
 void check_param(const char* op, const char* name, const Tensor& p, const Tensor& x, const Shape& want) {
   if (!p.defined()) return;
   check(p.dtype() == x.dtype(), op, ": ", name, " is ", dtype_name(p.dtype()), " but input is ", dtype_name(x.dtype()));
-  check(p.shape() == want, op, ": ", name, " has shape ", shape_str(p.shape()), ", expected ", shape_str(want),
-        " for input ", shape_str(x.shape()));
+  check(p.shape() == want, op, ": ", name, " has shape ", shape_text(p.shape()), ", expected ", shape_text(want),
+        " for input ", shape_text(x.shape()));
 }
 
 template <class T> const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
@@ -52,7 +52,7 @@ void batch_norm_forward_kernel(const T* x, const T* w, const T* b, T* rm, T* rv,
       for (int64_t i = 0; i < N; ++i)
         for (int64_t k = 0; k < S; ++k) {
           const double d = x[(i * C + c) * S + k] - m;
-          ss = std::fma(d, d, ss);
+          ss += d * d;
         }
       r = 1.0 / std::sqrt(ss / (double)n + eps);
       // running statistics take the unbiased variance, as PyTorch
@@ -64,12 +64,13 @@ void batch_norm_forward_kernel(const T* x, const T* w, const T* b, T* rm, T* rv,
     }
     mean[c] = m;
     rstd[c] = r;
-    // y = (x - m) a + b, evaluated as x a + (b - m a)
+    // y = (x - m) a + b, evaluated as x a + (b - m a). Per element: plain multiply-add in double, not
+    // std::fma (without FMA in the baseline ISA that is a libm call per element: 4% of a training step).
     const double a = r * (w ? (double)w[c] : 1.0), bb = std::fma(-m, a, b ? (double)b[c] : 0.0);
     for (int64_t i = 0; i < N; ++i)
       for (int64_t k = 0; k < S; ++k) {
         const int64_t j = (i * C + c) * S + k;
-        y[j] = (T)std::fma((double)x[j], a, bb);
+        y[j] = (T)((double)x[j] * a + bb);
       }
   }
 }
@@ -88,7 +89,7 @@ void batch_norm_backward_kernel(const T* x, const T* w, const T* g, const double
       for (int64_t k = 0; k < S; ++k) {
         const int64_t j = (i * C + c) * S + k;
         sg += g[j];
-        dot = std::fma((double)x[j] - m, (double)g[j], dot);
+        dot += ((double)x[j] - m) * (double)g[j];
       }
     // dx = (g - mean(g) - (x - m) k) r w,  k = mean(g (x - m)) r^2  (= the formula at the top of the file)
     const double kk = dot * r * r / n, gm = sg / n;
@@ -236,7 +237,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& bias, bool training, double momentum, double eps) {
   const char* op = "batch_norm";
   require_floating(op, x);
-  check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_str(x.shape()));
+  check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_text(x.shape()));
   check(!is_half(x.dtype()), op, ": f16/bf16 input: convert to f32 first (running statistics are kept in f32)");
   const int64_t N = x.size(0), C = x.size(1), S = N * C > 0 ? x.numel() / (N * C) : 0;
   check_param(op, "running_mean", running_mean, x, {C});
@@ -246,7 +247,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   check(training || (running_mean.defined() && running_var.defined()), op,
         ": running_mean and running_var are required in evaluation mode (training=false)");
   check(!training || N * S > 1, op, ": expected more than 1 value per channel when training, got input ",
-        shape_str(x.shape()));
+        shape_text(x.shape()));
   // per-channel statistics used for the output, kept for backward
   auto mean = std::make_shared<std::vector<double>>((size_t)C), rstd = std::make_shared<std::vector<double>>((size_t)C);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -295,15 +296,15 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
     return group_norm(x.to(DType::f32), num_groups, weight.defined() ? weight.to(DType::f32) : weight,
                       bias.defined() ? bias.to(DType::f32) : bias, eps).to(x.dtype());
   require_floating(op, x);
-  check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_str(x.shape()));
+  check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_text(x.shape()));
   const int64_t N = x.size(0), C = x.size(1);
   check(num_groups > 0 && C % num_groups == 0, op, ": num_groups ", num_groups, " must divide the ", C,
-        " channels of input ", shape_str(x.shape()));
+        " channels of input ", shape_text(x.shape()));
   check_param(op, "weight", weight, x, {C});
   check_param(op, "bias", bias, x, {C});
   // F.group_norm's batch-size check (the product N * C/num_groups * spatial must exceed 1)
   check(x.numel() / num_groups != 1, op, ": expected more than 1 value per channel when training, got input ",
-        shape_str(x.shape()), " with num_groups ", num_groups, " (PyTorch's check: N * C / num_groups * spatial > 1)");
+        shape_text(x.shape()), " with num_groups ", num_groups, " (PyTorch's check: N * C / num_groups * spatial > 1)");
   RowPlan p;
   p.G = num_groups;
   p.Cg = C / num_groups;
@@ -325,8 +326,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   const int64_t k = (int64_t)normalized_shape.size();
   bool match = k >= 1 && k <= x.dim();
   for (int64_t i = 0; match && i < k; ++i) match = x.shape()[(size_t)(x.dim() - k + i)] == normalized_shape[(size_t)i];
-  check(match, op, ": normalized_shape ", shape_str(normalized_shape), " must equal the last dims of input ",
-        shape_str(x.shape()));
+  check(match, op, ": normalized_shape ", shape_text(normalized_shape), " must equal the last dims of input ",
+        shape_text(x.shape()));
   check_param(op, "weight", weight, x, normalized_shape);
   check_param(op, "bias", bias, x, normalized_shape);
   RowPlan p;

@@ -11,15 +11,15 @@ using namespace ops_detail;
 namespace {
 // {k} -> {k, k}; {kh, kw} stays.
 Size2 two(const char* op, const char* what, const Size2& v) {
-  check(v.size() == 1 || v.size() == 2, op, ": ", what, " must have 1 or 2 values, got ", shape_str(v));
+  check(v.size() == 1 || v.size() == 2, op, ": ", what, " must have 1 or 2 values, got ", shape_text(v));
   return v.size() == 1 ? Size2{v[0], v[0]} : v;
 }
 
 void check_input(const char* op, const Tensor& x) {
   require_floating(op, x);
   check(x.dim() == 3 || x.dim() == 4, op, ": expected a 3-D [C,H,W] or 4-D [N,C,H,W] input, got shape ",
-        shape_str(x.shape()));
-  check(x.size(-1) > 0 && x.size(-2) > 0 && x.size(-3) > 0, op, ": input of shape ", shape_str(x.shape()),
+        shape_text(x.shape()));
+  check(x.size(-1) > 0 && x.size(-2) > 0 && x.size(-3) > 0, op, ": input of shape ", shape_text(x.shape()),
         " has an empty channel or spatial dimension");
 }
 
@@ -36,11 +36,11 @@ PoolPlan plan_pool(const char* op, const Tensor& x, const Size2& kernel_size, co
   const Size2 k = two(op, "kernel_size", kernel_size);
   const Size2 s = stride_in.empty() ? k : two(op, "stride", stride_in);
   const Size2 p = two(op, "padding", padding), d = two(op, "dilation", dilation);
-  check(k[0] > 0 && k[1] > 0, op, ": kernel_size must be positive, got ", shape_str(k));
-  check(s[0] > 0 && s[1] > 0, op, ": stride must be positive, got ", shape_str(s));
-  check(d[0] > 0 && d[1] > 0, op, ": dilation must be positive, got ", shape_str(d));
-  check(p[0] >= 0 && p[1] >= 0 && p[0] <= k[0] / 2 && p[1] <= k[1] / 2, op, ": padding ", shape_str(p),
-        " must be between 0 and half of kernel_size ", shape_str(k));
+  check(k[0] > 0 && k[1] > 0, op, ": kernel_size must be positive, got ", shape_text(k));
+  check(s[0] > 0 && s[1] > 0, op, ": stride must be positive, got ", shape_text(s));
+  check(d[0] > 0 && d[1] > 0, op, ": dilation must be positive, got ", shape_text(d));
+  check(p[0] >= 0 && p[1] >= 0 && p[0] <= k[0] / 2 && p[1] <= k[1] / 2, op, ": padding ", shape_text(p),
+        " must be between 0 and half of kernel_size ", shape_text(k));
   PoolPlan r;
   kernels::Pool2dGeom& g = r.g;
   g.H = x.size(-2);
@@ -51,8 +51,8 @@ PoolPlan plan_pool(const char* op, const Tensor& x, const Size2& kernel_size, co
   g.dh = d[0]; g.dw = d[1];
   g.OH = kernels::pool_output_size(g.H, g.kh, g.ph, g.sh, g.dh, ceil_mode);
   g.OW = kernels::pool_output_size(g.W, g.kw, g.pw, g.sw, g.dw, ceil_mode);
-  check(g.OH > 0 && g.OW > 0, op, ": input ", shape_str(x.shape()), " with kernel_size ", shape_str(k), ", stride ",
-        shape_str(s), ", padding ", shape_str(p), ", dilation ", shape_str(d), " gives an empty output (", g.OH, "x",
+  check(g.OH > 0 && g.OW > 0, op, ": input ", shape_text(x.shape()), " with kernel_size ", shape_text(k), ", stride ",
+        shape_text(s), ", padding ", shape_text(p), ", dilation ", shape_text(d), " gives an empty output (", g.OH, "x",
         g.OW, ")");
   r.planes = x.numel() / (g.H * g.W);
   r.out_shape = x.shape();
@@ -124,7 +124,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, const Size2& output_size) {
   if (os[0] == -1) os[0] = H;
   if (os[1] == -1) os[1] = W;
   check(os[0] >= 0 && os[1] >= 0, "adaptive_avg_pool2d: output_size must be non-negative (or -1 to keep a dim), got ",
-        shape_str(output_size));
+        shape_text(output_size));
   const int64_t OH = os[0], OW = os[1], planes = x.numel() / (H * W);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 2] = OH;

@@ -121,7 +121,7 @@ Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
 static Tensor extreme(const char* op, const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
   require_floating(op, x);
   ReducePlan p = make_plan(op, x, dims, keepdim);
-  check(p.R > 0, op, ": cannot reduce over an empty dimension (shape ", shape_str(x.shape()), ")");
+  check(p.R > 0, op, ": cannot reduce over an empty dimension (shape ", shape_text(x.shape()), ")");
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
   DG_DISPATCH_FLOAT(x.dtype(), op, T,
     kernels::reduce_arg_extreme(p.src.data<T>(), p.outer, p.R, p.inner, is_max, out.data<T>(), (int64_t*)nullptr));
@@ -152,7 +152,7 @@ static std::pair<Tensor, Tensor> extreme_dim(const char* op, const Tensor& x, in
                                              bool is_max) {
   require_floating(op, x);
   ReducePlan p = make_plan(op, x, {dim}, keepdim);
-  check(p.R > 0, op, ": cannot reduce over an empty dimension (shape ", shape_str(x.shape()), ")");
+  check(p.R > 0, op, ": cannot reduce over an empty dimension (shape ", shape_text(x.shape()), ")");
   Tensor values = Tensor::empty(p.out_shape, x.dtype());
   Tensor indices = Tensor::empty(p.out_shape, DType::i64);
   DG_DISPATCH_FLOAT(x.dtype(), op, T,
@@ -198,7 +198,7 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   const size_t lead = g.shape().size() - shape.size();
-  check(g.shape().size() >= shape.size(), "sum_to: cannot reduce ", shape_str(g.shape()), " to ", shape_str(shape));
+  check(g.shape().size() >= shape.size(), "sum_to: cannot reduce ", shape_text(g.shape()), " to ", shape_text(shape));
   Dims red;
   for (size_t d = 0; d < g.shape().size(); ++d)
     if (d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1)) red.push_back((int64_t)d);

@@ -349,8 +349,8 @@ RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string
     if (!is_floating(out.dtype())) continue;
     Tensor go = float_k < grad_outs.size() && grad_outs[float_k].defined() ? grad_outs[float_k] : ones_like(out);
     ++float_k;
-    check(go.shape() == out.shape(), op, ": grad_out ", float_k - 1, " has shape ", shape_str(go.shape()),
-          ", output has shape ", shape_str(out.shape()));
+    check(go.shape() == out.shape(), op, ": grad_out ", float_k - 1, " has shape ", shape_text(go.shape()),
+          ", output has shape ", shape_text(out.shape()));
     check(go.dtype() == out.dtype(), op, ": grad_out ", float_k - 1, " is ", dtype_name(go.dtype()), ", output is ",
           dtype_name(out.dtype()));
     if (!out.requires_grad()) continue;

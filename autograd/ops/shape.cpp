@@ -45,20 +45,20 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      check(infer < 0, "reshape: only one dimension can be -1, got ", shape_str(shape_in));
+      check(infer < 0, "reshape: only one dimension can be -1, got ", shape_text(shape_in));
       infer = (int64_t)i;
     } else {
-      check(shape[i] >= 0, "reshape: invalid size ", shape[i], " in ", shape_str(shape_in));
+      check(shape[i] >= 0, "reshape: invalid size ", shape[i], " in ", shape_text(shape_in));
       known *= shape[i];
     }
   }
   if (infer >= 0) {
-    check(known != 0 && x.numel() % known == 0, "reshape: shape ", shape_str(shape_in), " is invalid for input of shape ",
-          shape_str(x.shape()), " (", x.numel(), " elements)");
+    check(known != 0 && x.numel() % known == 0, "reshape: shape ", shape_text(shape_in), " is invalid for input of shape ",
+          shape_text(x.shape()), " (", x.numel(), " elements)");
     shape[(size_t)infer] = x.numel() / known;
   }
-  check(shape_numel(shape) == x.numel(), "reshape: shape ", shape_str(shape_in), " is invalid for input of shape ",
-        shape_str(x.shape()), " (", x.numel(), " elements)");
+  check(shape_numel(shape) == x.numel(), "reshape: shape ", shape_text(shape_in), " is invalid for input of shape ",
+        shape_text(x.shape()), " (", x.numel(), " elements)");
   if (shape == x.shape()) return x;
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
@@ -103,12 +103,12 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
 Tensor permute(const Tensor& x, const Dims& dims) {
   const int64_t n = x.dim();
   check((int64_t)dims.size() == n, "permute: got ", dims.size(), " dims for a tensor of rank ", n, " (shape ",
-        shape_str(x.shape()), ")");
+        shape_text(x.shape()), ")");
   std::vector<bool> seen((size_t)n, false);
   Dims d((size_t)n), inv((size_t)n);
   for (int64_t i = 0; i < n; ++i) {
     d[(size_t)i] = wrap_dim("permute", dims[(size_t)i], x);
-    check(!seen[(size_t)d[(size_t)i]], "permute: dim ", dims[(size_t)i], " repeated in ", shape_str(dims));
+    check(!seen[(size_t)d[(size_t)i]], "permute: dim ", dims[(size_t)i], " repeated in ", shape_text(dims));
     seen[(size_t)d[(size_t)i]] = true;
     inv[(size_t)d[(size_t)i]] = i;
   }
@@ -138,18 +138,18 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 // ---- expand --------------------------------------------------------------------------------------
 // out = x broadcast to size (copy);  dx = sum_to(g, x.shape)
 Tensor expand(const Tensor& x, const Shape& size) {
-  check(size.size() >= x.shape().size(), "expand: cannot expand shape ", shape_str(x.shape()), " to ", shape_str(size),
+  check(size.size() >= x.shape().size(), "expand: cannot expand shape ", shape_text(x.shape()), " to ", shape_text(size),
         " (fewer dimensions)");
   Shape out = size;
   const size_t lead = size.size() - x.shape().size();
   for (size_t i = 0; i < size.size(); ++i) {
     int64_t xs = i < lead ? 1 : x.shape()[i - lead];
     if (size[i] == -1) {
-      check(i >= lead, "expand: -1 is not allowed for the new leading dimension ", i, " in ", shape_str(size));
+      check(i >= lead, "expand: -1 is not allowed for the new leading dimension ", i, " in ", shape_text(size));
       out[i] = xs;
     }
     check(xs == out[i] || xs == 1, "expand: the expanded size ", out[i], " must match the existing size ", xs,
-          " at dimension ", i, " (", shape_str(x.shape()), " -> ", shape_str(size), ")");
+          " at dimension ", i, " (", shape_text(x.shape()), " -> ", shape_text(size), ")");
   }
   if (out == x.shape()) return x;
   Tensor o = materialize(x, out, 0, broadcast_strides(x.shape(), out));
@@ -188,7 +188,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   const int64_t n = x.shape()[(size_t)d];
   if (start < 0) start += n;
   check(start >= 0 && length >= 0 && start + length <= n, "narrow: start ", start, " + length ", length,
-        " exceeds dimension ", d, " of size ", n, " (shape ", shape_str(x.shape()), ")");
+        " exceeds dimension ", d, " of size ", n, " (shape ", shape_text(x.shape()), ")");
   return slice(x, d, start, start + length, 1);
 }
 
@@ -204,11 +204,11 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   for (size_t k = 0; k < xs.size(); ++k) {
     const Tensor& t = xs[k];
     check(t.dtype() == ref.dtype(), "cat: tensor ", k, " is ", dtype_name(t.dtype()), ", tensor 0 is ", dtype_name(ref.dtype()));
-    check(t.dim() == ref.dim(), "cat: tensor ", k, " has shape ", shape_str(t.shape()), ", tensor 0 has ",
-          shape_str(ref.shape()), " (ranks differ)");
+    check(t.dim() == ref.dim(), "cat: tensor ", k, " has shape ", shape_text(t.shape()), ", tensor 0 has ",
+          shape_text(ref.shape()), " (ranks differ)");
     for (int64_t i = 0; i < ref.dim(); ++i)
       check(i == d || t.shape()[(size_t)i] == ref.shape()[(size_t)i], "cat: sizes must match except in dimension ", d,
-            ": tensor ", k, " has shape ", shape_str(t.shape()), ", tensor 0 has ", shape_str(ref.shape()));
+            ": tensor ", k, " has shape ", shape_text(t.shape()), ", tensor 0 has ", shape_text(ref.shape()));
     total += t.shape()[(size_t)d];
   }
   shape[(size_t)d] = total;
@@ -235,8 +235,8 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   int64_t d = wrap_dim("stack", dim, xs[0].dim() + 1, xs[0].shape());
   std::vector<Tensor> u;
   for (size_t k = 0; k < xs.size(); ++k) {
-    check(xs[k].shape() == xs[0].shape(), "stack: tensor ", k, " has shape ", shape_str(xs[k].shape()),
-          ", tensor 0 has ", shape_str(xs[0].shape()), " (all must be equal)");
+    check(xs[k].shape() == xs[0].shape(), "stack: tensor ", k, " has shape ", shape_text(xs[k].shape()),
+          ", tensor 0 has ", shape_text(xs[0].shape()), " (all must be equal)");
     u.push_back(unsqueeze(xs[k], d));
   }
   return cat(u, d);
@@ -246,10 +246,10 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sections,
   int64_t d = wrap_dim("split", dim, x);
   int64_t total = 0;
   for (int64_t s : sections) {
-    check(s >= 0, "split: section sizes must be non-negative, got ", shape_str(sections));
+    check(s >= 0, "split: section sizes must be non-negative, got ", shape_text(sections));
     total += s;
   }
-  check(total == x.shape()[(size_t)d], "split: sections ", shape_str(sections), " sum to ", total,
+  check(total == x.shape()[(size_t)d], "split: sections ", shape_text(sections), " sum to ", total,
         " but dimension ", d, " has size ", x.shape()[(size_t)d]);
   std::vector<Tensor> r;
   int64_t at = 0;
@@ -299,7 +299,7 @@ static std::vector<int64_t> read_index(const char* op, const Tensor& index, int6
 
 // out[o, j, i] = x[o, index[j], i]  (x viewed as [outer, n, inner]);  dx[o, index[j], i] += g[o, j, i]
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  check(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got shape ", shape_str(index.shape()));
+  check(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got shape ", shape_text(index.shape()));
   int64_t d = x.dim() == 0 ? 0 : wrap_dim("index_select", dim, x);
   const int64_t n = x.dim() == 0 ? 1 : x.shape()[(size_t)d];
   auto idx = read_index("index_select", index, n);
@@ -352,11 +352,11 @@ static void for_each_gather(const char* op, const Shape& data_shape, int64_t d, 
 static int64_t check_gather(const char* op, const Shape& data_shape, int64_t dim, const Tensor& index) {
   const int64_t rank = (int64_t)data_shape.size();
   check(index.dim() == rank || (rank == 0 && index.dim() <= 1), op, ": index has rank ", index.dim(),
-        " but input has rank ", rank, " (shapes ", shape_str(index.shape()), " and ", shape_str(data_shape), ")");
+        " but input has rank ", rank, " (shapes ", shape_text(index.shape()), " and ", shape_text(data_shape), ")");
   int64_t d = wrap_dim(op, dim, rank, data_shape);
   for (int64_t a = 0; a < rank; ++a)
-    check(a == d || index.shape()[(size_t)a] <= data_shape[(size_t)a], op, ": index shape ", shape_str(index.shape()),
-          " exceeds input shape ", shape_str(data_shape), " at dimension ", a);
+    check(a == d || index.shape()[(size_t)a] <= data_shape[(size_t)a], op, ": index shape ", shape_text(index.shape()),
+          " exceeds input shape ", shape_text(data_shape), " at dimension ", a);
   return d;
 }
 
@@ -380,8 +380,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 // out = zeros(shape); out[.., index[..i..], ..] += src[..i..]  (in index order: deterministic)
 Tensor scatter_add_new(const Shape& shape, int64_t dim, const Tensor& index, const Tensor& src) {
   int64_t d = check_gather("scatter_add", shape, dim, index);
-  check(src.shape() == index.shape(), "scatter_add: src shape ", shape_str(src.shape()), " differs from index shape ",
-        shape_str(index.shape()));
+  check(src.shape() == index.shape(), "scatter_add: src shape ", shape_text(src.shape()), " differs from index shape ",
+        shape_text(index.shape()));
   Tensor out = zeros(shape, src.dtype());
   DG_DISPATCH_FLOAT(src.dtype(), "scatter_add", T, {
     const T* ps = src.data<T>();
@@ -396,9 +396,9 @@ Tensor scatter_add_new(const Shape& shape, int64_t dim, const Tensor& index, con
 // ---- pad -----------------------------------------------------------------------------------------
 // out = value outside, x inside (negative amounts crop);  dx = pad(g, -pad)  (crop back / zero-extend)
 Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
-  check(p.size() % 2 == 0, "pad: pad length must be even, got ", p.size(), " values ", shape_str(p));
+  check(p.size() % 2 == 0, "pad: pad length must be even, got ", p.size(), " values ", shape_text(p));
   check((int64_t)p.size() / 2 <= x.dim(), "pad: ", p.size(), " values pad ", p.size() / 2,
-        " dims but the input has only ", x.dim(), " (shape ", shape_str(x.shape()), ")");
+        " dims but the input has only ", x.dim(), " (shape ", shape_text(x.shape()), ")");
   Shape shape = x.shape();
   const int64_t n = x.dim();
   std::vector<int64_t> before((size_t)n, 0), after((size_t)n, 0);

@@ -68,7 +68,7 @@ bool Optimizer::usable(const Tensor& p, size_t group, size_t index) const {
   const Tensor& g = p.grad();
   if (!g.defined()) return false;
   check(g.dtype() == p.dtype() && g.shape() == p.shape(), name(), ": parameter '", groups_[group].names[index],
-        "' ", shape_str(p.shape()), " ", dtype_name(p.dtype()), " has a gradient ", shape_str(g.shape()), " ",
+        "' ", shape_text(p.shape()), " ", dtype_name(p.dtype()), " has a gradient ", shape_text(g.shape()), " ",
         dtype_name(g.dtype()));
   return true;
 }
@@ -100,7 +100,7 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   auto scalar = [&](const std::string& key) {
     const Tensor* t = take(key);
     check(t != nullptr, name(), ": load_state_dict: missing '", key, "'");
-    check(t->numel() == 1, name(), ": load_state_dict: '", key, "' has shape ", shape_str(t->shape()),
+    check(t->numel() == 1, name(), ": load_state_dict: '", key, "' has shape ", shape_text(t->shape()),
           ", expected a scalar");
     return t->item();
   };
@@ -128,14 +128,14 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
       for (const auto& b : bufs) {
         const Tensor* t = take(n + "." + b);
         check(t->shape() == p.shape() && t->dtype() == p.dtype(), name(), ": load_state_dict: '", n, ".", b,
-              "' has shape ", shape_str(t->shape()), " ", dtype_name(t->dtype()), " but the parameter is ",
-              shape_str(p.shape()), " ", dtype_name(p.dtype()));
+              "' has shape ", shape_text(t->shape()), " ", dtype_name(t->dtype()), " but the parameter is ",
+              shape_text(p.shape()), " ", dtype_name(p.dtype()));
         st.buffers[b] = t->contiguous_copy_no_grad();
       }
     }
   }
   for (const auto& [k, t] : state)
-    check(used.count(k) > 0, name(), ": load_state_dict: unexpected key '", k, "' ", shape_str(t.shape()));
+    check(used.count(k) > 0, name(), ": load_state_dict: unexpected key '", k, "' ", shape_text(t.shape()));
   state_ = std::move(fresh);  // commit only after everything checked
   for (size_t g = 0; g < groups_.size(); ++g) {
     groups_[g].lr = hyper[g].first;

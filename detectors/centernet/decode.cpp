@@ -85,13 +85,13 @@ std::vector<Det> apply_nms(const std::vector<Det>& dets, const DecodeOptions& op
 std::vector<Detections> centernet_decode(const Tensor& heatmap_logits, const Tensor& wh, const Tensor& offset,
                                          const DecodeOptions& opt, const std::vector<Affine>& to_image) {
   check(heatmap_logits.dim() == 4, "centernet_decode: heatmap must be [N,C,H,W], got ",
-        shape_str(heatmap_logits.shape()));
+        shape_text(heatmap_logits.shape()));
   const int64_t n = heatmap_logits.size(0), c = heatmap_logits.size(1), h = heatmap_logits.size(2),
                 w = heatmap_logits.size(3), hw = h * w;
   const Shape reg_shape = {n, 2, h, w};
-  check(wh.shape() == reg_shape && offset.shape() == reg_shape, "centernet_decode: wh ", shape_str(wh.shape()),
-        " and offset ", shape_str(offset.shape()), " must be ", shape_str(reg_shape), " to match heatmap ",
-        shape_str(heatmap_logits.shape()));
+  check(wh.shape() == reg_shape && offset.shape() == reg_shape, "centernet_decode: wh ", shape_text(wh.shape()),
+        " and offset ", shape_text(offset.shape()), " must be ", shape_text(reg_shape), " to match heatmap ",
+        shape_text(heatmap_logits.shape()));
   check(opt.topk >= 1, "centernet_decode: topk must be >= 1, got ", opt.topk);
   check(to_image.empty() || (int64_t)to_image.size() == n, "centernet_decode: ", to_image.size(),
         " affine maps for ", n, " images");

@@ -74,7 +74,7 @@ CenterNet::CenterNet(const CenterNetConfig& c, Generator& gen) : Module("CenterN
 
 CenterNetOutput CenterNet::forward_heads(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0,
-        "CenterNet: expected input [N, 3, H, W] with H, W multiples of 32, got ", shape_str(x.shape()));
+        "CenterNet: expected input [N, 3, H, W] with H, W multiples of 32, got ", shape_text(x.shape()));
   Tensor f = (*deconv)(backbone->features(x)[3]);
   return {(*hm)(f), (*wh)(f), (*reg)(f)};
 }

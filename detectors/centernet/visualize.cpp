@@ -8,7 +8,7 @@ namespace dg::centernet {
 
 Tensor enlarge(const Tensor& image, int factor) {
   check(image.dtype() == DType::u8 && image.dim() == 3 && image.size(2) == 3, "enlarge: expected u8 [H,W,3], got ",
-        shape_str(image.shape()));
+        shape_text(image.shape()));
   check(factor >= 1, "enlarge: factor must be >= 1, got ", factor);
   const int64_t H = image.size(0), W = image.size(1);
   Tensor out = Tensor::empty({H * factor, W * factor, 3}, DType::u8);
@@ -21,7 +21,7 @@ Tensor enlarge(const Tensor& image, int factor) {
 }
 
 Tensor max_over_classes(const Tensor& probs) {
-  check(probs.dim() == 3, "max_over_classes: expected [C, h, w], got ", shape_str(probs.shape()));
+  check(probs.dim() == 3, "max_over_classes: expected [C, h, w], got ", shape_text(probs.shape()));
   return amax(probs.to(DType::f32), {0});
 }
 

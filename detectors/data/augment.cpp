@@ -12,7 +12,7 @@ namespace {
 
 void check_image(const Tensor& img, const char* op) {
   check(img.dtype() == DType::u8 && img.dim() == 3 && img.shape()[2] == 3, op,
-        ": image must be u8 [H,W,3], got ", shape_str(img.shape()));
+        ": image must be u8 [H,W,3], got ", shape_text(img.shape()));
 }
 
 void check_scene(const Scene& s, const char* op) {

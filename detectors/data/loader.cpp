@@ -150,7 +150,7 @@ Batch Loader::build(int64_t epoch, int64_t number) const {
         m = a.transform;
       } else {
         check(raw.image.dtype() == DType::u8 && raw.image.dim() == 3 && raw.image.shape()[2] == 3,
-              "image must be u8 [H,W,3], got ", shape_str(raw.image.shape()));
+              "image must be u8 [H,W,3], got ", shape_text(raw.image.shape()));
         check(raw.boxes.size() == raw.labels.size(), raw.boxes.size(), " boxes but ", raw.labels.size(), " labels");
         s = std::move(raw);
       }
@@ -159,7 +159,7 @@ Batch Loader::build(int64_t epoch, int64_t number) const {
         b.images = Tensor::empty({n, 3, H, W}, DType::f32);
         dst = b.images.data<float>();
       }
-      check(s.image.shape()[0] == H && s.image.shape()[1] == W, "image ", shape_str(s.image.shape()),
+      check(s.image.shape()[0] == H && s.image.shape()[1] == W, "image ", shape_text(s.image.shape()),
             " differs from the batch's first [", H, ",", W, ",3]");
     } catch (const std::exception& e) {
       fail("loader: sample ", index, " (epoch ", epoch, ", batch ", number, "): ", e.what());

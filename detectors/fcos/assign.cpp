@@ -113,11 +113,11 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
   check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op, ": boxes must be f32 or f64, got ",
         dtype_name(boxes.dtype()));
   check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op, ": labels must be [G] with G = ",
-        boxes.size(0), " (boxes ", shape_str(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
+        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
   check(!is_floating(labels.dtype()), op, ": labels must be integers (i64), got ", dtype_name(labels.dtype()));
   for (int64_t i = 0; i < boxes.numel(); ++i)
     check(std::isfinite(boxes.at(i)), op, ": box ", i / 4, " has a non-finite coordinate (boxes ",
-          shape_str(boxes.shape()), ")");
+          shape_text(boxes.shape()), ")");
   std::vector<int64_t> sizes;
   FcosTargets t;
   t.points = fcos_points(opt, conv, boxes.dtype(), &sizes);

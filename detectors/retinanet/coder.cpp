@@ -13,7 +13,7 @@ Tensor col(const Tensor& t, int64_t k) { return narrow(t, 1, k, 1); }  // [N,4] 
 void check_pair(const char* op, const char* name_a, const Tensor& a, const Tensor& anchors) {
   check(a.defined() && anchors.defined(), op, ": inputs must be defined");
   check(a.dim() == 2 && a.size(1) == 4 && anchors.shape() == a.shape(), op, ": ", name_a,
-        " and anchors must both be [N,4], got ", shape_str(a.shape()), " and ", shape_str(anchors.shape()));
+        " and anchors must both be [N,4], got ", shape_text(a.shape()), " and ", shape_text(anchors.shape()));
   check(a.dtype() == anchors.dtype() && (a.dtype() == DType::f32 || a.dtype() == DType::f64), op, ": ", name_a,
         " and anchors must both be f32 or both f64, got ", dtype_name(a.dtype()), " and ", dtype_name(anchors.dtype()));
 }
@@ -36,7 +36,7 @@ Tensor box_encode(const Tensor& boxes, const Tensor& anchors, const BoxCoderOpti
     const bool ok = boxes.at(4 * i + 2) > boxes.at(4 * i) && boxes.at(4 * i + 3) > boxes.at(4 * i + 1) &&
                     anchors.at(4 * i + 2) > anchors.at(4 * i) && anchors.at(4 * i + 3) > anchors.at(4 * i + 1);
     check(ok, "box_encode: row ", i, " has a box or anchor with width or height <= 0 (log of a non-positive ratio); boxes ",
-          shape_str(boxes.shape()));
+          shape_text(boxes.shape()));
   }
   const Geometry a(anchors), g(boxes);
   // dx = wx (gx - ax) / aw ; dw = ww log(gw / aw)   (the same for y, h)

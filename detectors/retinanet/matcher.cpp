@@ -49,7 +49,7 @@ Tensor retinanet_match(const Tensor& iou, const MatcherOptions& opt) {
   check(opt.low <= opt.high, op, ": low threshold ", opt.low, " is above high threshold ", opt.high);
   for (int64_t i = 0; i < iou.numel(); ++i)
     check(!std::isnan(iou.at(i)), op, ": iou has a NaN at box ", i / iou.size(1), ", anchor ", i % iou.size(1),
-          " (iou ", shape_str(iou.shape()), ")");
+          " (iou ", shape_text(iou.shape()), ")");
   if (iou.dtype() == DType::f32) return match<float>(iou.data<float>(), iou.size(0), iou.size(1), opt);
   return match<double>(iou.data<double>(), iou.size(0), iou.size(1), opt);
 }
