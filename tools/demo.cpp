@@ -1,6 +1,6 @@
 // `detgrad demo`: the README's first command. Trains a CPU-sized CenterNet (ResNet-18 x0.25, up
 // widths 64/32/32, heads 32) on fashion-scenes (small preset: 96x96 scenes with 1-4 Fashion-MNIST
-// items) within a time budget (--minutes, default 9 for the whole demo, of which about 45 s are kept
+// items) within a time budget (--minutes, default 8.5 for the whole demo, of which about 45 s are kept
 // for start-up, evaluations and pictures), evaluates it on the val split, and writes
 //   RUN/detections.png   a grid of validation scenes with the detections (score >= 0.3, class colours)
 //                        and the ground truth (thin white boxes)
@@ -23,7 +23,7 @@ namespace dg::tools {
 namespace {
 struct DemoCli {
   TrainCli train;
-  double minutes = 9.0;       // whole demo
+  double minutes = 8.5;       // whole demo
   int64_t pictures = 16;
 };
 
@@ -100,10 +100,10 @@ std::function<int()> add_demo_command(CLI::App& app) {
   CLI::App* c = app.add_subcommand("demo", "train a CenterNet on fashion-scenes, evaluate it, draw what it finds");
   add_train_options(c, d->train);
   // --minutes here is the budget of the whole demo (training gets it minus ~45 s).
-  c->get_option("--minutes")->description("time budget of the whole demo, evaluation included")->default_val(9.0);
+  c->get_option("--minutes")->description("time budget of the whole demo, evaluation included")->default_val(8.5);
   c->add_option("--pictures", d->pictures, "validation scenes drawn in detections.png")->capture_default_str();
   return [d] {
-    d->minutes = d->train.opts.minutes > 0 ? d->train.opts.minutes : 9.0;
+    d->minutes = d->train.opts.minutes > 0 ? d->train.opts.minutes : 8.5;
     d->train.opts.minutes = 0;
     return run(*d);
   };
