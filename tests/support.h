@@ -1,5 +1,7 @@
 // Helpers shared by the test suites.
 #pragma once
+#include <sys/wait.h>
+#include <cstdio>
 #include <unistd.h>
 #include <filesystem>
 #include <cstring>
@@ -66,4 +68,16 @@ inline std::string fresh_temp_dir(const std::string& group, const std::string& n
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
+}
+
+// Runs the detgrad CLI of this build with `args`; returns its exit status, stdout+stderr in `out`.
+inline int run_detgrad(const std::string& args, std::string& out) {
+  const std::string cmd = std::string(DETGRAD_BINARY_DIR) + "/detgrad " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  out.clear();
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

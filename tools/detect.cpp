@@ -18,6 +18,7 @@
 #include "detectors/centernet/visualize.h"
 #include "detectors/centernet/weights.h"
 #include "detectors/data/augment.h"
+#include "detectors/data/loader.h"
 #include "detectors/eval/coco_json.h"
 #include "tools/commands.h"
 
@@ -54,20 +55,17 @@ int run(const DetectOptions& o) {
   for (const std::string& file : o.images) {
     data::Scene s;
     s.image = io::load_image(file);
-    Generator unused(0);
-    data::Augmented a = data::augment(s, lc.augment_config, unused);  // the letterbox to the input size
-    Tensor x = io::image_to_chw_float(a.scene.image);                 // [3,H,W] in [0,1]
-    Tensor mean = from_vector(std::vector<double>(info.mean.begin(), info.mean.end()), {3, 1, 1}, DType::f32);
-    Tensor stdv = from_vector(std::vector<double>(info.std.begin(), info.std.end()), {3, 1, 1}, DType::f32);
-    x = unsqueeze(div(sub(x, mean), stdv), 0);
+    // A one-image loader: the same letterbox and normalisation as in training and evaluation.
+    data::Loader loader([&](int64_t) { return s; }, 1, lc);
+    data::Batch batch;
+    loader.next(batch);
     centernet::CenterNetOutput out;
     {
       NoGradGuard ng;
-      out = m.net->forward_heads(x);
+      out = m.net->forward_heads(batch.images);
     }
-    const data::Affine inv = data::invert(a.transform);
     auto dets = centernet::centernet_decode(out.heatmap, out.wh, out.offset, dopt,
-                                            {{inv.a, inv.b, inv.tx, inv.c, inv.d, inv.ty}});
+                                            {centernet::input_to_image(batch.transforms[0])});
     const centernet::Detections& d = dets[0];
     const std::string stem = fs::path(file).stem().string();
     centernet::PictureOptions po;
@@ -96,9 +94,10 @@ int run(const DetectOptions& o) {
       Tensor probs = squeeze(sigmoid(out.heatmap), 0);
       centernet::PictureOptions ph = po;
       ph.heatmap = &probs;
-      ph.scale = picture_scale(a.scene.image);
+      const Tensor input = data::warp_affine(s.image, batch.transforms[0], info.input_height, info.input_width);
+      ph.scale = picture_scale(input);
       const std::string hp = (fs::path(o.out) / (stem + "_heatmap.png")).string();
-      io::save_png(hp, centernet::detection_picture(a.scene.image, in_dets[0], info.class_names, ph));
+      io::save_png(hp, centernet::detection_picture(input, in_dets[0], info.class_names, ph));
       std::printf(", %s", hp.c_str());
     }
     std::printf("\n");

@@ -24,6 +24,11 @@ data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int 
   return lc;
 }
 
+Affine input_to_image(const data::Affine& image_to_input) {
+  const data::Affine inv = data::invert(image_to_input);
+  return {inv.a, inv.b, inv.tx, inv.c, inv.d, inv.ty};
+}
+
 void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detections& d, int64_t image_id,
                             const std::vector<int64_t>& category_ids) {
   const int64_t m = d.scores.numel();
@@ -72,10 +77,7 @@ EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& 
     while (loader.next(b)) {
       CenterNetOutput o = net.forward_heads(b.images);
       std::vector<Affine> back;  // network input -> image pixels
-      for (const auto& m : b.transforms) {
-        data::Affine inv = data::invert(m);
-        back.push_back({inv.a, inv.b, inv.tx, inv.c, inv.d, inv.ty});
-      }
+      for (const auto& m : b.transforms) back.push_back(input_to_image(m));
       std::vector<Detections> dets = centernet_decode(o.heatmap, o.wh, o.offset, opt.decode, back);
       for (size_t j = 0; j < dets.size(); ++j) {
         append_coco_detections(r.detections, dets[j], ds.image_id(b.indices[j]), ds.category_ids);

@@ -47,6 +47,9 @@ void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detecti
 eval::CocoDataset class_agnostic(const eval::CocoDataset& gt);
 std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDetection>& dets);
 
+// The decoder's map back to image pixels: the inverse of a loader transform (image -> network input).
+Affine input_to_image(const data::Affine& image_to_input);
+
 // The loader configuration that letterboxes a dataset to the model input without augmentation.
 data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers);
 

@@ -455,7 +455,13 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   res.total_steps = total;
   res.images = step * o.batch;
   res.train_seconds = train_seconds;
-  if (!res.interrupted && finished && !res.has_eval && val_ds) run_eval(si);  // resumed at the very end
+  if (!res.interrupted && finished && !res.has_eval && val_ds) {  // resumed a run that had already ended
+    si.epoch = step_in_epoch == 0 ? std::max<int64_t>(0, epoch - 1) : epoch;
+    si.step = si.total_steps = step;
+    si.images = step * o.batch;
+    si.train_seconds = train_seconds;
+    run_eval(si);
+  }
   return res;
 }
 

@@ -9,6 +9,7 @@
 #include "autograd/generator.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "tests/support.h"
 
 namespace nn_test {
 using namespace dg;
@@ -39,14 +40,7 @@ inline void check_grad(const std::function<Tensor(const std::vector<Tensor>&)>& 
   CHECK_MESSAGE(r.ok, r.message);
 }
 
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ::error_of;  // tests/support.h
 
 inline std::vector<double> vals(const Tensor& t) { return t.to_vector(); }
 

@@ -8,22 +8,13 @@
 #include <unistd.h>
 
 #include "autograd/io/image.h"
+#include "tests/support.h"
 
 using namespace dg;
 namespace fs = std::filesystem;
 
 namespace {
-// Runs the CLI (as test_ref_cli.cpp does); returns the exit status, stdout+stderr in `out`.
-int run_plot_cli(const std::string& args, std::string& out) {
-  const std::string cmd = std::string(DETGRAD_BINARY_DIR) + "/detgrad plot " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  out.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run_plot_cli(const std::string& args, std::string& out) { return run_detgrad("plot " + args, out); }
 }  // namespace
 
 TEST_CASE("plot cli: two runs, a filter, labels; bad files are named") {

@@ -8,24 +8,15 @@
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kBin = std::string(DETGRAD_BINARY_DIR) + "/detgrad";
 
-// Runs the CLI; returns the exit status and fills `out` with stdout+stderr.
-int run(const std::string& args, std::string& out) {
-  std::string cmd = kBin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  out.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+const std::string kBin = std::string(DETGRAD_BINARY_DIR) + "/detgrad";
+int run(const std::string& args, std::string& out) { return run_detgrad(args, out); }
 
 fs::path tmpdir(const char* name) {
   fs::path d = fs::temp_directory_path() / (std::string("detgrad_test_") + name + "_" + std::to_string(getpid()));
