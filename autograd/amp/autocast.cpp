@@ -42,4 +42,19 @@ Tensor autocast_f32(const Tensor& t) {
   return t.to(DType::f32);
 }
 
+bool autocast_widens(std::initializer_list<Tensor> ts) {
+  if (!g_enabled) return false;
+  for (const Tensor& t : ts)
+    if (t.defined() && is_half(t.dtype())) return true;
+  return false;
+}
+
+DType promote_types(DType a, DType b) {
+  check(is_floating(a) && is_floating(b), "promote_types: expected floating dtypes, got ", dtype_name(a), " and ",
+        dtype_name(b));
+  if (a == b) return a;
+  if (a == DType::f64 || b == DType::f64) return DType::f64;
+  return DType::f32;  // f32 with anything narrower, or f16 with bf16
+}
+
 }  // namespace dg::amp

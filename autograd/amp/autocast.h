@@ -19,6 +19,7 @@
 //   }                                         // previous state restored
 //   loss.backward();                          // backward may run outside the scope
 #pragma once
+#include <initializer_list>
 #include <string>
 
 #include "autograd/dtype.h"
@@ -47,8 +48,34 @@ DType autocast_dtype();    // the scope's low dtype (f16 outside any scope)
 DType amp_dtype_from_name(const std::string& name);
 
 // ---- hooks used by the op entry points (autograd/ops/*.cpp) ------------------------------------
-// Each returns its input unchanged outside a scope, for non-floating tensors and undefined tensors.
+// NOTE [ Autocast hooks ]
+// Each op entry point of the three classes starts with a few lines, only active inside a scope:
+//   low-precision op:  if (autocast_enabled()) { cast inputs with autocast_low; NoAutocast off;
+//                                                 return op(cast inputs); }   // the op's half path
+//   f32 op:            x = autocast_f32(x);  (a no-op outside a scope and for f32/f64 inputs)
+//   promoting op:      mixed floating dtypes -> promote_types (outside a scope they are an error).
+// The low-precision op re-enters itself with autocast suspended, so its existing f16/bf16 path
+// (widen exactly, compute in f32, round the output) runs and nothing inside it is cast again.
+// Backward formulas never call a low-precision entry point, so backward gives the same gradients
+// inside and outside a scope (tests/amp/test_autocast.cpp checks it).
+// Each cast returns its input unchanged outside a scope, for non-floating and undefined tensors.
 Tensor autocast_low(const Tensor& t);   // low-precision op input: f32/f16/bf16 -> autocast_dtype() (f64 stays)
 Tensor autocast_f32(const Tensor& t);   // f32 op input: f16/bf16 -> f32 (f64 stays f64)
+
+// True inside a scope when some defined tensor of ts is f16/bf16: an f32 op then re-enters itself on
+// autocast_f32 casts of its floating inputs (f32 inputs make it false, so the re-entry stops).
+bool autocast_widens(std::initializer_list<Tensor> ts);
+
+// The wider of two floating dtypes: f64 > f32 > f16, bf16; f16 with bf16 gives f32 (as PyTorch).
+DType promote_types(DType a, DType b);
+
+// Autocast switched off for the guard's lifetime (the low-precision ops' re-entry, above).
+class NoAutocast {
+ public:
+  NoAutocast() : off_(autocast_dtype(), false) {}
+
+ private:
+  Autocast off_;
+};
 
 }  // namespace dg::amp

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
@@ -87,6 +88,7 @@ Tensor silu(const Tensor& x) {
 // out = log(1 + e^(b x)) / b  (x where b x > threshold)
 // dx = g * sigmoid(b x)       (g where b x > threshold)
 Tensor softplus(const Tensor& x, double beta, double threshold) {
+  if (amp::autocast_widens({x})) return softplus(amp::autocast_f32(x), beta, threshold);  // autocast: f32 op
   DG_HALF_ACT(softplus, x, beta, threshold);
   Tensor out = unary_map("softplus", x, [beta, threshold](auto v) {
     using T = decltype(v);
@@ -178,12 +180,14 @@ static Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log_
 
 // out = e^x / sum_r e^x;  dx = out * (g - sum_r(g * out))
 Tensor softmax(const Tensor& x, int64_t dim) {
+  if (amp::autocast_widens({x})) return softmax(amp::autocast_f32(x), dim);  // autocast: f32 op
   DG_HALF_ACT(softmax, x, dim);
   return softmax_op("softmax", x, dim, false);
 }
 
 // out = x - log sum_r e^x;  dx = g - e^out * sum_r g
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (amp::autocast_widens({x})) return log_softmax(amp::autocast_f32(x), dim);  // autocast: f32 op
   DG_HALF_ACT(log_softmax, x, dim);
   return softmax_op("log_softmax", x, dim, true);
 }

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/depthwise.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/im2col.h"
@@ -393,6 +394,11 @@ void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Hw padding, Hw dilation,
               int64_t groups) {
   const char* op = "conv2d";
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in amp/autocast.h)
+    Tensor x = amp::autocast_low(input), w = amp::autocast_low(weight), b = amp::autocast_low(bias);
+    amp::NoAutocast off;
+    return conv2d(x, w, b, stride, padding, dilation, groups);
+  }
   check_common(op, input, weight, bias, stride, padding, dilation, groups);
   if (is_half(input.dtype()))
     return conv2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias, stride,
@@ -456,6 +462,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Hw padding,
                         Hw output_padding, int64_t groups, Hw dilation) {
   const char* op = "conv_transpose2d";
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op
+    Tensor x = amp::autocast_low(input), w = amp::autocast_low(weight), b = amp::autocast_low(bias);
+    amp::NoAutocast off;
+    return conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation);
+  }
   check_common(op, input, weight, bias, stride, padding, dilation, groups);
   if (is_half(input.dtype()))
     return conv_transpose2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias,

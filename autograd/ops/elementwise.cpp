@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/reduce.h"
@@ -39,10 +40,17 @@ static Tensor compare_map(const char* op, const Tensor& a, const Tensor& b, F f)
 }
 
 // f16/bf16: compute in f32 and round back. The casts are differentiable, so the graph stays exact.
+// Inside an autocast scope, a binary op with mixed floating dtypes (f16 conv output + f32 bias or
+// residual) runs in the wider type instead of failing (NOTE [ Autocast hooks ] in amp/autocast.h).
 #define DG_HALF_UNARY(FN, X, ...) \
   if (is_half(X.dtype())) return FN(X.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(X.dtype())
 #define DG_HALF_BINARY(FN, A, B, ...)                                                          \
   if (is_half(A.dtype()) || is_half(B.dtype())) {                                              \
+    if (amp::autocast_enabled() && A.dtype() != B.dtype() && is_floating(A.dtype()) &&         \
+        is_floating(B.dtype())) {                                                              \
+      const DType w = amp::promote_types(A.dtype(), B.dtype());                                \
+      return FN(A.to(w), B.to(w) __VA_OPT__(, ) __VA_ARGS__);                                  \
+    }                                                                                          \
     require_same_dtype(#FN, A, B);                                                             \
     return FN(A.to(DType::f32), B.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(A.dtype());   \
   }
@@ -127,6 +135,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 // out = a^e
 // da = g * e * a^(e-1);  de = g * out * log(a), taken as 0 where a == 0 and e >= 0 (PyTorch's choice)
 Tensor pow(const Tensor& a, const Tensor& e) {
+  if (amp::autocast_widens({a, e})) return pow(amp::autocast_f32(a), amp::autocast_f32(e));  // autocast: f32 op
   DG_HALF_BINARY(pow, a, e);
   Tensor out = binary_map("pow", a, e, [](auto x, auto y) { return std::pow(x, y); });
   Tensor sa = a.detach(), se = e.detach(), so = out.detach();
@@ -151,6 +160,7 @@ Tensor pow(const Tensor& a, const Tensor& e) {
 
 // out = a^e (scalar e);  da = g * e * a^(e-1)  (0 when e == 0)
 Tensor pow(const Tensor& a, double e) {
+  if (amp::autocast_widens({a})) return pow(amp::autocast_f32(a), e);  // autocast: f32 op
   DG_HALF_UNARY(pow, a, e);
   require_floating("pow", a);
   Tensor out = e == 2.0 ? unary_map("pow", a, [](auto x) { return x * x; })
@@ -173,6 +183,10 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   check(condition.dtype() == DType::b8 || condition.dtype() == DType::u8,
         "where: condition must be bool or u8, got ", dtype_name(condition.dtype()));
   if (is_half(a.dtype()) || is_half(b.dtype())) {
+    if (amp::autocast_enabled() && a.dtype() != b.dtype() && is_floating(a.dtype()) && is_floating(b.dtype())) {
+      const DType w = amp::promote_types(a.dtype(), b.dtype());  // autocast: runs in the wider type
+      return where(condition, a.to(w), b.to(w));
+    }
     require_same_dtype("where", a, b);
     return where(condition, a.to(DType::f32), b.to(DType::f32)).to(a.dtype());
   }
@@ -203,6 +217,7 @@ Tensor neg(const Tensor& x) {
 
 // out = e^x;  dx = g * out
 Tensor exp(const Tensor& x) {
+  if (amp::autocast_widens({x})) return exp(amp::autocast_f32(x));  // autocast: f32 op
   DG_HALF_UNARY(exp, x);
   Tensor out = unary_map("exp", x, [](auto v) { return std::exp(v); });
   Tensor so = out.detach();
@@ -211,6 +226,7 @@ Tensor exp(const Tensor& x) {
 
 // out = ln x;  dx = g / x
 Tensor log(const Tensor& x) {
+  if (amp::autocast_widens({x})) return log(amp::autocast_f32(x));  // autocast: f32 op
   DG_HALF_UNARY(log, x);
   Tensor out = unary_map("log", x, [](auto v) { return std::log(v); });
   Tensor sx = x.detach();

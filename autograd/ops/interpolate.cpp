@@ -8,6 +8,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/pool.h"
@@ -183,6 +184,7 @@ std::string joined(const std::vector<double>& v) {
 
 // out = R x, R the (sparse) resampling matrix of the mode;  dx = R^T g
 Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
+  if (amp::autocast_widens({x})) return interpolate(amp::autocast_f32(x), opt);  // autocast: f32 op (as PyTorch's upsample_*)
   if (is_half(x.dtype())) return interpolate(x.to(DType::f32), opt).to(x.dtype());
   const char* op = "interpolate";
   require_floating(op, x);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/ops/activation.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
@@ -49,19 +50,27 @@ static void pair_check(const char* op, const Tensor& input, const Tensor& target
 }
 
 // (x - y)^2
+// Autocast: every loss is an f32 op (NOTE [ Autocast hooks ] in amp/autocast.h): inside a scope,
+// f16/bf16 inputs, targets and weights are widened to f32 and the loss is computed and returned in f32.
+using amp::autocast_f32;
+using amp::autocast_widens;
+
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  if (autocast_widens({input, target})) return mse_loss(autocast_f32(input), autocast_f32(target), r);
   pair_check("mse_loss", input, target);
   return reduce("mse_loss", pow(sub(input, target), 2.0), r);
 }
 
 // |x - y|
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  if (autocast_widens({input, target})) return l1_loss(autocast_f32(input), autocast_f32(target), r);
   pair_check("l1_loss", input, target);
   return reduce("l1_loss", abs(sub(input, target)), r);
 }
 
 // d = x - y:  0.5 d^2 / beta  if |d| < beta,  |d| - 0.5 beta  otherwise
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, double beta) {
+  if (autocast_widens({input, target})) return smooth_l1_loss(autocast_f32(input), autocast_f32(target), r, beta);
   pair_check("smooth_l1_loss", input, target);
   check(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
   if (beta == 0) return l1_loss(input, target, r);
@@ -76,6 +85,9 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, do
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         const Tensor& pos_weight, Reduction r) {
   const char* op = "binary_cross_entropy_with_logits";
+  if (autocast_widens({input, target, weight, pos_weight}))
+    return binary_cross_entropy_with_logits(autocast_f32(input), autocast_f32(target), autocast_f32(weight),
+                                            autocast_f32(pos_weight), r);
   pair_check(op, input, target);
   check(input.shape() == target.shape(), op, ": target size ", shape_text(target.shape()),
         " must be the same as input size ", shape_text(input.shape()));
@@ -100,6 +112,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 // dinput[n, t, s] = -w[t] * g[n, s]   (g / sum w[t] for mean)
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index, Reduction r) {
   const char* op = "nll_loss";
+  if (autocast_widens({input, weight}))
+    return nll_loss(autocast_f32(input), target, autocast_f32(weight), ignore_index, r);
   if (is_half(input.dtype()))
     return nll_loss(input.to(DType::f32), target, weight.defined() ? weight.to(DType::f32) : weight, ignore_index, r)
         .to(input.dtype());
@@ -178,6 +192,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction r, double eps) {
   const char* op = "cross_entropy";
+  if (autocast_widens({input, target, weight}))
+    return cross_entropy(autocast_f32(input), autocast_f32(target), autocast_f32(weight), ignore_index, r, eps);
   require_floating(op, input);
   check(eps >= 0 && eps <= 1, op, ": label_smoothing must be in [0, 1], got ", eps);
   check(input.dim() >= 1, op, ": input must have a class dimension, got shape ", shape_text(input.shape()));
@@ -229,6 +245,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 // dx = -y (or -e^y);  dy = log y + 1 - x (or e^y (y - x + 1))
 Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r, bool log_target) {
   const char* op = "kl_div";
+  if (autocast_widens({input, target})) return kl_div(autocast_f32(input), autocast_f32(target), r, log_target);
   if (is_half(input.dtype()) || is_half(target.dtype())) {
     require_same_dtype(op, input, target);
     return kl_div(input.to(DType::f32), target.to(DType::f32), r, log_target).to(input.dtype());

@@ -3,8 +3,10 @@
 // da = g @ b^T (summed over broadcast batch dims),  db = a^T @ g
 #include "autograd/ops/matmul.h"
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/ops/common.h"
+#include "autograd/ops/elementwise.h"
 #include "autograd/ops/shape.h"
 
 namespace dg {
@@ -52,6 +54,11 @@ Tensor bmm_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   check(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both arguments need at least 1 dimension, got ",
         shape_text(a_in.shape()), " @ ", shape_text(b_in.shape()));
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in amp/autocast.h)
+    Tensor a = amp::autocast_low(a_in), b = amp::autocast_low(b_in);
+    amp::NoAutocast off;
+    return matmul(a, b);
+  }
   if (is_half(a_in.dtype()) || is_half(b_in.dtype())) {
     require_same_dtype("matmul", a_in, b_in);
     return matmul(a_in.to(DType::f32), b_in.to(DType::f32)).to(a_in.dtype());
@@ -85,6 +92,26 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   if (!a_vec) out_shape.push_back(a.shape()[a.shape().size() - 2]);
   if (!b_vec) out_shape.push_back(b.shape().back());
   return reshape(out, out_shape);
+}
+
+// out = x @ w^T + b  (torch.nn.functional.linear): x [..., in], w [out, in], b [out] -> [..., out]
+// Gradients come from matmul's and add's. One op so that autocast treats the whole of it as a
+// low-precision op (bias rounded too, added in f32, the output rounded once), as PyTorch's linear.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check(x.defined() && w.defined(), "linear: input and weight must be defined");
+  check(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1), "linear: input ", shape_text(x.shape()),
+        " does not match weight [out, in] ", shape_text(w.shape()));
+  check(!b.defined() || b.shape() == Shape{w.size(0)}, "linear: bias ", shape_text(b.defined() ? b.shape() : Shape{}),
+        " must be [", w.size(0), "]");
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op
+    Tensor xl = amp::autocast_low(x), wl = amp::autocast_low(w), bl = amp::autocast_low(b);
+    amp::NoAutocast off;
+    return linear(xl, wl, bl);
+  }
+  if (is_half(x.dtype()))  // f16/bf16: compute in f32, round the output once
+    return linear(x.to(DType::f32), w.to(DType::f32), b.defined() ? b.to(DType::f32) : b).to(x.dtype());
+  Tensor y = matmul(x, transpose(w, 0, 1));
+  return b.defined() ? add(y, b) : y;
 }
 
 }  // namespace dg

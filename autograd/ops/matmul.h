@@ -7,6 +7,8 @@
 namespace dg {
 
 Tensor matmul(const Tensor& a, const Tensor& b);
+// F.linear: x [..., in] @ w[out, in]^T + b [out] -> [..., out] (b may be undefined).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 // a [..,M,K] (or [..,K,M] if trans_a) times b [..,K,N] (or [..,N,K] if trans_b), equal batch dims.
 // The transposes are GEMM flags, never copies.
 Tensor bmm_t(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b);

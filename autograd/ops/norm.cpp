@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 
@@ -236,6 +237,9 @@ Tensor empty_if(bool want, const Shape& s, DType dt) { return want ? Tensor::emp
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   const char* op = "batch_norm";
+  if (amp::autocast_widens({x, weight, bias}))  // autocast: f32 op (NOTE [ Autocast hooks ] in amp/autocast.h)
+    return batch_norm(amp::autocast_f32(x), running_mean, running_var, amp::autocast_f32(weight),
+                      amp::autocast_f32(bias), training, momentum, eps);
   require_floating(op, x);
   check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_text(x.shape()));
   check(!is_half(x.dtype()), op, ": f16/bf16 input: convert to f32 first (running statistics are kept in f32)");
@@ -292,6 +296,8 @@ Tensor row_norm(const char* op, const Tensor& x, const RowPlan& p, const Tensor&
 // y[n, c, s] = (x - mean_{n,g}) * rstd_{n,g} * w_c + b_c,   g = c / (C / num_groups)
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
   const char* op = "group_norm";
+  if (amp::autocast_widens({x, weight, bias}))  // autocast: f32 op
+    return group_norm(amp::autocast_f32(x), num_groups, amp::autocast_f32(weight), amp::autocast_f32(bias), eps);
   if (is_half(x.dtype()))
     return group_norm(x.to(DType::f32), num_groups, weight.defined() ? weight.to(DType::f32) : weight,
                       bias.defined() ? bias.to(DType::f32) : bias, eps).to(x.dtype());
@@ -319,6 +325,8 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 // y[.., k] = (x - mean_row) * rstd_row * w_k + b_k over the trailing normalized_shape dims
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
   const char* op = "layer_norm";
+  if (amp::autocast_widens({x, weight, bias}))  // autocast: f32 op
+    return layer_norm(amp::autocast_f32(x), normalized_shape, amp::autocast_f32(weight), amp::autocast_f32(bias), eps);
   if (is_half(x.dtype()))
     return layer_norm(x.to(DType::f32), normalized_shape, weight.defined() ? weight.to(DType::f32) : weight,
                       bias.defined() ? bias.to(DType::f32) : bias, eps).to(x.dtype());

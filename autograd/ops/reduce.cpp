@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/reduce.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
@@ -72,6 +73,7 @@ Tensor expand_back(const Tensor& g, const ReducePlan& p, const Shape& x_shape) {
 // out = sum_{dims} x
 // dx = g broadcast back over the reduced dims
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  if (amp::autocast_widens({x})) return sum(amp::autocast_f32(x), dims, keepdim);  // autocast: f32 op
   if (is_half(x.dtype())) return sum(x.to(DType::f32), dims, keepdim).to(x.dtype());
   require_floating("sum", x);
   ReducePlan p = make_plan("sum", x, dims, keepdim);
@@ -84,6 +86,7 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 
 // out = sum / N  (N = number of reduced elements; N = 0 gives NaN, as PyTorch)
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  if (amp::autocast_widens({x})) return mean(amp::autocast_f32(x), dims, keepdim);  // autocast: f32 op
   require_floating("mean", x);
   ReducePlan p = make_plan("mean", x, dims, keepdim);
   return mul(sum(x, dims, keepdim), p.R ? 1.0 / (double)p.R : std::numeric_limits<double>::quiet_NaN());
@@ -93,6 +96,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 // out = sum (x - m)^2 / (N - correction),  m = mean over dims (two passes, f64 accumulation)
 // dx = g * 2 (x - m) / (N - correction)
 Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
+  if (amp::autocast_widens({x})) return var(amp::autocast_f32(x), dims, correction, keepdim);  // autocast: f32 op
   if (is_half(x.dtype())) return var(x.to(DType::f32), dims, correction, keepdim).to(x.dtype());
   require_floating("var", x);
   ReducePlan p = make_plan("var", x, dims, keepdim);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
@@ -196,6 +197,19 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 // out = [x_0 | x_1 | ...] along dim;  dx_k = narrow(g, dim, offset_k, size_k)
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   check(!xs.empty(), "cat: expected a non-empty list of tensors");
+  if (amp::autocast_enabled()) {  // autocast: mixed floating dtypes run in the widest (NOTE [ Autocast hooks ])
+    DType w = xs[0].dtype();
+    bool mixed = false;
+    for (const Tensor& t : xs) {
+      mixed = mixed || t.dtype() != w;
+      if (mixed && is_floating(w) && is_floating(t.dtype())) w = amp::promote_types(w, t.dtype());
+    }
+    if (mixed && is_floating(w)) {
+      std::vector<Tensor> ys;
+      for (const Tensor& t : xs) ys.push_back(is_floating(t.dtype()) ? t.to(w) : t);
+      return cat(ys, dim);
+    }
+  }
   const Tensor& ref = xs[0];
   int64_t d = wrap_dim("cat", dim, ref);
   check(ref.dim() > 0, "cat: zero-dimensional tensor cannot be concatenated");
