@@ -413,7 +413,7 @@ def decode(hm, wh, off, topk=100, stride=STRIDE):
 
 # ---- schedule (autograd/optim/schedule.h: warmup(W, 0.1, cosine_lr(steps - W))) ----------------------
 def lr_at(t, base, warmup, steps):
-    w = min(warmup, steps)  # as detgrad's centernet_lr: a run shorter than the warm-up warms up over all of it
+    w = min(warmup, steps)  # as detgrad's train_lr: a run shorter than the warm-up warms up over all of it
     if t < w:
         return base * (0.1 + (1.0 - 0.1) * t / w)
     return 0.0 + (base - 0.0) * (1.0 + math.cos(math.pi * (t - w) / max(1, steps - w))) / 2.0

@@ -33,11 +33,11 @@
 #include "autograd/ops.h"
 #include "autograd/ops/pool.h"
 #include "detectors/centernet/decode.h"
-#include "detectors/centernet/evaluate.h"
+#include "detectors/pipeline/evaluate.h"
 #include "detectors/centernet/loss.h"
 #include "detectors/centernet/model.h"
-#include "detectors/centernet/visualize.h"
-#include "detectors/centernet/weights.h"
+#include "detectors/pipeline/visualize.h"
+#include "detectors/pipeline/model_file.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/fashion_scenes.h"
 #include "detectors/draw.h"
@@ -148,7 +148,7 @@ void show_scene(const Args& a, const data::Scene& s, const std::vector<std::stri
   heading("a. the scene");
   std::printf("%lld x %lld pixels, %zu objects (boxes x1 y1 x2 y2 in pixels, x2/y2 exclusive):\n",
               (long long)s.image.size(1), (long long)s.image.size(0), s.boxes.size());
-  Tensor pic = centernet::enlarge(s.image, kScale);
+  Tensor pic = det::enlarge(s.image, kScale);
   for (size_t k = 0; k < s.boxes.size(); ++k) {
     const auto& b = s.boxes[k];
     const int64_t c = s.labels[k];
@@ -229,8 +229,8 @@ Targets show_gaussians(const Args& a, const data::Scene& s, const std::vector<st
               (long long)hm.size(0), (long long)hm.size(1), (long long)hm.size(2), (long long)ones,
               (long long)(nonzero - ones), (long long)(hm.numel() - nonzero));
 
-  Tensor pic = centernet::enlarge(s.image, kScale);
-  overlay_heatmap(pic, centernet::max_over_classes(hm), 0.7);
+  Tensor pic = det::enlarge(s.image, kScale);
+  overlay_heatmap(pic, det::max_over_classes(hm), 0.7);
   for (size_t k = 0; k < s.boxes.size(); ++k) {
     const auto& b = s.boxes[k];
     draw_box(pic, b[0] * kScale, b[1] * kScale, b[2] * kScale, b[3] * kScale, {255, 255, 255}, 1);
@@ -263,25 +263,29 @@ void print_target_table(const Targets& r, const data::Scene& s) {
 
 struct Network {
   std::shared_ptr<centernet::CenterNet> net;
-  centernet::ModelInfo info;
+  det::ModelInfo info;
   bool trained = false;
 };
 
 Network make_network(const Args& a, const data::FashionScenes& ds) {
   Network n;
   if (!a.model.empty()) {
-    centernet::LoadedModel m = centernet::load_model(a.model);
-    n.net = m.net, n.info = m.info, n.trained = true;
+    det::LoadedModel m = det::load_model(a.model);
+    n.net = std::dynamic_pointer_cast<centernet::CenterNet>(m.net);
+    check(n.net != nullptr, a.model, ": a ", m.info.kind, " model, not a CenterNet");
+    n.info = m.info, n.trained = true;
     std::printf("trained network from %s (input %lldx%lld)\n", m.path.c_str(), (long long)n.info.input_width,
                 (long long)n.info.input_height);
     return n;
   }
   // The configuration `detgrad train centernet` / `detgrad demo` use, initialised but not trained.
-  n.info.config = centernet::CenterNetConfig::cpu((int64_t)ds.class_names().size());
+  const centernet::CenterNetConfig config = centernet::CenterNetConfig::cpu((int64_t)ds.class_names().size());
+  n.info.kind = "centernet";
+  n.info.config = config.to_json();
   n.info.class_names = ds.class_names();
   n.info.input_height = ds.config().height, n.info.input_width = ds.config().width;
   Generator gen(a.seed);
-  n.net = std::make_shared<centernet::CenterNet>(n.info.config, gen);
+  n.net = std::make_shared<centernet::CenterNet>(config, gen);
   // Training mode, as at the first training step (BatchNorm normalises with the batch's statistics).
   n.net->train();
   std::printf("NO --model: a freshly initialised network (seed %llu), not trained -- this shows the prior\n",
@@ -296,8 +300,8 @@ struct Input {
   data::Augmented a;      // the letterboxed scene (boxes in input pixels)
 };
 
-Input prepare_input(const data::Scene& s, const centernet::ModelInfo& info) {
-  const data::LoaderConfig lc = centernet::eval_loader_config(info, 1, 0);
+Input prepare_input(const data::Scene& s, const det::ModelInfo& info) {
+  const data::LoaderConfig lc = det::eval_loader_config(info, 1, 0);
   Generator unused(0);
   Input in;
   in.a = data::augment(s, lc.augment_config, unused);
@@ -346,13 +350,13 @@ void show_heatmap(const Args& a, const Network& n, const centernet::CenterNetOut
     save(a, "04_untrained_channels.png", class_panels(probs, in.a.scene, n.info.class_names, r.cx, r.cy, "untrained"));
     return;
   }
-  centernet::PictureOptions po;
+  det::PictureOptions po;
   po.scale = kScale;
   po.heatmap = &probs;
   po.score_threshold = 2;  // no boxes yet: only the heatmap and the ground truth
   po.gt_boxes = in.a.scene.boxes;
   const centernet::Detections none{zeros({0, 4}), zeros({0}), zeros({0}, DType::i64)};
-  save(a, "04_heatmap.png", centernet::detection_picture(in.a.scene.image, none, n.info.class_names, po));
+  save(a, "04_heatmap.png", det::detection_picture(in.a.scene.image, none, n.info.class_names, po));
   save(a, "05_predicted_channels.png", class_panels(probs, in.a.scene, n.info.class_names, r.cx, r.cy, "predicted"));
 }
 
@@ -409,7 +413,7 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
 
   // Picture: the max over classes at 16 px per cell; peaks >= 0.1 get a white frame, the top 10 their
   // rank (black frame: in the top 10 but not a peak, i.e. suppressed by a neighbour).
-  Tensor m = centernet::max_over_classes(squeeze(p, 0));
+  Tensor m = det::max_over_classes(squeeze(p, 0));
   Tensor pic = cell_panel(m, kPeakCell, 0.0, 1.0);
   const std::vector<double> mm = m.to_vector();
   for (int64_t c = 0; c < C; ++c)
@@ -509,11 +513,11 @@ void show_decoding(const Args& a, const Network& n, const centernet::CenterNetOu
     std::printf("(untrained: the peaks are noise around 0.1 and wh / offset whatever the random heads output)\n");
     return;
   }
-  centernet::PictureOptions po;
+  det::PictureOptions po;
   po.scale = kScale;
   po.score_threshold = 0.3;
   po.gt_boxes = in.a.scene.boxes;
-  save(a, "08_detections.png", centernet::detection_picture(in.a.scene.image, d, n.info.class_names, po));
+  save(a, "08_detections.png", det::detection_picture(in.a.scene.image, d, n.info.class_names, po));
 }
 
 }  // namespace

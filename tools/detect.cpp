@@ -1,7 +1,8 @@
-// `detgrad detect WEIGHTS IMAGE... --out DIR [--show-heatmap]`: runs a trained CenterNet on image
-// files. For every IMAGE it writes DIR/<name>.png (the image with boxes, class names and scores; small
-// images enlarged), with --show-heatmap also DIR/<name>_heatmap.png (the network input with the
-// heatmap blended over it), and for all of them DIR/detections.json:
+// `detgrad detect WEIGHTS IMAGE... --out DIR [--show-heatmap]`: runs a trained detector (CenterNet,
+// FCOS or RetinaNet: the model file says which) on image files. For every IMAGE it writes
+// DIR/<name>.png (the image with boxes, class names and scores; small images enlarged), with
+// --show-heatmap (CenterNet) also DIR/<name>_heatmap.png (the network input with the heatmap blended
+// over it), and for all of them DIR/detections.json:
 //   [{"file": ..., "width": W, "height": H, "detections": [{"box": [x1,y1,x2,y2], "score": s,
 //     "label": k, "class": "name", "category_id": id}, ...]}, ...]   (image pixels, x2/y2 exclusive)
 #include <cmath>
@@ -13,10 +14,10 @@
 #include "autograd/graph.h"
 #include "autograd/io/image.h"
 #include "autograd/ops.h"
-#include "detectors/centernet/decode.h"
-#include "detectors/centernet/evaluate.h"
-#include "detectors/centernet/visualize.h"
-#include "detectors/centernet/weights.h"
+#include "detectors/centernet/model.h"
+#include "detectors/pipeline/evaluate.h"
+#include "detectors/pipeline/model_file.h"
+#include "detectors/pipeline/visualize.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/loader.h"
 #include "detectors/eval/coco_json.h"
@@ -30,9 +31,21 @@ struct DetectOptions {
   std::vector<std::string> images;
   bool show_heatmap = false;
   double score = 0.3;
-  int64_t topk = 100;
-  std::string nms = "none";
+  int64_t topk = 0;       // 0: the detector's default
+  std::string nms;        // "": the detector's default
+  double nms_iou = 0;     // 0: the detector's default
 };
+
+// The detector's default inference with the command line's changes.
+det::InferenceOptions inference_options(const det::Detector& net, const std::string& nms, double nms_iou,
+                                        double score, int64_t topk) {
+  det::InferenceOptions inf = net.default_inference();
+  if (!nms.empty()) inf.nms.kind = det::post_nms_from_name(nms);
+  if (nms_iou > 0) inf.nms.iou = nms_iou;
+  if (score >= 0) inf.score_threshold = score;
+  if (topk > 0) inf.topk_candidates = topk;
+  return inf;
+}
 
 int picture_scale(const Tensor& image) {
   const int64_t side = std::max(image.size(0), image.size(1));
@@ -41,16 +54,15 @@ int picture_scale(const Tensor& image) {
 
 int run(const DetectOptions& o) {
   namespace fs = std::filesystem;
-  centernet::LoadedModel m = centernet::load_model(o.weights);
+  det::LoadedModel m = det::load_model(o.weights);
   const auto& info = m.info;
-  std::printf("model %s: %lld classes, input %lldx%lld\n", m.path.c_str(), (long long)info.config.num_classes,
-              (long long)info.input_height, (long long)info.input_width);
+  std::printf("model %s: %s; %lld classes, input %lldx%lld\n", m.path.c_str(), m.net->describe().c_str(),
+              (long long)info.num_classes(), (long long)info.input_height, (long long)info.input_width);
+  auto* cn = dynamic_cast<centernet::CenterNet*>(m.net.get());
+  check(!o.show_heatmap || cn, "detect --show-heatmap: only CenterNet has a heatmap (this model is ", info.kind, ")");
   fs::create_directories(o.out);
-  const data::LoaderConfig lc = centernet::eval_loader_config(info, 1, 0);
-  centernet::DecodeOptions dopt;
-  dopt.topk = o.topk;
-  dopt.score_threshold = o.score;
-  dopt.nms = centernet::post_nms_from_name(o.nms);
+  const data::LoaderConfig lc = det::eval_loader_config(info, 1, 0);
+  const det::InferenceOptions inf = inference_options(*m.net, o.nms, o.nms_iou, o.score, o.topk);
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& file : o.images) {
     data::Scene s;
@@ -59,20 +71,14 @@ int run(const DetectOptions& o) {
     data::Loader loader([&](int64_t) { return s; }, 1, lc);
     data::Batch batch;
     loader.next(batch);
-    centernet::CenterNetOutput out;
-    {
-      NoGradGuard ng;
-      out = m.net->forward_heads(batch.images);
-    }
-    auto dets = centernet::centernet_decode(out.heatmap, out.wh, out.offset, dopt,
-                                            {centernet::input_to_image(batch.transforms[0])});
-    const centernet::Detections& d = dets[0];
+    const det::Detections in_input = m.net->detect(batch.images, inf)[0];
+    const det::Detections d = det::map_boxes(in_input, det::input_to_image(batch.transforms[0]));
     const std::string stem = fs::path(file).stem().string();
-    centernet::PictureOptions po;
+    det::PictureOptions po;
     po.score_threshold = o.score;
     po.scale = picture_scale(s.image);
     const std::string pic = (fs::path(o.out) / (stem + ".png")).string();
-    io::save_png(pic, centernet::detection_picture(s.image, d, info.class_names, po));
+    io::save_png(pic, det::detection_picture(s.image, d, info.class_names, po));
 
     nlohmann::json list = nlohmann::json::array();
     Tensor b = d.boxes.to(DType::f64), sc = d.scores.to(DType::f64);
@@ -90,14 +96,18 @@ int run(const DetectOptions& o) {
                 pic.c_str());
     if (o.show_heatmap) {
       // Drawn on the network input (where the heatmap lives), with the detections in input pixels.
-      auto in_dets = centernet::centernet_decode(out.heatmap, out.wh, out.offset, dopt);
+      centernet::CenterNetOutput out;
+      {
+        NoGradGuard ng;
+        out = cn->forward_heads(batch.images);
+      }
       Tensor probs = squeeze(sigmoid(out.heatmap), 0);
-      centernet::PictureOptions ph = po;
+      det::PictureOptions ph = po;
       ph.heatmap = &probs;
       const Tensor input = data::warp_affine(s.image, batch.transforms[0], info.input_height, info.input_width);
       ph.scale = picture_scale(input);
       const std::string hp = (fs::path(o.out) / (stem + "_heatmap.png")).string();
-      io::save_png(hp, centernet::detection_picture(input, in_dets[0], info.class_names, ph));
+      io::save_png(hp, det::detection_picture(input, in_input, info.class_names, ph));
       std::printf(", %s", hp.c_str());
     }
     std::printf("\n");
@@ -111,14 +121,16 @@ int run(const DetectOptions& o) {
 
 std::function<int()> add_detect_command(CLI::App& app) {
   auto o = std::make_shared<DetectOptions>();
-  CLI::App* c = app.add_subcommand("detect", "run a trained CenterNet on images: pictures with boxes + JSON");
+  CLI::App* c = app.add_subcommand("detect", "run a trained detector on images: pictures with boxes + JSON");
   c->add_option("weights", o->weights, "model.safetensors, a checkpoint, or a run directory")->required();
   c->add_option("images", o->images, "PNG / JPEG / BMP files")->required();
   c->add_option("--out", o->out, "output directory")->capture_default_str();
-  c->add_flag("--show-heatmap", o->show_heatmap, "also write <name>_heatmap.png: the heatmap over the network input");
+  c->add_flag("--show-heatmap", o->show_heatmap, "centernet: also write <name>_heatmap.png, the heatmap over the input");
   c->add_option("--score", o->score, "keep detections with score >= this")->capture_default_str();
-  c->add_option("--topk", o->topk, "peaks decoded per image")->capture_default_str();
-  c->add_option("--nms", o->nms, "after decoding: none, hard, soft-linear, soft-gaussian, diou")->capture_default_str();
+  c->add_option("--topk", o->topk, "candidates per image (centernet: peaks) or per level (fcos, retinanet)");
+  c->add_option("--nms", o->nms, "none, hard, soft-linear, soft-gaussian or diou (default: centernet none, "
+                "fcos hard 0.6, retinanet hard 0.5)");
+  c->add_option("--nms-iou", o->nms_iou, "IoU threshold of hard / diou NMS, Nt of soft-linear");
   return [o] { return run(*o); };
 }
 

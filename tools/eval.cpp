@@ -5,7 +5,7 @@
 //   12 numbers under their short names (AP, AP50, ..., ARl), "per_category" and, with --voc, "voc".
 //   See docs/detection/evaluation.md.
 // `detgrad eval RUN_DIR|MODEL [--data fashion-scenes|DIR] [--preset P --val-size N --data-seed S]`
-//   runs a trained CenterNet on a dataset (by default the validation data of the run, read from
+//   runs a trained detector (CenterNet, FCOS, RetinaNet) on a dataset (by default the validation data of the run, read from
 //   RUN_DIR/config.json; else fashion-scenes' val split, small preset, 500 scenes) and evaluates
 //   it: the same table and JSON, plus the class-agnostic AP@0.5 and --dt-out for the detections.
 #include <cstdio>
@@ -16,9 +16,9 @@
 #include "autograd/error.h"
 #include "detectors/eval/coco_eval.h"
 #include "detectors/eval/voc_eval.h"
-#include "detectors/centernet/evaluate.h"
-#include "detectors/centernet/train.h"
-#include "detectors/centernet/weights.h"
+#include "detectors/pipeline/evaluate.h"
+#include "detectors/pipeline/model_file.h"
+#include "detectors/pipeline/train.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 
@@ -27,7 +27,8 @@ namespace dg::tools {
 namespace {
 struct EvalOptions {
   std::string model;                       // run directory / model file / checkpoint
-  std::string data, preset = "small", dt_out, nms = "none";
+  std::string data, preset = "small", dt_out, nms;  // nms "": the detector's default
+  double nms_iou = 0;
   int64_t val_size = 500;
   uint64_t data_seed = 0;
   std::string gt, dt, json_out;
@@ -41,7 +42,7 @@ data::Dataset model_dataset(const EvalOptions& o) {
   data::DatasetSpec spec;
   const fs::path cfg = fs::path(o.model) / "config.json";
   if (o.data.empty() && fs::is_directory(o.model) && fs::exists(cfg)) {
-    spec = centernet::TrainOptions::from_json(eval::read_json_file(cfg.string()), cfg.string()).val_data;
+    spec = det::TrainOptions::from_json(eval::read_json_file(cfg.string()), cfg.string()).val_data;
     check(spec.size > 0 || spec.source != "fashion-scenes", cfg.string(), ": the run has no validation data; give --data");
   } else {
     spec.source = o.data.empty() ? "fashion-scenes" : o.data;
@@ -61,14 +62,20 @@ int run(const EvalOptions& o) {
   params.use_ignore_flag = o.use_ignore_flag;
   if (!o.model.empty()) {
     check(o.gt.empty() && o.dt.empty(), "eval: give either a model (RUN_DIR or weights) or --gt/--dt, not both");
-    centernet::LoadedModel m = centernet::load_model(o.model);
+    det::LoadedModel m = det::load_model(o.model);
     data::Dataset ds = model_dataset(o);
-    std::printf("model %s on %s\n", m.path.c_str(), ds.description.c_str());
+    std::printf("model %s (%s) on %s\n", m.path.c_str(), m.net->describe().c_str(), ds.description.c_str());
     if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
     ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
-    centernet::EvalOptions eo;
-    eo.decode.nms = centernet::post_nms_from_name(o.nms);
-    centernet::EvalReport rep = centernet::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+    det::EvalOptions eo;
+    eo.use_defaults = false;
+    eo.inference = m.net->default_inference();
+    if (!o.nms.empty()) eo.inference.nms.kind = det::post_nms_from_name(o.nms);
+    if (o.nms_iou > 0) eo.inference.nms.iou = o.nms_iou;
+    std::printf("inference: score > %g, %lld candidates, NMS %s (IoU %g), %lld detections per image\n",
+                eo.inference.score_threshold, (long long)eo.inference.topk_candidates,
+                det::post_nms_name(eo.inference.nms.kind), eo.inference.nms.iou, (long long)eo.inference.max_detections);
+    det::EvalReport rep = det::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
     bar.finish();
     gt = ds.ground_truth();
     dets = rep.detections;
@@ -146,7 +153,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
   c->add_option("--val-size", o->val_size, "model on fashion-scenes: number of val scenes")->capture_default_str();
   c->add_option("--data-seed", o->data_seed, "model on fashion-scenes: dataset seed")->capture_default_str();
   c->add_option("--dt-out", o->dt_out, "model: also write its detections as a COCO result file");
-  c->add_option("--nms", o->nms, "model: after decoding, none, hard, soft-linear, soft-gaussian or diou")->capture_default_str();
+  c->add_option("--nms", o->nms, "model: none, hard, soft-linear, soft-gaussian or diou (default: the detector's: "
+                "centernet none, fcos hard 0.6, retinanet hard 0.5)");
+  c->add_option("--nms-iou", o->nms_iou, "model: IoU threshold of hard / diou NMS, Nt of soft-linear");
   c->add_option("--gt", o->gt, "ground truth in COCO JSON (images, annotations, categories)");
   c->add_option("--dt", o->dt, "detections: JSON list of {image_id, category_id, bbox [x,y,w,h], score}");
   c->add_option("--json", o->json_out, "write the 12 numbers (AP, AP50, ..., ARl), per-category AP (and VOC) here");

@@ -1,5 +1,5 @@
-// `detgrad train centernet [options]`: trains a CenterNet (detectors/centernet/train.h) and leaves a
-// run directory with metrics.jsonl, checkpoint, model, loss.png / map.png and eval.json.
+// `detgrad train centernet|fcos|retinanet [options]`: trains a detector (detectors/pipeline/train.h) and
+// leaves a run directory with metrics.jsonl, checkpoint, model, loss.png / map.png and eval.json.
 #include <cstdio>
 
 #include "tools/commands.h"
@@ -9,13 +9,22 @@ namespace dg::tools {
 
 std::function<int()> add_train_command(CLI::App& app) {
   auto t = std::make_shared<TrainCli>();
-  t->opts.out_dir = "runs/centernet";
-  CLI::App* c = app.add_subcommand("train", "train a detector (docs/tutorials/centernet.md)");
+  CLI::App* c = app.add_subcommand("train", "train a detector (docs/tutorials/centernet.md, docs/detection/compare.md)");
   c->require_subcommand(1);
-  CLI::App* cn = c->add_subcommand("centernet", "train CenterNet on fashion-scenes or a COCO folder");
-  add_train_options(cn, *t);
+  const std::vector<std::pair<std::string, std::string>> kinds = {
+      {"centernet", "train CenterNet (docs/centernet_model.md)"},
+      {"fcos", "train FCOS (docs/detection/fcos_model.md)"},
+      {"retinanet", "train RetinaNet (docs/detection/retinanet_model.md)"}};
+  for (const auto& [kind, help] : kinds) {
+    CLI::App* k = c->add_subcommand(kind, help + " on fashion-scenes or a COCO folder");
+    add_train_options(k, *t);
+    k->callback([t, kind = kind] {
+      t->opts.model = kind;
+      if (t->opts.out_dir.empty()) t->opts.out_dir = "runs/" + kind;
+    });
+  }
   return [t] {
-    centernet::TrainResult r = run_training(*t);
+    det::TrainResult r = run_training(*t);
     if (r.has_eval) std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", headline(r.eval).c_str());
     std::printf("model: %s/model.safetensors  (detgrad detect / detgrad eval take it)\n", r.run_dir.c_str());
     return r.interrupted ? 130 : 0;

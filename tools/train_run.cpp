@@ -34,9 +34,14 @@ void add_train_options(CLI::App* c, TrainCli& t) {
   c->add_option("--batch", o.batch, "images per step")->capture_default_str();
   c->add_option("--lr", o.lr, "Adam learning rate (peak of the warm-up + cosine schedule)")->capture_default_str();
   c->add_option("--warmup", o.warmup_steps, "warm-up steps (linear from 0.1 x lr)")->capture_default_str();
-  c->add_option("--width", o.width_mult, "ResNet-18 width multiplier")->capture_default_str();
-  c->add_option("--up", o.up_channels, "widths of the three up-convolution stages")->expected(3)->capture_default_str();
-  c->add_option("--head", o.head_channels, "width of the heads' 3x3 conv")->capture_default_str();
+  // Appended, not assigned: `train` registers these once per detector subcommand, and only the parsed
+  // one's options have a count.
+  t.named.insert(t.named.end(), {{"width_mult", c->add_option("--width", t.width, "ResNet-18 width multiplier (default 0.25)")},
+             {"up_channels", c->add_option("--up", t.up, "centernet: widths of the three up-convolution stages (64 32 32)")->expected(3)},
+             {"head_channels", c->add_option("--head", t.head, "centernet: width of the heads' 3x3 conv (32)")},
+             {"fpn_channels", c->add_option("--fpn", t.fpn, "fcos, retinanet: FPN and head width (64)")},
+             {"head_depth", c->add_option("--head-depth", t.head_depth, "fcos, retinanet: convs per head tower (4)")}});
+  c->add_option("--model-opt", t.model_opts, "KEY=VALUE: any field of the detector's config (docs/detection/)");
   c->add_option("--input-size", o.input_size, "square network input (multiple of 32; 0: the images' size)")->capture_default_str();
   c->add_flag("!--no-augment", o.augment, "train without flip / scale-crop / colour jitter");
   c->add_option("--eval-every", o.eval_every, "epochs between evaluations (0: only at the end)")->capture_default_str();
@@ -47,15 +52,36 @@ void add_train_options(CLI::App* c, TrainCli& t) {
   c->add_flag("--resume", t.resume, "continue the run in --out from its checkpoint");
 }
 
-std::string headline(const centernet::EvalReport& r) {
+nlohmann::json model_overrides(const TrainCli& t) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, opt] : t.named) {
+    if (!opt || opt->count() == 0) continue;
+    if (key == "width_mult") j[key] = t.width;
+    else if (key == "up_channels") j[key] = t.up;
+    else if (key == "head_channels") j[key] = t.head;
+    else if (key == "fpn_channels") j[key] = t.fpn;
+    else if (key == "head_depth") j[key] = t.head_depth;
+  }
+  for (const std::string& kv : t.model_opts) {
+    const size_t eq = kv.find('=');
+    check(eq != std::string::npos && eq > 0, "--model-opt wants KEY=VALUE, got '", kv, "'");
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
+    j[key] = v.is_discarded() ? nlohmann::json(value) : v;  // a bare word is a string
+  }
+  return j;
+}
+
+std::string headline(const det::EvalReport& r) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "mAP@0.5 %.3f  mAP@[.5:.95] %.3f  class-agnostic AP@0.5 %.3f", r.coco.stats.AP50,
                 r.coco.stats.AP, r.agnostic_ap50);
   return buf;
 }
 
-centernet::TrainResult run_training(TrainCli& t) {
+det::TrainResult run_training(TrainCli& t) {
   auto& o = t.opts;
+  o.model_options = model_overrides(t);
   if (t.threads > 0) omp_set_num_threads(t.threads);
   o.train_data.source = t.data;
   o.train_data.preset = t.preset;
@@ -73,7 +99,9 @@ centernet::TrainResult run_training(TrainCli& t) {
   }
   if (o.steps == 0 && o.epochs == 0 && o.minutes == 0) o.epochs = 10;
 
-  centernet::TrainCallbacks cb;
+  // CenterNet's heatmap/offset shortened to hm/off in the progress bar.
+  auto short_name = [](const std::string& n) { return n == "heatmap" ? std::string("hm") : n == "offset" ? std::string("off") : n; };
+  det::TrainCallbacks cb;
   std::unique_ptr<ProgressBar> bar;
   cb.message = [](const std::string& s) {
     std::printf("%s\n", s.c_str());
@@ -84,16 +112,19 @@ centernet::TrainResult run_training(TrainCli& t) {
     bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4));
     (void)first;
   };
-  cb.step = [&](const centernet::StepInfo& s) {
-    if (bar)
-      bar->update((long)s.step_in_epoch,
-                  {{"loss", s.loss}, {"hm", s.heatmap}, {"wh", s.wh}, {"off", s.offset}, {"lr", s.lr}});
+  cb.step = [&](const det::StepInfo& s) {
+    if (!bar) return;
+    std::vector<std::pair<std::string, double>> fields{{"loss", s.loss}};
+    for (size_t k = 0; k < s.parts.size() && k < s.part_names.size(); ++k)
+      fields.push_back({short_name(s.part_names[k]), s.parts[k]});
+    fields.push_back({"lr", s.lr});
+    bar->update((long)s.step_in_epoch, fields);
   };
   cb.epoch_end = [&](int64_t) {
     if (bar) bar->finish();
     bar.reset();
   };
-  cb.evaluated = [&](const centernet::EvalReport& r, const centernet::StepInfo& s) {
+  cb.evaluated = [&](const det::EvalReport& r, const det::StepInfo& s) {
     std::printf("  eval after %lld images (%.1f min of training): %s  [%lld images, %.1f s]\n", (long long)s.images,
                 s.train_seconds / 60, headline(r).c_str(), (long long)r.images, r.seconds);
     std::fflush(stdout);
@@ -107,9 +138,9 @@ centernet::TrainResult run_training(TrainCli& t) {
     std::signal(SIGINT, prev_int);
     std::signal(SIGTERM, prev_term);
   };
-  centernet::TrainResult res;
+  det::TrainResult res;
   try {
-    res = centernet::train(o, t.resume, cb, &g_stop);
+    res = det::train(o, t.resume, cb, &g_stop);
   } catch (...) {
     restore();
     throw;

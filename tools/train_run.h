@@ -1,16 +1,24 @@
-// What `detgrad train centernet` and `detgrad demo` share: the command-line options of a CenterNet
-// training run, and running it with a progress bar per epoch, evaluation lines, and Ctrl-C handling
+// What `detgrad train centernet|fcos|retinanet` and `detgrad demo` share: the command-line options of a
+// detector training run, and running it with a progress bar per epoch, evaluation lines, and Ctrl-C handling
 // (the first Ctrl-C or SIGTERM finishes the current step and writes a checkpoint; a second one quits
 // at once).
 #pragma once
 #include <CLI/CLI.hpp>
 
-#include "detectors/centernet/train.h"
+#include "detectors/pipeline/train.h"
 
 namespace dg::tools {
 
 struct TrainCli {
-  centernet::TrainOptions opts;
+  det::TrainOptions opts;
+  // Model options: the named ones map to config keys (--width -> width_mult, --up -> up_channels,
+  // --head -> head_channels, --fpn -> fpn_channels, --head-depth -> head_depth); --model-opt KEY=JSON
+  // sets any key of the detector's config (docs/detection/*_model.md). Only the given ones apply.
+  double width = 0.25;
+  std::vector<int64_t> up;
+  int64_t head = 0, fpn = 0, head_depth = 0;
+  std::vector<std::string> model_opts;
+  std::vector<std::pair<std::string, CLI::Option*>> named;
   std::string data = "fashion-scenes", val_data;  // val_data "": the val split of fashion-scenes / none for folders
   std::string preset = "small";
   int64_t train_size = 8000, val_size = 500;
@@ -24,9 +32,12 @@ void add_train_options(CLI::App* c, TrainCli& t);
 
 // Builds the TrainOptions from the parsed values, trains, prints the results. Returns the result;
 // throws dg::Error on bad options.
-centernet::TrainResult run_training(TrainCli& t);
+det::TrainResult run_training(TrainCli& t);
+
+// The model options given on the command line as a JSON object of config overrides.
+nlohmann::json model_overrides(const TrainCli& t);
 
 // The 3 numbers everyone asks for, one line: "mAP@0.5 0.512  mAP 0.301  class-agnostic AP@0.5 0.702".
-std::string headline(const centernet::EvalReport& r);
+std::string headline(const det::EvalReport& r);
 
 }  // namespace dg::tools

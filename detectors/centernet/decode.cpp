@@ -8,78 +8,14 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "autograd/ops/pool.h"
-#include "detectors/nms.h"
 
 namespace dg::centernet {
 
-PostNms post_nms_from_name(const std::string& name) {
-  if (name == "none") return PostNms::none;
-  if (name == "hard") return PostNms::hard;
-  if (name == "soft-linear") return PostNms::soft_linear;
-  if (name == "soft-gaussian") return PostNms::soft_gaussian;
-  if (name == "diou") return PostNms::diou;
-  fail("centernet_decode: unknown NMS '", name, "' (none, hard, soft-linear, soft-gaussian, diou)");
-}
-
-const char* post_nms_name(PostNms m) {
-  switch (m) {
-    case PostNms::none: return "none";
-    case PostNms::hard: return "hard";
-    case PostNms::soft_linear: return "soft-linear";
-    case PostNms::soft_gaussian: return "soft-gaussian";
-    case PostNms::diou: return "diou";
-  }
-  return "?";
-}
-
 namespace {
-
 struct Det {
   double x1, y1, x2, y2, score;
   int64_t label;
 };
-
-// Class-wise NMS of one image's detections; returns the survivors sorted by descending score
-// (stable: equal scores keep their top-K order).
-std::vector<Det> apply_nms(const std::vector<Det>& dets, const DecodeOptions& opt) {
-  std::vector<Det> out;
-  std::vector<int64_t> classes;
-  for (const Det& d : dets) classes.push_back(d.label);
-  std::sort(classes.begin(), classes.end());
-  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-  for (int64_t c : classes) {
-    std::vector<Det> group;
-    for (const Det& d : dets)
-      if (d.label == c) group.push_back(d);
-    std::vector<double> b, s;
-    for (const Det& d : group) {
-      b.insert(b.end(), {d.x1, d.y1, d.x2, d.y2});
-      s.push_back(d.score);
-    }
-    const int64_t m = (int64_t)group.size();
-    Tensor boxes = from_vector(b, {m, 4}, DType::f64), scores = from_vector(s, {m}, DType::f64);
-    if (opt.nms == PostNms::hard || opt.nms == PostNms::diou) {
-      Tensor keep = opt.nms == PostNms::hard ? nms(boxes, scores, opt.nms_iou) : diou_nms(boxes, scores, opt.nms_iou);
-      for (double i : keep.to_vector()) out.push_back(group[(size_t)i]);
-    } else {
-      SoftNmsOptions so;
-      so.method = opt.nms == PostNms::soft_linear ? SoftNmsMethod::linear : SoftNmsMethod::gaussian;
-      so.sigma = opt.soft_sigma;
-      so.iou_threshold = opt.nms_iou;
-      so.score_threshold = opt.soft_min_score;
-      SoftNmsResult r = soft_nms(boxes, scores, so);
-      std::vector<double> idx = r.indices.to_vector(), sc = r.scores.to_vector();
-      for (size_t j = 0; j < idx.size(); ++j) {
-        Det d = group[(size_t)idx[j]];
-        d.score = sc[j];
-        out.push_back(d);
-      }
-    }
-  }
-  std::stable_sort(out.begin(), out.end(), [](const Det& a, const Det& b) { return a.score > b.score; });
-  return out;
-}
-
 }  // namespace
 
 std::vector<Detections> centernet_decode(const Tensor& heatmap_logits, const Tensor& wh, const Tensor& offset,
@@ -135,16 +71,20 @@ std::vector<Detections> centernet_decode(const Tensor& heatmap_logits, const Ten
       d.label = i / hw;
       dets.push_back(d);
     }
-    if (opt.nms != PostNms::none && !dets.empty()) dets = apply_nms(dets, opt);
-    const int64_t m = (int64_t)dets.size();
-    std::vector<double> bx, sc, lb;
+    std::vector<double> bx, sc;
+    std::vector<int64_t> lb;
     for (const Det& d : dets) {
       bx.insert(bx.end(), {d.x1, d.y1, d.x2, d.y2});
       sc.push_back(d.score);
-      lb.push_back((double)d.label);
+      lb.push_back(d.label);
     }
-    const DType dt = heatmap_logits.dtype();
-    result.push_back({from_vector(bx, {m, 4}, dt), from_vector(sc, {m}, dt), from_vector(lb, {m}, DType::i64)});
+    Detections found = det::make_detections(bx, sc, lb, heatmap_logits.dtype());
+    det::NmsOptions no;
+    no.kind = opt.nms;
+    no.iou = opt.nms_iou;
+    no.soft_sigma = opt.soft_sigma;
+    no.soft_min_score = opt.soft_min_score;
+    result.push_back(det::class_wise_nms(found, no));
   }
   return result;
 }

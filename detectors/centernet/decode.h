@@ -14,13 +14,15 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "detectors/detections.h"
 
 namespace dg::centernet {
 
-enum class PostNms { none, hard, soft_linear, soft_gaussian, diou };
-// "none" | "hard" | "soft-linear" | "soft-gaussian" | "diou"; anything else => dg::Error listing them.
-PostNms post_nms_from_name(const std::string& name);
-const char* post_nms_name(PostNms m);
+using det::PostNms;
+using det::post_nms_from_name;
+using det::post_nms_name;
+using det::Affine;       // network-input pixels -> image pixels (detectors/detections.h)
+using det::Detections;
 
 struct DecodeOptions {
   int64_t topk = 100;
@@ -30,16 +32,6 @@ struct DecodeOptions {
   double nms_iou = 0.5;          // hard / diou threshold; soft-linear's Nt
   double soft_sigma = 0.5;       // soft-gaussian
   double soft_min_score = 0.001; // soft-NMS drops boxes whose decayed score falls below this
-};
-
-// x' = a[0] x + a[1] y + a[2], y' = a[3] x + a[4] y + a[5]: from network-input pixels to image pixels
-// (e.g. {1/s, 0, 0, 0, 1/s, 0} undoes a resize by s).
-using Affine = std::array<double, 6>;
-
-struct Detections {
-  Tensor boxes;   // [M, 4] x1,y1,x2,y2 (dtype of the heatmap)
-  Tensor scores;  // [M] descending
-  Tensor labels;  // [M] i64 class index
 };
 
 // heatmap_logits [N,C,H,W], wh / offset [N,2,H,W]; to_image empty (identity) or one Affine per image.

@@ -4,6 +4,7 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "detectors/focal_loss.h"
+#include "detectors/heatmap.h"
 
 namespace dg::centernet {
 
@@ -61,6 +62,27 @@ CenterNetLoss centernet_loss(const Tensor& heatmap_logits, const Tensor& wh, con
   out.offset = centernet_reg_l1(offset, t.offset, t.indices, t.mask);
   out.total = out.heatmap * w.heatmap + out.wh * w.wh + out.offset * w.offset;
   return out;
+}
+
+CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
+                                    int64_t max_objs, double stride) {
+  CenterNetTargetOptions to;
+  to.num_classes = num_classes;
+  to.out_h = out_h;
+  to.out_w = out_w;
+  to.stride = stride;
+  to.max_objs = max_objs;
+  std::vector<CenterNetTargets> per;
+  for (size_t i = 0; i < b.boxes.size(); ++i) {
+    const int64_t n = (int64_t)b.boxes[i].size();
+    std::vector<double> xy, lab;
+    for (int64_t k = 0; k < n; ++k) {
+      for (float v : b.boxes[i][(size_t)k]) xy.push_back(v);
+      lab.push_back(b.labels[i][(size_t)k]);
+    }
+    per.push_back(centernet_targets(from_vector(xy, {n, 4}, DType::f32), from_vector(lab, {n}, DType::i64), to));
+  }
+  return stack_targets(per);
 }
 
 }  // namespace dg::centernet

@@ -45,7 +45,7 @@ std::shared_ptr<nn::Sequential> make_head(int64_t in, int64_t mid, int64_t out, 
 }
 }  // namespace
 
-CenterNet::CenterNet(const CenterNetConfig& c, Generator& gen) : Module("CenterNet"), cfg(c) {
+CenterNet::CenterNet(const CenterNetConfig& c, Generator& gen) : Detector("CenterNet"), cfg(c) {
   check(cfg.num_classes >= 1, "CenterNet: num_classes must be >= 1, got ", cfg.num_classes);
   check(cfg.up_channels.size() == 3, "CenterNet: up_channels needs 3 widths, got ", cfg.up_channels.size());
   check(cfg.head_channels >= 1 && cfg.width_mult > 0, "CenterNet: head_channels and width_mult must be positive");

@@ -27,6 +27,7 @@
 #include "layers/norm.h"
 #include "layers/resnet.h"
 #include "layers/sequential.h"
+#include "detectors/detector.h"
 
 namespace dg::centernet {
 
@@ -36,6 +37,10 @@ struct CenterNetConfig {
   std::vector<int64_t> up_channels = {256, 128, 64};  // the three up-convolution stages
   int64_t head_channels = 64;
   double heatmap_prior = 0.1;                       // heatmap final bias = -log((1-p)/p) = -2.19
+  int64_t max_objs = 32;                            // objects per image that get training targets
+
+  nlohmann::json to_json() const;
+  static CenterNetConfig from_json(const nlohmann::json& j, const std::string& context);
 
   // A small network for CPU budgets: width 0.25, up widths 64,32,32, head width 32.
   static CenterNetConfig cpu(int64_t num_classes);
@@ -57,11 +62,23 @@ struct CenterNetOutput {
   Tensor offset;   // [N, 2, H/4, W/4]
 };
 
-class CenterNet : public nn::Module {
+// As a det::Detector (detectors/detector.h): loss parts "heatmap", "wh", "offset" (unweighted; total =
+// 1 heatmap + 0.1 wh + 1 offset), inference = centernet_decode (top max_detections peaks, no threshold,
+// no NMS by default).
+class CenterNet : public det::Detector {
  public:
   CenterNet(const CenterNetConfig& cfg, Generator& gen);
   CenterNetOutput forward_heads(const Tensor& x);
   int64_t stride() const { return 4; }
+
+  std::string kind() const override { return "centernet"; }
+  int64_t num_classes() const override { return cfg.num_classes; }
+  nlohmann::json config_json() const override { return cfg.to_json(); }
+  std::string describe() const override;
+  std::vector<std::string> loss_names() const override { return {"heatmap", "wh", "offset"}; }
+  det::LossReport loss(const data::Batch& batch) override;
+  det::InferenceOptions default_inference() const override;
+  std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
 
   CenterNetConfig cfg;
   std::shared_ptr<nn::ResNet> backbone;
@@ -72,5 +89,9 @@ class CenterNet : public nn::Module {
 // The number of parameters of CenterNet(cfg) by formula (checked against num_parameters() in the
 // tests): ResNet-18 without fc + up stages (16 in out + 2 out each) + heads (9 c3 h + h + h k + k).
 int64_t centernet_num_parameters(const CenterNetConfig& cfg);
+
+// CenterNetConfig::cpu(num_classes) with `overrides` (keys of to_json()) applied (detectors/zoo.h).
+std::shared_ptr<det::Detector> make_centernet_detector(int64_t num_classes, const nlohmann::json& overrides,
+                                                       Generator& gen);
 
 }  // namespace dg::centernet

@@ -1,5 +1,5 @@
 // The pictures of a training run, redrawn from RUN_DIR/metrics.jsonl after every epoch:
-//   RUN_DIR/loss.png   total, heatmap (focal), 0.1 x wh and offset losses against images seen
+//   RUN_DIR/loss.png   the total loss and every part the detector logs against images seen
 //                      (log scale), with the learning rate below
 //   RUN_DIR/map.png    validation mAP@0.5, mAP and class-agnostic AP@0.5 against images seen
 //                      (only when the run has evaluations)
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace dg::centernet {
+namespace dg::det {
 
 // Returns the paths written. A metrics file without train lines writes nothing.
 std::vector<std::string> write_training_plots(const std::string& run_dir);
 
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,4 +1,4 @@
-#include "detectors/centernet/train.h"
+#include "detectors/pipeline/train.h"
 
 #include <chrono>
 #include <cmath>
@@ -12,12 +12,11 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/schedule.h"
-#include "detectors/centernet/loss.h"
-#include "detectors/centernet/train_plots.h"
 #include "detectors/eval/coco_json.h"
-#include "detectors/heatmap.h"
+#include "detectors/pipeline/train_plots.h"
+#include "detectors/zoo.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -60,9 +59,8 @@ json TrainOptions::to_json() const {
   const auto& a = augment_config;
   return json{{"train_data", spec_to_json(train_data)},
               {"val_data", spec_to_json(val_data)},
-              {"width_mult", width_mult},
-              {"up_channels", up_channels},
-              {"head_channels", head_channels},
+              {"model", model},
+              {"model_options", model_options},
               {"input_size", input_size},
               {"batch", batch},
               {"lr", lr},
@@ -72,7 +70,6 @@ json TrainOptions::to_json() const {
               {"steps", steps},
               {"epochs", epochs},
               {"minutes", minutes},
-              {"max_objs", max_objs},
               {"augment", augment},
               {"augment_config",
                {{"flip", a.flip}, {"flip_prob", a.flip_prob}, {"random_affine", a.random_affine},
@@ -90,9 +87,8 @@ TrainOptions TrainOptions::from_json(const json& j, const std::string& context) 
   try {
     o.train_data = spec_from_json(j.at("train_data"));
     o.val_data = spec_from_json(j.at("val_data"));
-    o.width_mult = j.at("width_mult");
-    o.up_channels = j.at("up_channels").get<std::vector<int64_t>>();
-    o.head_channels = j.at("head_channels");
+    o.model = j.at("model").get<std::string>();
+    o.model_options = j.at("model_options");
     o.input_size = j.at("input_size");
     o.batch = j.at("batch");
     o.lr = j.at("lr");
@@ -102,7 +98,6 @@ TrainOptions TrainOptions::from_json(const json& j, const std::string& context) 
     o.steps = j.at("steps");
     o.epochs = j.at("epochs");
     o.minutes = j.at("minutes");
-    o.max_objs = j.at("max_objs");
     o.augment = j.at("augment");
     const json& a = j.at("augment_config");
     auto& c = o.augment_config;
@@ -129,35 +124,14 @@ void TrainOptions::validate() const {
   check(steps >= 0 && epochs >= 0 && minutes >= 0, "train: --steps, --epochs and --minutes must be >= 0");
   check(steps > 0 || epochs > 0 || minutes > 0, "train: give the length of the run: --steps, --epochs or --minutes");
   check(input_size >= 0 && input_size % 32 == 0, "train: --input-size must be a multiple of 32, got ", input_size);
-  check(max_objs >= 1 && log_every >= 1 && eval_every >= 0 && workers >= 0, "train: bad bookkeeping options");
-  check(width_mult > 0 && head_channels >= 1 && up_channels.size() == 3, "train: bad model widths");
+  check(log_every >= 1 && eval_every >= 0 && workers >= 0, "train: bad bookkeeping options");
+  check(model_options.is_object(), "train: model options must be a JSON object");
 }
 
-double centernet_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
+double train_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
   const int64_t w = std::min(o.warmup_steps, total_steps);
   auto cosine = optim::cosine_lr(std::max<int64_t>(1, total_steps - w), o.final_lr_fraction * o.lr);
   return (w > 0 ? optim::warmup(w, 0.1, cosine) : cosine)->lr(o.lr, t);
-}
-
-CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
-                                    int64_t max_objs, double stride) {
-  CenterNetTargetOptions to;
-  to.num_classes = num_classes;
-  to.out_h = out_h;
-  to.out_w = out_w;
-  to.stride = stride;
-  to.max_objs = max_objs;
-  std::vector<CenterNetTargets> per;
-  for (size_t i = 0; i < b.boxes.size(); ++i) {
-    const int64_t n = (int64_t)b.boxes[i].size();
-    std::vector<double> xy, lab;
-    for (int64_t k = 0; k < n; ++k) {
-      for (float v : b.boxes[i][(size_t)k]) xy.push_back(v);
-      lab.push_back(b.labels[i][(size_t)k]);
-    }
-    per.push_back(centernet_targets(from_vector(xy, {n, 4}, DType::f32), from_vector(lab, {n}, DType::i64), to));
-  }
-  return stack_targets(per);
 }
 
 // ---------------------------------------------------------------- the run
@@ -243,19 +217,20 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   o.augment_config.out_height = o.augment_config.out_width = o.input_size;
 
   // ---- model
-  CenterNetConfig mc = CenterNetConfig::cpu(K);
-  mc.width_mult = o.width_mult;
-  mc.up_channels = o.up_channels;
-  mc.head_channels = o.head_channels;
   Generator gen(o.seed);
-  CenterNet net(mc, gen);
+  std::shared_ptr<Detector> net_ptr = make_detector(o.model, K, o.model_options, gen);
+  Detector& net = *net_ptr;
+  check(o.input_size % net.size_divisor() == 0, "train: --input-size ", o.input_size, " must be a multiple of ",
+        net.size_divisor(), " for ", o.model);
   net.train();
   ModelInfo info;
-  info.config = mc;
+  info.kind = net.kind();
+  info.config = net.config_json();
   info.class_names = train_ds.class_names;
   info.category_ids = train_ds.category_ids;
   info.input_height = info.input_width = o.input_size;
-  const int64_t out_hw = o.input_size / net.stride();
+  const std::vector<std::string> loss_names = net.loss_names();
+  const size_t n_parts = loss_names.size();
 
   optim::AdamOptions ao;
   ao.lr = o.lr;
@@ -280,7 +255,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   const int64_t spe = loader.batches_per_epoch();
 
   // ---- position (fresh or from the checkpoint)
-  double sums[4] = {0, 0, 0, 0};  // of the losses since the last metrics line
+  std::vector<double> sums(1 + n_parts, 0.0);  // of the total and the parts since the last metrics line
   int64_t in_sum = 0;
   int64_t epoch = 0, step_in_epoch = 0, step = 0, total = 0;
   double train_seconds = 0;
@@ -292,10 +267,16 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     total = std::stoll(st.extra.at("total_steps"));
     train_seconds = std::stod(st.extra.at("train_seconds"));
     truncate_metrics(metrics_path, step);
-    long long n = 0;
-    if (st.extra.count("log_sums") &&
-        std::sscanf(st.extra.at("log_sums").c_str(), "%la %la %la %la %lld", &sums[0], &sums[1], &sums[2], &sums[3], &n) == 5)
-      in_sum = n;
+    if (st.extra.count("log_sums")) {
+      std::istringstream in(st.extra.at("log_sums"));
+      std::string tok;
+      std::vector<double> v;
+      while (in >> tok) v.push_back(std::strtod(tok.c_str(), nullptr));  // hex floats, exact
+      if (v.size() == sums.size() + 1) {
+        std::copy(v.begin(), v.end() - 1, sums.begin());
+        in_sum = (int64_t)v.back();
+      }
+    }
     say("resuming " + o.out_dir + " at step " + std::to_string(step) + " of " + std::to_string(total) + " (epoch " +
         std::to_string(epoch + 1) + ", settings from " + config_path + ")");
   } else {
@@ -306,9 +287,8 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     // else: fixed after the calibration steps below
   }
   say("data: " + train_ds.description + (val_ds ? "; validation: " + val_ds->description : ""));
-  say("model: CenterNet, ResNet-18 x" + std::to_string(o.width_mult).substr(0, 4) + ", " +
-      std::to_string(net.num_parameters()) + " parameters, input " + std::to_string(o.input_size) + "x" +
-      std::to_string(o.input_size) + ", " + std::to_string(K) + " classes");
+  say("model: " + net.describe() + "; input " + std::to_string(o.input_size) + "x" + std::to_string(o.input_size) +
+      ", " + std::to_string(K) + " classes");
 
   auto save_all = [&](int64_t ep, int64_t sie) {
     io::TrainState st;
@@ -319,15 +299,20 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     st.extra["train_seconds"] = std::to_string(train_seconds);
     st.extra["model_info"] = info.to_json();
     // The partial averages of the next metrics line, exactly (hex floats), so a resumed run logs the same.
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%a %a %a %a %lld", sums[0], sums[1], sums[2], sums[3], (long long)in_sum);
-    st.extra["log_sums"] = buf;
+    std::string text;
+    char buf[64];
+    for (double v : sums) {
+      std::snprintf(buf, sizeof buf, "%a ", v);
+      text += buf;
+    }
+    st.extra["log_sums"] = text + std::to_string(in_sum);
     io::save_checkpoint(ckpt_path, state_map(net), &opt, st);
     save_model(model_path, net, info);
   };
 
   TrainResult res;
   res.info = info;
+  res.loss_names = loss_names;
   res.run_dir = o.out_dir;
   auto run_eval = [&](const StepInfo& si) {
     if (!val_ds) return;
@@ -352,6 +337,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   Clock since_start;
   double calib_start = 0;
   StepInfo si;
+  si.part_names = loss_names;
   bool finished = total > 0 && step >= total;
   while (!finished) {
     const int64_t epochs_planned = total > 0 ? (total + spe - 1) / spe : 0;
@@ -363,11 +349,9 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     const int64_t step_at_start = step;
     while (step_in_epoch < spe && (total == 0 || step < total) && loader.next(b)) {
       // The learning rate of this step; during calibration (total unknown) only the warm-up applies.
-      const double lr = centernet_lr(o, step, total > 0 ? total : std::max<int64_t>(step + 1, 1000000));
+      const double lr = train_lr(o, step, total > 0 ? total : std::max<int64_t>(step + 1, 1000000));
       opt.set_lr(lr);
-      CenterNetBatchTargets t = batch_targets(b, K, out_hw, out_hw, o.max_objs, (double)net.stride());
-      CenterNetOutput out = net.forward_heads(b.images);
-      CenterNetLoss loss = centernet_loss(out.heatmap, out.wh, out.offset, t);
+      LossReport loss = net.loss(b);
       opt.zero_grad();
       loss.total.backward();
       opt.step();
@@ -375,10 +359,12 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       ++step_in_epoch;
       train_seconds = epoch_base + epoch_clock.seconds();
 
-      const double vals[4] = {loss.total.item(), loss.heatmap.item(), loss.wh.item(), loss.offset.item()};
+      std::vector<double> vals{loss.total.item()};
+      for (const auto& part : loss.parts) vals.push_back(part.second.item());
+      check(vals.size() == sums.size(), "train: ", o.model, " reported ", vals.size() - 1, " loss parts, not ", n_parts);
       check(std::isfinite(vals[0]), "train: the loss became ", vals[0], " at step ", step,
             " (try a lower --lr); the last checkpoint is ", ckpt_path);
-      for (int k = 0; k < 4; ++k) sums[k] += vals[k];
+      for (size_t k = 0; k < vals.size(); ++k) sums[k] += vals[k];
       ++in_sum;
       si.epoch = epoch;
       si.epochs = epochs_planned;
@@ -387,14 +373,17 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       si.step_in_epoch = step_in_epoch;
       si.steps_in_epoch = total > 0 ? std::min(spe, total - epoch * spe) : spe;
       si.images = step * o.batch;
-      si.loss = vals[0], si.heatmap = vals[1], si.wh = vals[2], si.offset = vals[3], si.lr = lr;
+      si.loss = vals[0];
+      si.parts.assign(vals.begin() + 1, vals.end());
+      si.lr = lr;
       si.train_seconds = train_seconds;
       if (cb.step) cb.step(si);
       if (step % o.log_every == 0) {
-        append_line(metrics_path, {{"kind", "train"}, {"step", step}, {"epoch", epoch + 1}, {"images", si.images},
-                                   {"train_seconds", train_seconds}, {"lr", lr}, {"loss", sums[0] / in_sum},
-                                   {"heatmap", sums[1] / in_sum}, {"wh", sums[2] / in_sum}, {"offset", sums[3] / in_sum}});
-        sums[0] = sums[1] = sums[2] = sums[3] = 0;
+        json line{{"kind", "train"}, {"step", step}, {"epoch", epoch + 1}, {"images", si.images},
+                  {"train_seconds", train_seconds}, {"lr", lr}, {"loss", sums[0] / in_sum}};
+        for (size_t k = 0; k < n_parts; ++k) line[loss_names[k]] = sums[k + 1] / in_sum;
+        append_line(metrics_path, line);
+        std::fill(sums.begin(), sums.end(), 0.0);
         in_sum = 0;
       }
       if (total == 0) {
@@ -465,4 +454,4 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   return res;
 }
 
-}  // namespace dg::centernet
+}  // namespace dg::det

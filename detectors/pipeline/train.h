@@ -1,8 +1,7 @@
-// Training a CenterNet: the loop behind `detgrad train centernet` and `detgrad demo`.
+// Training a detector: the loop behind `detgrad train centernet|fcos|retinanet` and `detgrad demo`.
 //
 // One step: a batch from the deterministic loader (data/loader.h; augmentation as data/augment.h),
-// CenterNet targets per image (heatmap.h centernet_targets), forward, loss (loss.h: 1 x focal +
-// 0.1 x wh + 1 x offset), backward, Adam. The learning rate follows, per step, a linear warm-up from
+// Detector::loss (the detector builds its targets and its loss: detectors/detector.h), backward, Adam. The learning rate follows, per step, a linear warm-up from
 // 0.1 x lr over `warmup_steps`, then a cosine decay to `final_lr_fraction` x lr at the last step.
 //
 // The length of the run is `steps`, else `epochs` x steps per epoch, else a time budget (`minutes`):
@@ -12,7 +11,8 @@
 //
 // The run directory (out_dir) holds:
 //   config.json              the options (a resumed run reads them back from here)
-//   metrics.jsonl            {"kind":"train", step, epoch, images, seconds, lr, loss, heatmap, wh, offset}
+//   metrics.jsonl            {"kind":"train", step, epoch, images, train_seconds, lr, loss, <the detector's
+//                            loss parts, e.g. heatmap, wh, offset>}
 //                            averaged over the last log_every steps, and {"kind":"eval", ..., AP, AP50,
 //                            AP75, agnostic_AP50, ...} after each evaluation
 //   checkpoint.safetensors   model + Adam + scheduler + position, written atomically after every epoch
@@ -24,24 +24,23 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
-#include "detectors/centernet/evaluate.h"
-#include "detectors/centernet/loss.h"
-#include "detectors/centernet/model.h"
-#include "detectors/centernet/weights.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/dataset.h"
+#include "detectors/pipeline/evaluate.h"
+#include "detectors/pipeline/model_file.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 struct TrainOptions {
   data::DatasetSpec train_data, val_data;   // val_data.size 0: no evaluation
-  // Model: CenterNetConfig::cpu(K) with these fields changed (K = the dataset's classes).
-  double width_mult = 0.25;
-  std::vector<int64_t> up_channels{64, 32, 32};
-  int64_t head_channels = 32;
+  // Model: the detector's CPU default for K classes (K = the dataset's classes) with these fields of
+  // its config changed (detectors/zoo.h), e.g. {"width_mult": 0.5}.
+  std::string model = "centernet";
+  nlohmann::json model_options = nlohmann::json::object();
   int64_t input_size = 0;        // square network input; 0: the dataset's image size rounded up to 32
   // Optimisation
   int64_t batch = 32;
@@ -51,7 +50,6 @@ struct TrainOptions {
   double final_lr_fraction = 0.0;
   int64_t steps = 0, epochs = 0;  // length: steps, else epochs; else the time budget
   double minutes = 0;             // time budget for training (evaluations excluded)
-  int64_t max_objs = 32;          // objects per image that get targets
   bool augment = true;
   data::AugmentConfig augment_config;   // out size is set to the input size
   uint64_t seed = 0;              // model init and data order/augmentation
@@ -72,7 +70,9 @@ struct StepInfo {
   int64_t step = 0, total_steps = 0;           // steps done (1-based after the step) / planned
   int64_t step_in_epoch = 0, steps_in_epoch = 0;
   int64_t images = 0;                          // images seen in total
-  double loss = 0, heatmap = 0, wh = 0, offset = 0, lr = 0;
+  double loss = 0, lr = 0;
+  std::vector<double> parts;                   // the detector's loss parts
+  std::vector<std::string> part_names;         // their names (Detector::loss_names)
   double train_seconds = 0;                    // training time of this run so far (resumes included)
 };
 
@@ -92,6 +92,7 @@ struct TrainResult {
   bool has_eval = false;
   EvalReport eval;               // the last evaluation (if has_eval)
   ModelInfo info;
+  std::vector<std::string> loss_names;
   std::string run_dir;
 };
 
@@ -101,11 +102,7 @@ struct TrainResult {
 TrainResult train(const TrainOptions& opts, bool resume, const TrainCallbacks& cb = {},
                   const std::atomic<bool>* stop = nullptr);
 
-// The learning rate at step t of T (the formula above), for tests and the PyTorch yardstick.
-double centernet_lr(const TrainOptions& o, int64_t t, int64_t total_steps);
+// The learning rate at step t of T (the formula above), for tests and the PyTorch yardsticks.
+double train_lr(const TrainOptions& o, int64_t t, int64_t total_steps);
 
-// The targets of a loader batch at the model's output size.
-CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
-                                    int64_t max_objs, double stride = 4);
-
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,15 +1,17 @@
-#include "detectors/centernet/train_plots.h"
+#include "detectors/pipeline/train_plots.h"
 
 #include <filesystem>
 #include <fstream>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "autograd/io/image.h"
 #include "detectors/plot.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 namespace {
 // Two u8 [H, W, 3] images of the same width, one above the other.
@@ -26,8 +28,13 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   namespace fs = std::filesystem;
   std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
   std::map<std::string, plot::Series> train, evals;
-  const std::vector<std::pair<std::string, std::string>> train_keys = {
-      {"loss", "total"}, {"heatmap", "heatmap (focal)"}, {"wh", "wh (L1, x0.1 in total)"}, {"offset", "offset (L1)"}};
+  // The train lines' loss keys: "loss" (the total) and whatever parts the detector reports, in the
+  // order they first appear (CenterNet's wh enters the total with weight 0.1).
+  std::vector<std::pair<std::string, std::string>> train_keys = {{"loss", "total"}};
+  const std::set<std::string> bookkeeping = {"kind", "step", "epoch", "images", "train_seconds", "lr", "loss"};
+  const std::map<std::string, std::string> labels = {
+      {"heatmap", "heatmap (focal)"}, {"wh", "wh (L1, x0.1 in total)"}, {"offset", "offset (L1)"},
+      {"cls", "classification (focal)"}, {"box", "box"}, {"ctr", "centerness (BCE)"}};
   const std::vector<std::pair<std::string, std::string>> eval_keys = {
       {"AP50", "mAP@0.5"}, {"AP", "mAP@[.5:.95]"}, {"agnostic_AP50", "class-agnostic AP@0.5"}};
   plot::Series lr{"learning rate"};
@@ -37,6 +44,11 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
     if (j.is_discarded() || !j.contains("kind") || !j.contains("images")) continue;
     const double x = j["images"].get<double>();
     const bool is_train = j["kind"] == "train";
+    if (is_train)
+      for (auto& [key, value] : j.items())
+        if (!bookkeeping.count(key) && value.is_number() &&
+            std::none_of(train_keys.begin(), train_keys.end(), [&](const auto& k) { return k.first == key; }))
+          train_keys.push_back({key, labels.count(key) ? labels.at(key) : key});
     for (const auto& [key, label] : is_train ? train_keys : eval_keys) {
       if (!j.contains(key)) continue;
       auto& s = (is_train ? train : evals)[key];
@@ -88,4 +100,4 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   return written;
 }
 
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,10 +1,10 @@
-#include "detectors/centernet/visualize.h"
+#include "detectors/pipeline/visualize.h"
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "detectors/draw.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 Tensor enlarge(const Tensor& image, int factor) {
   check(image.dtype() == DType::u8 && image.dim() == 3 && image.size(2) == 3, "enlarge: expected u8 [H,W,3], got ",
@@ -46,4 +46,4 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
   return pic;
 }
 
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,19 +1,17 @@
-#include "detectors/centernet/weights.h"
+#include "detectors/pipeline/model_file.h"
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "autograd/error.h"
+#include "autograd/generator.h"
+#include "detectors/zoo.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 std::string ModelInfo::to_json() const {
   nlohmann::json j;
-  j["num_classes"] = config.num_classes;
-  j["width_mult"] = config.width_mult;
-  j["up_channels"] = config.up_channels;
-  j["head_channels"] = config.head_channels;
-  j["heatmap_prior"] = config.heatmap_prior;
+  j["kind"] = kind;
+  j["config"] = config;
   j["class_names"] = class_names;
   j["category_ids"] = category_ids;
   j["input_height"] = input_height;
@@ -32,11 +30,14 @@ ModelInfo ModelInfo::from_json(const std::string& text, const std::string& conte
   }
   ModelInfo m;
   try {
-    m.config.num_classes = j.at("num_classes").get<int64_t>();
-    m.config.width_mult = j.at("width_mult").get<double>();
-    m.config.up_channels = j.at("up_channels").get<std::vector<int64_t>>();
-    m.config.head_channels = j.at("head_channels").get<int64_t>();
-    m.config.heatmap_prior = j.at("heatmap_prior").get<double>();
+    if (j.contains("kind")) {
+      m.kind = j.at("kind").get<std::string>();
+      m.config = j.at("config");
+    } else {  // the first CenterNet files: the config fields at the top level
+      m.kind = "centernet";
+      for (const char* k : {"num_classes", "width_mult", "up_channels", "head_channels", "heatmap_prior"})
+        m.config[k] = j.at(k);
+    }
     m.class_names = j.at("class_names").get<std::vector<std::string>>();
     m.category_ids = j.at("category_ids").get<std::vector<int64_t>>();
     m.input_height = j.at("input_height").get<int64_t>();
@@ -46,23 +47,22 @@ ModelInfo ModelInfo::from_json(const std::string& text, const std::string& conte
   } catch (const nlohmann::json::exception& e) {
     fail(context, ": model description: ", e.what());
   }
-  check((int64_t)m.class_names.size() == m.config.num_classes &&
-            (int64_t)m.category_ids.size() == m.config.num_classes,
-        context, ": model description has ", m.class_names.size(), " class names and ", m.category_ids.size(),
-        " category ids for ", m.config.num_classes, " classes");
+  const int64_t k = m.config.contains("num_classes") ? m.config["num_classes"].get<int64_t>() : -1;
+  check((int64_t)m.class_names.size() == k && (int64_t)m.category_ids.size() == k, context, ": model description has ",
+        m.class_names.size(), " class names and ", m.category_ids.size(), " category ids for ", k, " classes");
   check(m.input_height > 0 && m.input_width > 0 && m.input_height % 32 == 0 && m.input_width % 32 == 0, context,
         ": input size ", m.input_height, "x", m.input_width, " must be positive multiples of 32");
   return m;
 }
 
-io::TensorMap state_map(const CenterNet& net) {
+io::TensorMap state_map(const nn::Module& net) {
   io::TensorMap m;
   for (const auto& [name, t] : net.state_dict()) m[name] = t;
   return m;
 }
 
-void save_model(const std::string& path, const CenterNet& net, const ModelInfo& info) {
-  io::save_safetensors(path, state_map(net), {{kModelInfoKey, info.to_json()}, {"format", "detgrad.centernet.v1"}});
+void save_model(const std::string& path, const Detector& net, const ModelInfo& info) {
+  io::save_safetensors(path, state_map(net), {{kModelInfoKey, info.to_json()}, {"format", "detgrad.model.v2"}});
 }
 
 LoadedModel load_model(const std::string& path) {
@@ -80,21 +80,24 @@ LoadedModel load_model(const std::string& path) {
   if (f.metadata.count(kModelInfoKey)) {
     desc = f.metadata.at(kModelInfoKey);
     tensors = f.tensors;
+  } else if (f.metadata.count("detgrad.centernet")) {  // first format
+    desc = f.metadata.at("detgrad.centernet");
+    tensors = f.tensors;
   } else if (f.metadata.count("extra.model_info")) {  // a training checkpoint
     desc = f.metadata.at("extra.model_info");
     for (auto& [name, t] : f.tensors)
       if (name.rfind("model.", 0) == 0) tensors[name.substr(6)] = t;
   } else {
-    fail(file, ": not a detgrad CenterNet model or checkpoint (no \"", kModelInfoKey, "\" metadata)");
+    fail(file, ": not a detgrad model or checkpoint (no \"", kModelInfoKey, "\" metadata)");
   }
   LoadedModel r;
   r.path = file;
   r.info = ModelInfo::from_json(desc, file);
   Generator gen(0);
-  r.net = std::make_shared<CenterNet>(r.info.config, gen);
+  r.net = detector_from_config(r.info.kind, r.info.config, gen);
   io::assign_tensors(tensors, state_map(*r.net), file);
   r.net->eval();
   return r;
 }
 
-}  // namespace dg::centernet
+}  // namespace dg::det

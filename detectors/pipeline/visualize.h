@@ -1,5 +1,5 @@
-// Pictures of what a CenterNet sees and finds: an image with its detections drawn (box, class name,
-// score), optionally the heatmap (max over classes of sigmoid(logits)) blended over it, and the
+// Pictures of what a detector sees and finds: an image with its detections drawn (box, class name,
+// score), optionally a score map (e.g. CenterNet's heatmap (max over classes of sigmoid(logits)) blended over it, and the
 // ground truth in white for comparison. Small images are enlarged first (nearest neighbour, an integer
 // factor) so the 5x7 label font stays readable. Used by `detgrad detect`, `detgrad demo` and the
 // tutorial.
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "autograd/tensor.h"
-#include "detectors/centernet/decode.h"
+#include "detectors/detections.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 // Nearest-neighbour enlargement of a u8 [H,W,3] image by an integer factor >= 1.
 Tensor enlarge(const Tensor& image, int factor);
@@ -29,4 +29,4 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
 // Max over classes of a [C, h, w] probability map -> [h, w].
 Tensor max_over_classes(const Tensor& probs);
 
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,5 +1,5 @@
-// CenterNet training run (detectors/centernet/train.h), model files (weights.h), evaluation
-// (evaluate.h) and pictures (visualize.h), on a tiny network and procedural-shape scenes so that each
+// The detector pipeline (detectors/pipeline/): training runs (train.h), model files (model_file.h),
+// evaluation (evaluate.h) and pictures (visualize.h), with a tiny CenterNet and procedural-shape scenes so that each
 // case takes well under a second:
 // - the learning-rate schedule's warm-up and cosine ends;
 // - a run writes its files, and its metrics lines are where they should be;
@@ -16,15 +16,16 @@
 
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
-#include "detectors/centernet/evaluate.h"
-#include "detectors/centernet/train.h"
-#include "detectors/centernet/visualize.h"
-#include "detectors/centernet/weights.h"
+#include "detectors/centernet/model.h"
+#include "detectors/pipeline/evaluate.h"
+#include "detectors/pipeline/train.h"
+#include "detectors/pipeline/visualize.h"
+#include "detectors/zoo.h"
 #include "detectors/draw.h"
 #include "tests/support.h"
 
 using namespace dg;
-using namespace dg::centernet;
+using namespace dg::det;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,9 +45,8 @@ TrainOptions tiny_options(const std::string& dir) {
   o.train_data.data_dir = "/nonexistent";  // procedural shapes
   o.val_data = o.train_data;
   o.val_data.size = 16;
-  o.width_mult = 0.125;
-  o.up_channels = {16, 8, 8};
-  o.head_channels = 8;
+  o.model = "centernet";
+  o.model_options = {{"width_mult", 0.125}, {"up_channels", {16, 8, 8}}, {"head_channels", 8}};
   o.batch = 8;
   o.lr = 1e-3;
   o.warmup_steps = 4;
@@ -74,24 +74,24 @@ std::vector<nlohmann::json> read_lines(const std::string& path) {
 }
 }  // namespace
 
-TEST_CASE("centernet train: learning-rate schedule") {
+TEST_CASE("pipeline train: learning-rate schedule") {
   TrainOptions o;
   o.lr = 2e-3;
   o.warmup_steps = 100;
   o.final_lr_fraction = 0.05;
-  CHECK(centernet_lr(o, 0, 1000) == doctest::Approx(2e-4));         // 0.1 x lr at the start
-  CHECK(centernet_lr(o, 50, 1000) == doctest::Approx(1.1e-3));       // half-way up
-  CHECK(centernet_lr(o, 100, 1000) == doctest::Approx(2e-3));        // the peak
-  CHECK(centernet_lr(o, 550, 1000) == doctest::Approx(1.05e-3));     // half-way down: (2 + 0.1) / 2 e-3
-  CHECK(centernet_lr(o, 1000, 1000) == doctest::Approx(1e-4));       // the floor
+  CHECK(train_lr(o, 0, 1000) == doctest::Approx(2e-4));         // 0.1 x lr at the start
+  CHECK(train_lr(o, 50, 1000) == doctest::Approx(1.1e-3));       // half-way up
+  CHECK(train_lr(o, 100, 1000) == doctest::Approx(2e-3));        // the peak
+  CHECK(train_lr(o, 550, 1000) == doctest::Approx(1.05e-3));     // half-way down: (2 + 0.1) / 2 e-3
+  CHECK(train_lr(o, 1000, 1000) == doctest::Approx(1e-4));       // the floor
   // The warm-up does not depend on the total (what makes the time-budget calibration exact).
-  CHECK(centernet_lr(o, 37, 200) == centernet_lr(o, 37, 123456));
+  CHECK(train_lr(o, 37, 200) == train_lr(o, 37, 123456));
   o.warmup_steps = 0;  // no warm-up: the cosine from the first step
-  CHECK(centernet_lr(o, 0, 1000) == doctest::Approx(2e-3));
-  CHECK(centernet_lr(o, 500, 1000) == doctest::Approx(1.05e-3));
+  CHECK(train_lr(o, 0, 1000) == doctest::Approx(2e-3));
+  CHECK(train_lr(o, 500, 1000) == doctest::Approx(1.05e-3));
 }
 
-TEST_CASE("centernet train: a run writes its files; resume and thread count give the same bytes") {
+TEST_CASE("pipeline train: a run writes its files; resume and thread count give the same bytes") {
   const std::string a = temp_dir("straight");
   TrainResult ra = train(tiny_options(a), false);
   CHECK(ra.steps == 12);
@@ -162,7 +162,10 @@ TEST_CASE("centernet train: a run writes its files; resume and thread count give
   CHECK(m1.info.input_height == 64);
   Generator g(3);
   Tensor x = randn({1, 3, 64, 64}, g);
-  Tensor h1 = m1.net->forward_heads(x).heatmap, h2 = m2.net->forward_heads(x).heatmap;
+  auto& n1 = dynamic_cast<centernet::CenterNet&>(*m1.net);
+  auto& n2 = dynamic_cast<centernet::CenterNet&>(*m2.net);
+  CHECK(m1.info.kind == "centernet");
+  Tensor h1 = n1.forward_heads(x).heatmap, h2 = n2.forward_heads(x).heatmap;
   CHECK(same_bytes(h1, h2));
   // Evaluating the loaded model reproduces the run's last evaluation.
   data::Dataset val = data::open_dataset(tiny_options(a).val_data, data::Split::val);
@@ -171,7 +174,7 @@ TEST_CASE("centernet train: a run writes its files; resume and thread count give
   CHECK(r.detections.size() == ra.eval.detections.size());
 }
 
-TEST_CASE("centernet train: errors") {
+TEST_CASE("pipeline train: errors") {
   const std::string d = temp_dir("errors");
   TrainOptions o = tiny_options(d);
   o.steps = 0;
@@ -187,11 +190,11 @@ TEST_CASE("centernet train: errors") {
   CHECK_THROWS_WITH_PART(load_model(temp_dir("empty")), "without model.safetensors");
   const std::string other = (fs::path(temp_dir("other")) / "x.safetensors").string();
   io::save_safetensors(other, {{"w", zeros({2})}});
-  CHECK_THROWS_WITH_PART(load_model(other), "not a detgrad CenterNet model");
+  CHECK_THROWS_WITH_PART(load_model(other), "not a detgrad model");
   CHECK_THROWS_WITH_PART(ModelInfo::from_json("{", "m.json"), "m.json: model description is not valid JSON");
 }
 
-TEST_CASE("centernet evaluate: perfect detections score 1, class-agnostic relabelling") {
+TEST_CASE("pipeline evaluate: perfect detections score 1, class-agnostic relabelling") {
   eval::CocoDataset gt;
   gt.categories = {{1, "a"}, {2, "b"}};
   gt.images = {{1, "", 64, 64}};
@@ -216,7 +219,7 @@ TEST_CASE("centernet evaluate: perfect detections score 1, class-agnostic relabe
   CHECK_THROWS_WITH_PART(append_coco_detections(dets, d, 1, {1}), "label 1 has no category id");
 }
 
-TEST_CASE("centernet visualize: enlarge and detection pictures") {
+TEST_CASE("pipeline visualize: enlarge and detection pictures") {
   Tensor img = zeros({2, 3, 3}, DType::u8);
   img.data<uint8_t>()[3 * 4 + 1] = 200;  // pixel (y=1, x=1), green
   Tensor big = enlarge(img, 3);
@@ -239,4 +242,72 @@ TEST_CASE("centernet visualize: enlarge and detection pictures") {
   CHECK(px(12, 5).r == c2.r);  // left edge of the kept box
   CHECK(px(30, 35).r == 0);    // right edge of the dropped one stays black
   CHECK(px(30, 35).g == 0);
+}
+
+TEST_CASE("pipeline zoo: detectors by name, config overrides, rebuilding from a config") {
+  Generator g(0);
+  auto d = make_detector("centernet", 3, {{"width_mult", 0.125}, {"head_channels", 8}}, g);
+  CHECK(d->kind() == "centernet");
+  CHECK(d->num_classes() == 3);
+  CHECK(d->config_json()["head_channels"] == 8);
+  CHECK(d->config_json()["up_channels"] == nlohmann::json({64, 32, 32}));  // the CPU default kept
+  CHECK(d->loss_names() == std::vector<std::string>{"heatmap", "wh", "offset"});
+  // The full config rebuilds the same network (same parameter names and shapes).
+  Generator g2(1);
+  auto e = detector_from_config("centernet", d->config_json(), g2);
+  CHECK(e->num_parameters() == d->num_parameters());
+  CHECK_THROWS_WITH_PART(make_detector("yolo", 3, {}, g), "unknown detector 'yolo' (known: centernet, fcos, retinanet)");
+  CHECK_THROWS_WITH_PART(make_detector("centernet", 3, {{"fpn_channels", 8}}, g),
+                         "centernet: unknown model option 'fpn_channels' (known: ");
+  CHECK_THROWS_WITH_PART(make_detector("centernet", 3, {{"head_channels", "wide"}}, g),
+                         "model option 'head_channels' must look like");
+  CHECK_THROWS_WITH_PART(detector_from_config("centernet", {{"width_mult", 1}}, g), "without num_classes");
+}
+
+TEST_CASE("pipeline model files: the first CenterNet format still loads") {
+  Generator g(0);
+  centernet::CenterNetConfig c = centernet::CenterNetConfig::cpu(2);
+  c.width_mult = 0.125;
+  c.up_channels = {8, 8, 8};
+  c.head_channels = 8;
+  centernet::CenterNet net(c, g);
+  nlohmann::json old = {{"num_classes", 2},          {"width_mult", 0.125},   {"up_channels", {8, 8, 8}},
+                        {"head_channels", 8},        {"heatmap_prior", 0.1},  {"class_names", {"a", "b"}},
+                        {"category_ids", {1, 2}},    {"input_height", 64},    {"input_width", 64},
+                        {"mean", {0.5, 0.5, 0.5}},   {"std", {0.25, 0.25, 0.25}}};
+  const std::string path = (fs::path(temp_dir("legacy")) / "old.safetensors").string();
+  io::save_safetensors(path, state_map(net), {{"detgrad.centernet", old.dump()}});
+  LoadedModel m = load_model(path);
+  CHECK(m.info.kind == "centernet");
+  CHECK(m.info.class_names == std::vector<std::string>{"a", "b"});
+  CHECK(m.net->num_parameters() == net.num_parameters());
+  const auto sd = net.state_dict(), sd2 = m.net->state_dict();
+  REQUIRE(sd.size() == sd2.size());
+  for (size_t i = 0; i < sd.size(); ++i) CHECK(same_bytes(sd[i].second, sd2[i].second));
+}
+
+TEST_CASE("detections: class-wise NMS, mapping to the image, keeping the first k") {
+  // Two overlapping class-0 boxes (IoU 0.6) and one class-1 box on top of them.
+  Detections d = make_detections({0, 0, 10, 10, 0, 2, 10, 12, 0, 0, 10, 10}, {0.9, 0.8, 0.7}, {0, 0, 1});
+  NmsOptions hard;
+  hard.kind = PostNms::hard;
+  hard.iou = 0.5;
+  Detections h = class_wise_nms(d, hard);
+  CHECK(h.labels.to_vector() == std::vector<double>{0, 1});  // the class-1 box is not suppressed by class 0
+  hard.iou = 0.7;
+  CHECK(class_wise_nms(d, hard).size() == 3);
+  NmsOptions soft;
+  soft.kind = PostNms::soft_linear;
+  soft.iou = 0.5;
+  Detections s = class_wise_nms(d, soft);
+  REQUIRE(s.size() == 3);
+  CHECK(s.scores.to_vector()[2] == doctest::Approx(0.8 * (1 - 80.0 / 120)));  // decayed by 1 - IoU
+  CHECK(class_wise_nms(d, {}).size() == 3);  // none: unchanged
+  Detections m = map_boxes(d, Affine{2, 0, 1, 0, 0.5, -1});
+  CHECK(m.boxes.to_vector()[0] == 1);
+  CHECK(m.boxes.to_vector()[3] == 4);   // 0.5 * 10 - 1
+  CHECK(keep_first(d, 1).scores.to_vector() == std::vector<double>{0.9f});
+  CHECK(empty_detections().size() == 0);
+  CHECK_THROWS_WITH_PART(make_detections({0, 0, 1}, {0.5}, {0}), "do not describe the same boxes");
+  CHECK_THROWS_WITH_PART(post_nms_from_name("fast"), "unknown NMS 'fast'");
 }

@@ -1,11 +1,13 @@
-#include "detectors/centernet/evaluate.h"
+#include "detectors/pipeline/evaluate.h"
+
+#include <algorithm>
 
 #include <chrono>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers) {
   data::LoaderConfig lc;
@@ -60,13 +62,14 @@ std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDete
   return d;
 }
 
-EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt,
+EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt,
                     const std::function<void(int64_t, int64_t)>& progress) {
-  check(info.config.num_classes == (int64_t)ds.class_names.size(), "evaluate: the model has ",
-        info.config.num_classes, " classes, the dataset ", ds.class_names.size());
+  check(net.num_classes() == (int64_t)ds.class_names.size(), "evaluate: the model has ", net.num_classes(),
+        " classes, the dataset ", ds.class_names.size());
   const auto t0 = std::chrono::steady_clock::now();
   const bool was_training = net.is_training();
   net.eval();
+  const InferenceOptions inf = opt.use_defaults ? net.default_inference() : opt.inference;
   EvalReport r;
   r.images = opt.max_images > 0 ? std::min(opt.max_images, ds.size) : ds.size;
   data::Loader loader(ds.get, r.images, eval_loader_config(info, opt.batch, opt.workers));
@@ -75,13 +78,13 @@ EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& 
   {
     NoGradGuard ng;
     while (loader.next(b)) {
-      CenterNetOutput o = net.forward_heads(b.images);
-      std::vector<Affine> back;  // network input -> image pixels
-      for (const auto& m : b.transforms) back.push_back(input_to_image(m));
-      std::vector<Detections> dets = centernet_decode(o.heatmap, o.wh, o.offset, opt.decode, back);
+      const auto d0 = std::chrono::steady_clock::now();
+      std::vector<Detections> dets = net.detect(b.images, inf);
+      r.detect_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
       for (size_t j = 0; j < dets.size(); ++j) {
-        append_coco_detections(r.detections, dets[j], ds.image_id(b.indices[j]), ds.category_ids);
-        r.per_image.push_back(std::move(dets[j]));
+        Detections d = map_boxes(dets[j], input_to_image(b.transforms[j]));
+        append_coco_detections(r.detections, d, ds.image_id(b.indices[j]), ds.category_ids);
+        r.per_image.push_back(std::move(d));
       }
       done += (int64_t)b.indices.size();
       if (progress) progress(done, r.images);
@@ -109,4 +112,4 @@ EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& 
   return r;
 }
 
-}  // namespace dg::centernet
+}  // namespace dg::det

@@ -1,7 +1,7 @@
-// Evaluating a CenterNet on a dataset: every image is letterboxed to the network input (a centred
+// Evaluating a detector on a dataset: every image is letterboxed to the network input (a centred
 // scale, no flip, no colour change: augment() with the random parts off), run in batches without
-// gradients, decoded (decode.h) and mapped back to the image's own pixels, then scored with the COCO
-// evaluator (detectors/eval/coco_eval.h, pycocotools-exact).
+// gradients through Detector::detect, mapped back to the image's own pixels, then scored with the
+// COCO evaluator (detectors/eval/coco_eval.h, pycocotools-exact).
 //
 // Besides the 12 COCO numbers it reports the class-agnostic AP@0.5: every ground-truth box and every
 // detection relabelled to one category, so it measures how well objects are found whatever their
@@ -10,36 +10,38 @@
 #include <functional>
 #include <vector>
 
-#include "detectors/centernet/decode.h"
-#include "detectors/centernet/model.h"
-#include "detectors/centernet/weights.h"
 #include "detectors/data/dataset.h"
+#include "detectors/data/loader.h"
+#include "detectors/detector.h"
 #include "detectors/eval/coco_eval.h"
+#include "detectors/pipeline/model_file.h"
 
-namespace dg::centernet {
+namespace dg::det {
 
 struct EvalOptions {
   int64_t batch = 32;
-  int workers = 1;            // loader threads preparing the images
-  int64_t max_images = 0;     // evaluate only the first n scenes (0: all)
-  DecodeOptions decode;       // top-100, no threshold, no NMS by default
+  int workers = 1;              // loader threads preparing the images
+  int64_t max_images = 0;       // evaluate only the first n scenes (0: all)
+  bool use_defaults = true;     // inference = the detector's default_inference() (else `inference`)
+  InferenceOptions inference;
 };
 
 struct EvalReport {
   eval::CocoEvalResult coco;                    // class-aware, the 12 standard numbers in coco.stats
   double agnostic_ap50 = -1;                    // class-agnostic AP@0.5 (area all, 100 dets)
   std::vector<eval::CocoDetection> detections;  // all of them, COCO ids and image pixels
-  std::vector<Detections> per_image;            // decoded, image pixels, labels 0..K-1
+  std::vector<Detections> per_image;            // image pixels, labels 0..K-1
   int64_t images = 0;
-  double seconds = 0;
+  double seconds = 0;        // everything (loading, network, decoding, scoring)
+  double detect_seconds = 0; // Detector::detect alone (network + decoding + NMS)
 };
 
 // net is switched to eval mode (and back to training mode afterwards if it was training).
 // progress(done, total) after every batch when given.
-EvalReport evaluate(CenterNet& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt = {},
+EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt = {},
                     const std::function<void(int64_t, int64_t)>& progress = {});
 
-// Detections of one decoded image as COCO records (bbox [x, y, w, h], category_ids[label]).
+// Detections of one image as COCO records (bbox [x, y, w, h], category_ids[label]).
 void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detections& d, int64_t image_id,
                             const std::vector<int64_t>& category_ids);
 
@@ -47,10 +49,10 @@ void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detecti
 eval::CocoDataset class_agnostic(const eval::CocoDataset& gt);
 std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDetection>& dets);
 
-// The decoder's map back to image pixels: the inverse of a loader transform (image -> network input).
+// The map back to image pixels: the inverse of a loader transform (image -> network input).
 Affine input_to_image(const data::Affine& image_to_input);
 
 // The loader configuration that letterboxes a dataset to the model input without augmentation.
 data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers);
 
-}  // namespace dg::centernet
+}  // namespace dg::det
