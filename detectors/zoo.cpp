@@ -2,6 +2,8 @@
 
 #include "autograd/error.h"
 #include "detectors/centernet/model.h"
+#include "detectors/fcos/detector.h"
+#include "detectors/retinanet/detector.h"
 
 namespace dg::det {
 
@@ -11,6 +13,8 @@ std::shared_ptr<Detector> make_detector(const std::string& kind, int64_t num_cla
                                         Generator& gen) {
   check(num_classes >= 1, kind, ": num_classes must be >= 1, got ", num_classes);
   if (kind == "centernet") return centernet::make_centernet_detector(num_classes, overrides, gen);
+  if (kind == "fcos") return make_fcos_detector(num_classes, overrides, gen);
+  if (kind == "retinanet") return retinanet::make_retinanet_detector(num_classes, overrides, gen);
   std::string known;
   for (const auto& k : detector_kinds()) known += (known.empty() ? "" : ", ") + k;
   fail("unknown detector '", kind, "' (known: ", known, ")");
