@@ -3,6 +3,7 @@
 //   build/example_02_fashion_mnist [--epochs 2] [--batch 128] [--lr 0.006] [--threads 2] [--seed 0]
 //                                  [--data /usr/share/datasets/fashion-mnist] [--limit N] [--test-limit N]
 //                                  [--checkpoint FILE] [--resume FILE] [--stop-after EPOCH] [--flip]
+//                                  [--amp fp16|bf16]
 //
 // What it shows, top to bottom:
 //   1. data     the IDX files of Debian's dataset-fashion-mnist (autograd/io/idx.h), normalised to
@@ -13,6 +14,9 @@
 //               per step, gradient clipping, a live progress bar, a checkpoint after every epoch
 //               (and --resume from one, continuing bit for bit);
 //   4. testing  accuracy on the 10000 test images and the confusion matrix with class names.
+// --amp fp16|bf16 trains and tests in emulated mixed precision (autograd/amp/autocast.h): convs and
+// linears in f16/bf16 with f32 accumulation, f32 master weights; fp16 adds dynamic loss scaling
+// (autograd/amp/grad_scaler.h), bf16 needs none (its exponent range is f32's). docs/mixed_precision.md.
 // docs/fashion_mnist.md walks through it and lists the measured accuracy and time.
 #include <omp.h>
 #include <unistd.h>
@@ -26,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/amp/autocast.h"
+#include "autograd/amp/grad_scaler.h"
 #include "autograd/generator.h"
 #include "autograd/graph.h"
 #include "autograd/io/checkpoint.h"
@@ -63,6 +69,7 @@ struct Args {
   bool flip = false;        // random horizontal flips (helps long runs, slows the first epochs)
   std::string resume;       // continue from this checkpoint (same flags as the run that wrote it)
   int stop_after = 0;       // stop after this epoch (0: run all epochs); with --checkpoint, to try --resume
+  std::string amp;          // "" (f32), "fp16" or "bf16": mixed precision
 };
 
 static Args parse_args(int argc, char** argv) {
@@ -88,10 +95,12 @@ static Args parse_args(int argc, char** argv) {
     else if (k == "--flip") a.flip = true;
     else if (k == "--resume") a.resume = value();
     else if (k == "--stop-after") a.stop_after = std::stoi(value());
+    else if (k == "--amp") a.amp = value();
     else {
       std::fprintf(stderr,
                    "usage: %s [--epochs N] [--batch N] [--lr X] [--threads N] [--seed N] [--data DIR] "
-                   "[--limit N] [--test-limit N] [--checkpoint FILE] [--flip] [--resume FILE] [--stop-after EPOCH]\n",
+                   "[--limit N] [--test-limit N] [--checkpoint FILE] [--flip] [--resume FILE] [--stop-after EPOCH] "
+                   "[--amp fp16|bf16]\n",
                    argv[0]);
       std::exit(k == "--help" || k == "-h" ? 0 : 2);
     }
@@ -99,6 +108,14 @@ static Args parse_args(int argc, char** argv) {
   if (a.epochs < 1 || a.batch < 1 || a.threads < 1 || !(a.lr > 0)) {
     std::fprintf(stderr, "--epochs, --batch, --threads must be >= 1 and --lr > 0\n");
     std::exit(2);
+  }
+  if (!a.amp.empty()) {
+    try {
+      amp::amp_dtype_from_name(a.amp);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "--amp: %s\n", e.what());
+      std::exit(2);
+    }
   }
   return a;
 }
@@ -228,6 +245,14 @@ int main(int argc, char** argv) {
     Generator gen(args.seed);
     FashionNet model(gen);
     std::printf("model: %lld parameters, %d threads\n", (long long)model.num_parameters(), args.threads);
+    // mixed precision: autocast for --amp; loss scaling for fp16 only (bf16 has f32's exponent range)
+    const bool use_amp = !args.amp.empty();
+    const DType amp_dtype = use_amp ? amp::amp_dtype_from_name(args.amp) : DType::f16;
+    amp::GradScaler scaler({.enabled = use_amp && amp_dtype == DType::f16});
+    int64_t skipped = 0;  // steps the scaler skipped (inf/NaN gradients)
+    if (use_amp)
+      std::printf("mixed precision: autocast %s, loss scaling %s\n", dtype_name(amp_dtype),
+                  scaler.enabled() ? "on (initial scale 65536)" : "off");
 
     // 3. training setup
     const int64_t steps_per_epoch = (n_train + args.batch - 1) / args.batch;
@@ -248,13 +273,18 @@ int main(int argc, char** argv) {
     int first_epoch = 1;
     int64_t first_step = 0;  // for the ETA of a resumed run
     // The flags that shape the run: a checkpoint only continues the run that has the same ones.
-    const io::Metadata run_flags = {{"epochs", std::to_string(args.epochs)}, {"batch", std::to_string(args.batch)},
-                                    {"lr", std::to_string(args.lr)}, {"limit", std::to_string(n_train)},
-                                    {"flip", args.flip ? "1" : "0"}};
+    io::Metadata run_flags = {{"epochs", std::to_string(args.epochs)}, {"batch", std::to_string(args.batch)},
+                              {"lr", std::to_string(args.lr)}, {"limit", std::to_string(n_train)},
+                              {"flip", args.flip ? "1" : "0"}};
+    if (use_amp) run_flags["amp"] = args.amp;
     if (!args.resume.empty()) {
       // Model weights and BN statistics, AdamW moments, the schedule's step and the Generator that
       // shuffles: everything the next epoch depends on, so the run continues bit for bit.
       io::TrainState st = io::load_checkpoint(args.resume, as_map(model.state_dict()), &opt, &sched, &gen);
+      if (auto it = st.extra.find("grad_scaler"); it != st.extra.end()) {  // the loss scale and its counter
+        scaler.load_state_json(it->second);
+        st.extra.erase(it);
+      }
       check(st.extra == run_flags, "--resume: ", args.resume, " was written by a run with other flags");
       first_epoch = (int)st.epoch + 1;
       step = first_step = st.step;
@@ -273,12 +303,18 @@ int main(int argc, char** argv) {
       for (int64_t s = 0; s < steps_per_epoch; ++s) {
         const size_t b0 = (size_t)(s * args.batch), b1 = std::min(order.size(), b0 + (size_t)args.batch);
         auto [x, y] = make_batch(train, order, b0, b1, &flip);
-        Tensor logits = model(x);
-        Tensor loss = cross_entropy(logits, y);
+        Tensor logits, loss;
+        {
+          amp::Autocast autocast(amp_dtype, use_amp);  // no-op without --amp
+          logits = model(x);
+          loss = cross_entropy(logits, y);              // f32 either way
+        }
         opt.zero_grad();
-        loss.backward();
+        scaler.scale(loss).backward();  // loss * S (fp16), the loss itself otherwise
+        scaler.unscale(opt);            // true gradients before clipping
         optim::clip_grad_norm(model.parameters(), 5.0);
-        opt.step();
+        if (!scaler.step(opt)) ++skipped;  // skipped when a gradient overflowed
+        scaler.update();
         sched.step();
         ++step;
         // running averages of the loss and the batch accuracy (exponential, ~50 steps)
@@ -297,12 +333,16 @@ int main(int argc, char** argv) {
         }
       }
       conf.assign(10, std::vector<int64_t>(10, 0));
-      acc = evaluate(model, test, &conf);
+      {
+        amp::Autocast autocast(amp_dtype, use_amp);  // tested in the precision it was trained in
+        acc = evaluate(model, test, &conf);
+      }
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       std::printf("\n  epoch %d: test accuracy %.2f%%, %.1f s elapsed, lr %.2e\n", epoch, 100 * acc, el, opt.lr(0));
       if (!args.checkpoint.empty()) {
-        io::save_checkpoint(args.checkpoint, as_map(model.state_dict()), &opt, io::TrainState{epoch, step, run_flags},
-                            &sched, &gen);
+        io::TrainState st{epoch, step, run_flags};
+        if (scaler.enabled()) st.extra["grad_scaler"] = scaler.state_json();
+        io::save_checkpoint(args.checkpoint, as_map(model.state_dict()), &opt, st, &sched, &gen);
         std::printf("  checkpoint: %s\n", args.checkpoint.c_str());
       }
     }
@@ -321,6 +361,9 @@ int main(int argc, char** argv) {
     }
     std::printf("\ntest accuracy %.2f%% after %d epochs in %.1f s (%d threads)\n", 100 * acc, last_epoch, total_s,
                 args.threads);
+    if (use_amp)
+      std::printf("mixed precision %s: final loss scale %g, %lld of %lld steps skipped\n", args.amp.c_str(),
+                  scaler.scale(), (long long)skipped, (long long)(step - first_step));
   } catch (const Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 1;
