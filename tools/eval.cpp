@@ -8,6 +8,8 @@
 //   runs a trained detector (CenterNet, FCOS, RetinaNet) on a dataset (by default the validation data of the run, read from
 //   RUN_DIR/config.json; else fashion-scenes' val split, small preset, 500 scenes) and evaluates
 //   it: the same table and JSON, plus the class-agnostic AP@0.5 and --dt-out for the detections.
+#include <omp.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -29,6 +31,7 @@ struct EvalOptions {
   std::string model;                       // run directory / model file / checkpoint
   std::string data, preset = "small", dt_out, nms;  // nms "": the detector's default
   double nms_iou = 0;
+  int threads = 0;  // 0: OpenMP's default
   int64_t val_size = 500;
   uint64_t data_seed = 0;
   std::string gt, dt, json_out;
@@ -57,11 +60,13 @@ int run(const EvalOptions& o) {
   eval::CocoDataset gt;
   std::vector<eval::CocoDetection> dets;
   eval::CocoEvalResult r;
-  double agnostic = -1;
+  double agnostic = -1, detect_ms = -1;
+  nlohmann::json model_json;  // model mode: what was evaluated  // model mode: Detector::detect time per image (network + decoding + NMS)
   eval::CocoEvalParams params;
   params.use_ignore_flag = o.use_ignore_flag;
   if (!o.model.empty()) {
     check(o.gt.empty() && o.dt.empty(), "eval: give either a model (RUN_DIR or weights) or --gt/--dt, not both");
+    if (o.threads > 0) omp_set_num_threads(o.threads);
     det::LoadedModel m = det::load_model(o.model);
     data::Dataset ds = model_dataset(o);
     std::printf("model %s (%s) on %s\n", m.path.c_str(), m.net->describe().c_str(), ds.description.c_str());
@@ -81,6 +86,11 @@ int run(const EvalOptions& o) {
     dets = rep.detections;
     r = rep.coco;
     agnostic = rep.agnostic_ap50;
+    model_json = {{"kind", m.info.kind}, {"describe", m.net->describe()}, {"parameters", m.net->num_parameters()},
+                  {"nms", det::post_nms_name(eo.inference.nms.kind)}, {"nms_iou", eo.inference.nms.iou}};
+    detect_ms = rep.images > 0 ? 1000 * rep.detect_seconds / (double)rep.images : -1;
+    std::printf("inference: %.2f ms per image (network, decoding and NMS; batches of %lld, %d threads)\n", detect_ms,
+                (long long)eo.batch, omp_get_max_threads());
     if (!o.dt_out.empty()) {
       eval::write_coco_detections(o.dt_out, dets);
       std::printf("wrote %s\n", o.dt_out.c_str());
@@ -107,6 +117,8 @@ int run(const EvalOptions& o) {
     std::printf(" class-agnostic AP @[ IoU=0.50      | area=   all | maxDets=100 ] = %.3f\n", agnostic);
     out["agnostic_AP50"] = agnostic;
   }
+  if (detect_ms >= 0) out["detect_ms_per_image"] = detect_ms;
+  if (!model_json.is_null()) out["model"] = model_json;
 
   std::map<int64_t, std::string> names;
   for (const auto& c : gt.categories) names[c.id] = c.name;
@@ -155,6 +167,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
   c->add_option("--dt-out", o->dt_out, "model: also write its detections as a COCO result file");
   c->add_option("--nms", o->nms, "model: none, hard, soft-linear, soft-gaussian or diou (default: the detector's: "
                 "centernet none, fcos hard 0.6, retinanet hard 0.5)");
+  c->add_option("--threads", o->threads, "model: OpenMP threads (default: all cores)");
   c->add_option("--nms-iou", o->nms_iou, "model: IoU threshold of hard / diou NMS, Nt of soft-linear");
   c->add_option("--gt", o->gt, "ground truth in COCO JSON (images, annotations, categories)");
   c->add_option("--dt", o->dt, "detections: JSON list of {image_id, category_id, bbox [x,y,w,h], score}");
