@@ -20,6 +20,14 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512vl");
 }
 
+bool cpu_has_avx512_bf16() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+  }();
+  return has;
+}
+
 static bool cpu_has(Isa v) {
   switch (v) {
     case Isa::scalar: return true;

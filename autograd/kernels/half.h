@@ -121,7 +121,8 @@ inline float bf16_to_f32(uint16_t b) { return std::bit_cast<float>(uint32_t(b) <
 inline double f16_to_f64(uint16_t h) { return double(f16_to_f32(h)); }
 inline double bf16_to_f64(uint16_t b) { return double(bf16_to_f32(b)); }
 
-// ---- arrays: src and dst hold n elements; pick the AVX2/F16C path when isa() == Isa::avx2 -----------
+// ---- arrays: src and dst hold n elements; pick the AVX-512 path when has_avx512() (bf16 narrowing:
+// has_avx512_bf16()), else the AVX2/F16C path when has_avx2(), else the plain loop (cpu.h) ----------
 
 void convert_f32_to_f16(const float* src, uint16_t* dst, int64_t n);   // dst[i] = f32_to_f16(src[i])
 void convert_f16_to_f32(const uint16_t* src, float* dst, int64_t n);   // dst[i] = f16_to_f32(src[i])
@@ -139,5 +140,13 @@ void convert_f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n);
 void convert_f16_to_f32_avx2(const uint16_t* src, float* dst, int64_t n);
 void convert_f32_to_bf16_avx2(const float* src, uint16_t* dst, int64_t n);
 void convert_bf16_to_f32_avx2(const uint16_t* src, float* dst, int64_t n);
+
+// The AVX-512 versions (half_avx512.cpp), 16 lanes. Call only when cpu_has_avx512(); the bf16
+// narrowing only when cpu_has_avx512_bf16() (vcvtneps2bf16 plus a fix-up of subnormal lanes, see
+// NOTE [ vcvtneps2bf16 and subnormals ]). Bit-identical to the _ref.
+void convert_f32_to_f16_avx512(const float* src, uint16_t* dst, int64_t n);
+void convert_f16_to_f32_avx512(const uint16_t* src, float* dst, int64_t n);
+void convert_f32_to_bf16_avx512bf16(const float* src, uint16_t* dst, int64_t n);
+void convert_bf16_to_f32_avx512(const uint16_t* src, float* dst, int64_t n);
 
 }  // namespace dg::kernels
