@@ -9,6 +9,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/kernels/half.h"
+#include "autograd/memory.h"
 
 namespace dg {
 
@@ -65,8 +66,12 @@ Storage::Storage(size_t n) : nbytes(n) {
   size_t padded = (n + 63) / 64 * 64;
   data = std::aligned_alloc(64, padded ? padded : 64);
   check(data != nullptr, "out of memory allocating ", n, " bytes");
+  detail::note_storage_alloc(n);  // counted once the allocation succeeded (autograd/memory.h)
 }
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  std::free(data);
+  detail::note_storage_free(nbytes);
+}
 
 // ---- Tensor basics -------------------------------------------------------------------------------
 Tensor Tensor::empty(const Shape& shape, DType dtype) {

@@ -18,13 +18,15 @@
 
 #include "autograd/dtype.h"
 #include "autograd/error.h"
+#include "autograd/memory.h"  // memory_stats(): the storage byte counters
 
 namespace dg {
 
 using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& s);
 
-// 64-byte aligned bytes, freed when the last Tensor using it goes away.
+// 64-byte aligned bytes, freed when the last Tensor using it goes away. Counted by memory_stats()
+// (autograd/memory.h).
 struct Storage {
   explicit Storage(size_t nbytes);
   ~Storage();
