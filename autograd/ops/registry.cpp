@@ -319,6 +319,20 @@ const OpSpec& find_ref_op(const std::string& name) {
 }
 
 // ---- running one op with its backward ------------------------------------------------------------
+Tensor ref_cast(const Tensor& t, DType to, int64_t* changed) {
+  check(is_floating(to), "ref_cast: ", dtype_name(to), " is not a floating dtype");
+  check(is_floating(t.dtype()), "ref_cast: cannot cast a ", dtype_name(t.dtype()), " tensor to ", dtype_name(to));
+  Tensor r = t.detach().to(to);
+  if (changed) {
+    // Widening is exact, so comparing in f64 sees every change the narrowing made.
+    const std::vector<double> a = t.to_vector(), b = r.to_vector();
+    int64_t n = 0;
+    for (size_t k = 0; k < a.size(); ++k) n += !(a[k] == b[k] || (std::isnan(a[k]) && std::isnan(b[k])));
+    *changed = n;
+  }
+  return r;
+}
+
 RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string, Tensor>>& inputs,
                   const std::map<std::string, std::string>& attrs, const std::vector<Tensor>& grad_outs) {
   const OpSpec& spec = find_ref_op(op);
@@ -351,6 +365,12 @@ RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string
     ++float_k;
     check(go.shape() == out.shape(), op, ": grad_out ", float_k - 1, " has shape ", shape_text(go.shape()),
           ", output has shape ", shape_text(out.shape()));
+    if (is_half(out.dtype()) && (go.dtype() == DType::f32 || go.dtype() == DType::f64)) {
+      int64_t changed = 0;
+      go = ref_cast(go, out.dtype(), &changed);
+      res.notes.push_back("grad_out " + std::to_string(float_k - 1) + " rounded to " + dtype_name(out.dtype()) +
+                          ": " + std::to_string(changed) + " of " + std::to_string(go.numel()) + " values changed");
+    }
     check(go.dtype() == out.dtype(), op, ": grad_out ", float_k - 1, " is ", dtype_name(go.dtype()), ", output is ",
           dtype_name(out.dtype()));
     if (!out.requires_grad()) continue;

@@ -67,10 +67,18 @@ struct RefResult {
   // (name, gradient) for every floating-point input that takes a gradient; list inputs are named
   // NAME_0, NAME_1, ...
   std::vector<std::pair<std::string, Tensor>> grads;
+  std::vector<std::string> notes;  // e.g. an f32 grad_out rounded to a half output's dtype
 };
 
+// t cast to the floating dtype `to` (round to nearest even when narrowing); *changed (if given) is the
+// number of elements whose value the cast changed (NaN -> NaN counts as unchanged). `detgrad ref` uses
+// it for bf16 inputs, which arrive as f4 files because NumPy has no bf16.
+Tensor ref_cast(const Tensor& t, DType to, int64_t* changed = nullptr);
+
 // Runs op on the inputs, then backward of sum_k sum(out_k * grad_outs[k]) (ones where grad_outs is
-// shorter or an entry is undefined). Floating inputs must share one dtype; math runs in it.
+// shorter or an entry is undefined). Floating inputs must share one dtype; math runs in it. A grad_out
+// for an f16/bf16 output may be f32 or f64: it is rounded with ref_cast and a note says how many values
+// changed (a .npy file cannot hold bf16).
 RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string, Tensor>>& inputs,
                   const std::map<std::string, std::string>& attrs, const std::vector<Tensor>& grad_outs = {});
 
