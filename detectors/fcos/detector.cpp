@@ -38,6 +38,9 @@ det::LossReport FcosDetector::loss(const data::Batch& batch) {
   check((int64_t)batch.boxes.size() == x.size(0) && batch.labels.size() == batch.boxes.size(), "fcos loss: ",
         x.size(0), " images but ", batch.boxes.size(), " box lists and ", batch.labels.size(), " label lists");
   FcosHeadOutput out = forward_heads(x);
+  // Low-precision head outputs (autocast) are widened: the loss and its targets work in f32/f64.
+  auto wide = [](const Tensor& t) { return t.dtype() == DType::f64 ? t : t.to(DType::f32); };
+  out.cls = wide(out.cls), out.box = wide(out.box), out.ctr = wide(out.ctr);
   FcosBatchTargets t = fcos_batch_targets(batch.boxes, batch.labels, cfg.num_classes,
                                           assign_options(x.size(2), x.size(3)), cfg.conventions(), out.cls.dtype());
   FcosLossOptions lo;

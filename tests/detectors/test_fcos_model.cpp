@@ -3,7 +3,8 @@
 // overrides, the loss against a hand computation (focal normaliser over the batch, centerness
 // weighting of GIoU, BCE centerness), the loss with no object, an f64 gradcheck of the loss w.r.t. the
 // head outputs, decoding of a crafted head output (threshold, per-level top-k, score convention,
-// class-wise NMS, clipping), and a few Adam steps on one image.
+// class-wise NMS, clipping), the same bits for 1 and 2 threads, a bf16 autocast scope, and a few Adam
+// steps on one image.
 #include <doctest/doctest.h>
 
 #include <omp.h>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/generator.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
@@ -419,6 +421,29 @@ TEST_CASE("fcos_model: loss and detections are the same bits for 1 and 2 threads
   for (size_t i = 0; i < one.size(); ++i) CHECK_MESSAGE(same_bytes(one[i], two[i]), "output ", i);
 }
 
+TEST_CASE("fcos_model: loss and detect inside a bf16 autocast scope") {
+  Generator gen(11);
+  FcosDetector net(tiny_config(2), gen);
+  data::Batch b;
+  b.images = randn({1, 3, 64, 64}, gen);
+  b.boxes = {{{8, 8, 40, 36}, {30, 34, 60, 60}}};
+  b.labels = {{0, 1}};
+  const double f32_total = net.loss(b).total.item();
+  det::LossReport r;
+  {
+    amp::Autocast ac(DType::bf16);
+    r = net.loss(b);  // the bf16 box output is widened before the per-level Scale
+  }
+  CHECK(r.total.dtype() == DType::f32);
+  CHECK(r.total.item() == doctest::Approx(f32_total).epsilon(0.05));
+  r.total.backward();
+  CHECK(net.head->scales->named_parameters().front().second.grad().defined());
+  amp::Autocast ac(DType::bf16);
+  det::InferenceOptions o = net.default_inference();
+  o.score_threshold = 0.0;
+  CHECK(net.detect(b.images, o)[0].size() > 0);
+}
+
 TEST_CASE("fcos_model: a few Adam steps on one image reduce the loss") {
   Generator gen(3);
   FcosDetector net(tiny_config(2), gen);
@@ -441,5 +466,5 @@ TEST_CASE("fcos_model: a few Adam steps on one image reduce the loss") {
   CAPTURE(first);
   CAPTURE(last);
   CHECK(std::isfinite(last));
-  CHECK(last < 0.8 * first);
+  CHECK(last < 0.65 * first);  // 2.82 -> 1.38 when written
 }
