@@ -188,6 +188,38 @@ TEST_CASE("ref half: autocast=fp16 conv2d gives an f16 output equal to round_f16
   CHECK(io::load_npy(d + "/plain/out.npy").dtype() == DType::f32);
 }
 
+TEST_CASE("ref half: autocast=bf16 matmul of f32 files gives round_bf16(exact product), written as f4") {
+  const std::string d = fresh_temp_dir("ref_half", "autocast_bf16");
+  // a = k/16 with 8-bit odd k plus less than half a bf16 ulp: autocast rounds it back to k/16; products
+  // k1*k2/256 and sums of 4 are exact in f32, and most sums need rounding to bf16's 8 bits.
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> k(-127, 127);
+  std::vector<double> ag(8), bg(8), a, b;
+  for (double& v : ag) v = (2 * k(rng) + 1) / 16.0;
+  for (double& v : bg) v = (2 * k(rng) + 1) / 16.0;
+  for (double v : ag) a.push_back(v + std::copysign(0x1p-14, v));  // below half an ulp (>= 2^-12 here)
+  for (double v : bg) b.push_back(v - std::copysign(0x1p-14, v));
+  io::save_npy(d + "/a.npy", from_vector(a, {2, 4}, DType::f32));
+  io::save_npy(d + "/b.npy", from_vector(b, {4, 2}, DType::f32));
+  const RefRun r = run_ref_cli("matmul --in input=" + d + "/a.npy --in other=" + d + "/b.npy --attr autocast=bf16 --out " +
+                               d + "/out");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const Tensor out = io::load_npy(d + "/out/out.npy");
+  REQUIRE(out.dtype() == DType::f32);  // bf16 written as f4
+  int rounded = 0;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      double s = 0;
+      for (int q = 0; q < 4; ++q) s += ag[size_t(i * 4 + q)] * bg[size_t(q * 2 + j)];
+      const float want = kernels::bf16_to_f32(kernels::f64_to_bf16(s));
+      rounded += double(want) != s;
+      CAPTURE(i);
+      CAPTURE(j);
+      CHECK(std::bit_cast<uint32_t>(out.data<float>()[i * 2 + j]) == std::bit_cast<uint32_t>(want));
+    }
+  CHECK(rounded > 0);
+}
+
 TEST_CASE("ref half: bad dtype names and casts of integer inputs are errors naming the input") {
   const std::string d = fresh_temp_dir("ref_half", "errors");
   io::save_npy(d + "/x.npy", from_vector({1, 2, 3}, {3}, DType::f32));
