@@ -53,12 +53,12 @@ std::string bits(uint16_t b, int exp_bits, int mant_bits) {
 // ---- (a) the formats ------------------------------------------------------------------------------
 void part_formats() {
   std::printf("(a) the formats: value -> nearest f16 / bf16 (round to nearest, ties to even)\n");
-  std::printf("  %-12s  %-18s %-16s  %-18s %-16s\n", "f32 value", "f16 bits", "f16 value", "bf16 bits",
+  std::printf("  %-14s %-18s %-16s  %-18s %-16s\n", "f32 value", "f16 bits", "f16 value", "bf16 bits",
               "bf16 value");
   const float values[] = {1.0f, 0.1f, 1.0f / 3.0f, 3.14159265f, 1000.3f, 65504.0f, 65519.0f, 65520.0f, 1e-5f, 3e-8f};
   for (float v : values) {
     const uint16_t h = kernels::f32_to_f16(v), b = kernels::f32_to_bf16(v);
-    std::printf("  %-12.8g  %s %-16.10g  %s %-16.10g\n", v, bits(h, 5, 10).c_str(), kernels::f16_to_f32(h),
+    std::printf("  %-14.8g %s %-16.10g  %s %-16.10g\n", v, bits(h, 5, 10).c_str(), kernels::f16_to_f32(h),
                 bits(b, 8, 7).c_str(), kernels::bf16_to_f32(b));
   }
   expect(kernels::f16_to_f32(kernels::f32_to_f16(65519.0f)) == 65504.0f, "65519 rounds down to 65504 in f16");
