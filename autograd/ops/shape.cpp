@@ -198,16 +198,17 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   check(!xs.empty(), "cat: expected a non-empty list of tensors");
   if (amp::autocast_enabled()) {  // autocast: mixed floating dtypes run in the widest (NOTE [ Autocast hooks ])
-    DType w = xs[0].dtype();
-    bool mixed = false;
+    bool floating = true, same = true;
     for (const Tensor& t : xs) {
-      mixed = mixed || t.dtype() != w;
-      if (mixed && is_floating(w) && is_floating(t.dtype())) w = amp::promote_types(w, t.dtype());
+      floating = floating && t.defined() && is_floating(t.dtype());
+      same = same && t.defined() && t.dtype() == xs[0].dtype();
     }
-    if (mixed && is_floating(w)) {
+    if (floating && !same) {
+      DType w = xs[0].dtype();
+      for (const Tensor& t : xs) w = amp::promote_types(w, t.dtype());
       std::vector<Tensor> ys;
-      for (const Tensor& t : xs) ys.push_back(is_floating(t.dtype()) ? t.to(w) : t);
-      return cat(ys, dim);
+      for (const Tensor& t : xs) ys.push_back(t.to(w));
+      return cat(ys, dim);  // all of dtype w now: no second promotion
     }
   }
   const Tensor& ref = xs[0];

@@ -209,6 +209,8 @@ TEST_CASE("autocast: f32 ops widen, other ops keep their dtype, mixed binary ops
   CHECK(mul(bn, c).dtype() == DType::f32);
   CHECK(where(gt(bn, 0.0), c, bn).dtype() == DType::f32);
   CHECK(cat({c, bn}, 1).dtype() == DType::f32);
+  CHECK(cat({c.to(DType::bf16), c, c}, 1).dtype() == DType::f32);
+  CHECK_THROWS_WITH_PART(cat({c, zeros({2, 4, 6, 6}, DType::i64)}, 1), "cat: tensor 1 is i64");  // no promotion
   CHECK(add(c.to(DType::bf16), c).dtype() == DType::f32);
   {
     Autocast off(DType::f16, false);
