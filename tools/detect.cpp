@@ -2,7 +2,8 @@
 // FCOS or RetinaNet: the model file says which) on image files. For every IMAGE it writes
 // DIR/<name>.png (the image with boxes, class names and scores; small images enlarged), with
 // --show-heatmap (CenterNet) also DIR/<name>_heatmap.png (the network input with the heatmap blended
-// over it), and for all of them DIR/detections.json:
+// over it), and for all of them DIR/detections.json; --explain adds the FCOS / RetinaNet assignment
+// pictures and the NMS log of a validation scene (tools/explain.h). detections.json:
 //   [{"file": ..., "width": W, "height": H, "detections": [{"box": [x1,y1,x2,y2], "score": s,
 //     "label": k, "class": "name", "category_id": id}, ...]}, ...]   (image pixels, x2/y2 exclusive)
 #include <cmath>
@@ -22,6 +23,7 @@
 #include "detectors/data/loader.h"
 #include "detectors/eval/coco_json.h"
 #include "tools/commands.h"
+#include "tools/explain.h"
 
 namespace dg::tools {
 
@@ -30,6 +32,8 @@ struct DetectOptions {
   std::string weights, out = "detections";
   std::vector<std::string> images;
   bool show_heatmap = false;
+  bool explain = false;
+  ExplainOptions ex;
   double score = 0.3;
   int64_t topk = 0;       // 0: the detector's default
   std::string nms;        // "": the detector's default
@@ -56,6 +60,16 @@ int run(const DetectOptions& o) {
   namespace fs = std::filesystem;
   det::LoadedModel m = det::load_model(o.weights);
   const auto& info = m.info;
+  if (o.explain) {
+    ExplainOptions ex = o.ex;
+    ex.out = o.out;
+    ex.nms = o.nms;
+    ex.nms_iou = o.nms_iou;
+    std::printf("model %s: %s\n", m.path.c_str(), m.net->describe().c_str());
+    run_explain(m, ex);
+    if (o.images.empty()) return 0;
+  }
+  check(!o.images.empty(), "detect: give image files (or --explain)");
   std::printf("model %s: %s; %lld classes, input %lldx%lld\n", m.path.c_str(), m.net->describe().c_str(),
               (long long)info.num_classes(), (long long)info.input_height, (long long)info.input_width);
   auto* cn = dynamic_cast<centernet::CenterNet*>(m.net.get());
@@ -123,7 +137,7 @@ std::function<int()> add_detect_command(CLI::App& app) {
   auto o = std::make_shared<DetectOptions>();
   CLI::App* c = app.add_subcommand("detect", "run a trained detector on images: pictures with boxes + JSON");
   c->add_option("weights", o->weights, "model.safetensors, a checkpoint, or a run directory")->required();
-  c->add_option("images", o->images, "PNG / JPEG / BMP files")->required();
+  c->add_option("images", o->images, "PNG / JPEG / BMP files");
   c->add_option("--out", o->out, "output directory")->capture_default_str();
   c->add_flag("--show-heatmap", o->show_heatmap, "centernet: also write <name>_heatmap.png, the heatmap over the input");
   c->add_option("--score", o->score, "keep detections with score >= this")->capture_default_str();
@@ -131,6 +145,11 @@ std::function<int()> add_detect_command(CLI::App& app) {
   c->add_option("--nms", o->nms, "none, hard, soft-linear, soft-gaussian or diou (default: centernet none, "
                 "fcos hard 0.6, retinanet hard 0.5)");
   c->add_option("--nms-iou", o->nms_iou, "IoU threshold of hard / diou NMS, Nt of soft-linear");
+  c->add_flag("--explain", o->explain, "for a validation scene: FCOS positives per level, RetinaNet matched anchors "
+              "(explain_fcos.png, explain_retinanet.png) and the NMS log (explain_nms.txt)");
+  c->add_option("--scene", o->ex.scene, "--explain: which validation scene")->capture_default_str();
+  c->add_option("--data", o->ex.data, "--explain: fashion-scenes (default) or a COCO folder");
+  c->add_option("--preset", o->ex.preset, "--explain on fashion-scenes: preset")->capture_default_str();
   return [o] { return run(*o); };
 }
 
