@@ -1,5 +1,6 @@
 // `detgrad bench KERNEL ...`: one JSON line per measurement, with the reference library's figure
 // from the same run and the ratio (see bench/).
+#include "bench/amp_memory.h"
 #include "bench/bench.h"
 #include "tools/commands.h"
 
@@ -50,12 +51,20 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cpc->add_option("--width", cp->width, "ResNet-18 width multiplier")->capture_default_str();
   cpc->add_option("--up", cp->up, "three up-stage widths")->delimiter(',')->expected(3)->capture_default_str();
   cpc->add_option("--head", cp->head, "head width")->capture_default_str();
-  return [g, gemm, cv, conv, nm, nmsc, rn, rnc, cp, cpc] {
+  CLI::App* amc = c->add_subcommand("amp-memory", "peak tensor memory of one CenterNet training step: f32 / "
+                                    "autocast f16, bf16 / f16 weights (docs/memory.md)")->allow_extras();
+  return [g, gemm, cv, conv, nm, nmsc, rn, rnc, cp, cpc, amc] {
     if (gemm->parsed()) return bench::run_gemm_bench(*g);
     if (conv->parsed()) return bench::run_conv_bench(*cv);
     if (nmsc->parsed()) return bench::run_nms_bench(*nm);
     if (rnc->parsed()) return bench::run_resnet18_bench(*rn);
     if (cpc->parsed()) return bench::run_centernet_parity(*cp);
+    if (amc->parsed()) {
+      std::vector<std::string> rest = amc->remaining();
+      std::vector<char*> argv;
+      for (auto& s : rest) argv.push_back(s.data());
+      return bench::bench_amp_memory((int)argv.size(), argv.data());
+    }
     return 1;
   };
 }
