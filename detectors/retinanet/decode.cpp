@@ -27,6 +27,10 @@ det::Detections decode_image(int64_t n, const std::vector<Tensor>& cls, const st
                              const std::vector<double>& anchors, const std::vector<int64_t>& level_offset, int64_t K,
                              int64_t image_h, int64_t image_w, const det::InferenceOptions& opt,
                              const BoxCoderOptions& coder, DType anchor_dtype) {
+  // s > t  <=>  x > log(t / (1 - t)): a cheap pre-filter (with a margin for rounding) before the
+  // exact test on the sigmoid, so the exp runs only for the few candidates.
+  const double t = opt.score_threshold;
+  const double x_min = t <= 0 ? -INFINITY : (t >= 1 ? INFINITY : std::log(t / (1 - t)) - 1e-6);
   std::vector<Candidate> kept;
   for (size_t l = 0; l < cls.size(); ++l) {
     const int64_t C = cls[l].size(1), H = cls[l].size(2), W = cls[l].size(3), HW = H * W, A = C / K;
@@ -36,6 +40,7 @@ det::Detections decode_image(int64_t n, const std::vector<Tensor>& cls, const st
     for (int64_t c = 0; c < C; ++c)
       for (int64_t p = 0; p < HW; ++p) {
         const double v = double(x[c * HW + p]);
+        if (!(v > x_min)) continue;
         const double s = v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
         if (s > opt.score_threshold) level.push_back({s, (p * A + c / K) * K + c % K, (int64_t)l});
       }

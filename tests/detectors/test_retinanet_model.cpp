@@ -122,6 +122,20 @@ TEST_CASE("retinanet model: shapes per level, state_dict names, parameter count,
     CHECK_MESSAGE(has_key(sd_gn, k), k);
   CHECK(!has_key(sd_gn, "head.classification_head.conv.0.0.bias"));   // no conv bias before a GroupNorm
   CHECK(!has_key(sd_gn, "fpn.inner_blocks.2.0.weight"));              // C4, C5 only
+  {
+    // P4-P7 on 96x64: grids 6x4, 3x2, 2x1 (P6 from P5), 1x1 -- the anchors' ceil(H/s) x ceil(W/s).
+    RetinaNetDetector p7(gn, gen);
+    RetinaNetOutput o7 = p7.forward_heads(randn({1, 3, 96, 64}, gen));
+    REQUIRE(o7.cls.size() == 4);
+    const Shape g7[4] = {{6, 4}, {3, 2}, {2, 1}, {1, 1}};
+    for (size_t l = 0; l < 4; ++l) CHECK(o7.cls[l].shape() == Shape{1, 9 * 2, g7[l][0], g7[l][1]});
+    CHECK(p7.anchors(96, 64).level_sizes == std::vector<int64_t>{216, 54, 18, 9});
+    data::Batch b7;
+    b7.images = randn({1, 3, 96, 64}, gen);
+    b7.boxes = {{{4, 10, 60, 90}}};
+    b7.labels = {{1}};
+    CHECK(std::isfinite(p7.loss(b7).total.item()));
+  }
 
   CHECK(net.describe() == "RetinaNet, ResNet-18 x0.125 + FPN P3-P5 x16, head 2 x 16, 9 anchors, " +
                               with_commas(net.num_parameters()) + " parameters");
