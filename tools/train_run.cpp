@@ -43,6 +43,8 @@ void add_train_options(CLI::App* c, TrainCli& t) {
              {"head_depth", c->add_option("--head-depth", t.head_depth, "fcos, retinanet: convs per head tower (4)")}});
   c->add_option("--model-opt", t.model_opts, "KEY=VALUE: any field of the detector's config (docs/detection/)");
   c->add_option("--input-size", o.input_size, "square network input (multiple of 32; 0: the images' size)")->capture_default_str();
+  c->add_option("--amp", o.amp, "mixed precision: none, fp16 (autocast + loss scaling) or bf16 (docs/mixed_precision.md)")
+      ->capture_default_str();
   c->add_flag("!--no-augment", o.augment, "train without flip / scale-crop / colour jitter");
   c->add_option("--eval-every", o.eval_every, "epochs between evaluations (0: only at the end)")->capture_default_str();
   c->add_option("--seed", o.seed, "model initialisation and data order")->capture_default_str();
@@ -118,6 +120,7 @@ det::TrainResult run_training(TrainCli& t) {
     for (size_t k = 0; k < s.parts.size() && k < s.part_names.size(); ++k)
       fields.push_back({short_name(s.part_names[k]), s.parts[k]});
     fields.push_back({"lr", s.lr});
+    if (o.amp == "fp16") fields.push_back({"scale", s.loss_scale});
     bar->update((long)s.step_in_epoch, fields);
   };
   cb.epoch_end = [&](int64_t) {

@@ -393,7 +393,9 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 // out = zeros(shape); out[.., index[..i..], ..] += src[..i..]  (in index order: deterministic)
+// f16/bf16 src: the sums are formed in f32 and rounded once (the gradient of a half-precision gather).
 Tensor scatter_add_new(const Shape& shape, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (is_half(src.dtype())) return scatter_add_new(shape, dim, index, src.to(DType::f32)).to(src.dtype());
   int64_t d = check_gather("scatter_add", shape, dim, index);
   check(src.shape() == index.shape(), "scatter_add: src shape ", shape_text(src.shape()), " differs from index shape ",
         shape_text(index.shape()));

@@ -10,6 +10,8 @@
 #include "autograd/error.h"
 #include "autograd/io/checkpoint.h"
 #include "autograd/ops.h"
+#include "autograd/amp/autocast.h"
+#include "autograd/amp/grad_scaler.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/schedule.h"
 #include "detectors/eval/coco_json.h"
@@ -70,6 +72,7 @@ json TrainOptions::to_json() const {
               {"steps", steps},
               {"epochs", epochs},
               {"minutes", minutes},
+              {"amp", amp},
               {"augment", augment},
               {"augment_config",
                {{"flip", a.flip}, {"flip_prob", a.flip_prob}, {"random_affine", a.random_affine},
@@ -98,6 +101,7 @@ TrainOptions TrainOptions::from_json(const json& j, const std::string& context) 
     o.steps = j.at("steps");
     o.epochs = j.at("epochs");
     o.minutes = j.at("minutes");
+    o.amp = j.value("amp", std::string("none"));
     o.augment = j.at("augment");
     const json& a = j.at("augment_config");
     auto& c = o.augment_config;
@@ -126,6 +130,7 @@ void TrainOptions::validate() const {
   check(input_size >= 0 && input_size % 32 == 0, "train: --input-size must be a multiple of 32, got ", input_size);
   check(log_every >= 1 && eval_every >= 0 && workers >= 0, "train: bad bookkeeping options");
   check(model_options.is_object(), "train: model options must be a JSON object");
+  check(amp == "none" || amp == "fp16" || amp == "bf16", "train: --amp must be none, fp16 or bf16, got '", amp, "'");
 }
 
 double train_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
@@ -236,6 +241,12 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   ao.lr = o.lr;
   ao.weight_decay = o.weight_decay;
   optim::Adam opt(optim::single_group(net.named_parameters()), ao);
+  const bool use_amp = o.amp != "none";
+  const DType amp_dtype = use_amp ? amp::amp_dtype_from_name(o.amp) : DType::f16;
+  amp::GradScalerOptions so;
+  so.enabled = o.amp == "fp16";
+  amp::GradScaler scaler(so);
+  int64_t skipped = 0;
 
   data::LoaderConfig lc;
   lc.batch_size = o.batch;
@@ -266,6 +277,8 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     step_in_epoch = std::stoll(st.extra.at("step_in_epoch"));
     total = std::stoll(st.extra.at("total_steps"));
     train_seconds = std::stod(st.extra.at("train_seconds"));
+    if (st.extra.count("grad_scaler")) scaler.load_state_json(st.extra.at("grad_scaler"));
+    if (st.extra.count("skipped_steps")) skipped = std::stoll(st.extra.at("skipped_steps"));
     truncate_metrics(metrics_path, step);
     if (st.extra.count("log_sums")) {
       std::istringstream in(st.extra.at("log_sums"));
@@ -298,6 +311,8 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     st.extra["total_steps"] = std::to_string(total);
     st.extra["train_seconds"] = std::to_string(train_seconds);
     st.extra["model_info"] = info.to_json();
+    st.extra["grad_scaler"] = scaler.state_json();
+    st.extra["skipped_steps"] = std::to_string(skipped);
     // The partial averages of the next metrics line, exactly (hex floats), so a resumed run logs the same.
     std::string text;
     char buf[64];
@@ -351,10 +366,15 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       // The learning rate of this step; during calibration (total unknown) only the warm-up applies.
       const double lr = train_lr(o, step, total > 0 ? total : std::max<int64_t>(step + 1, 1000000));
       opt.set_lr(lr);
-      LossReport loss = net.loss(b);
+      LossReport loss;
+      {
+        amp::Autocast autocast(amp_dtype, use_amp);
+        loss = net.loss(b);
+      }
       opt.zero_grad();
-      loss.total.backward();
-      opt.step();
+      scaler.scale(loss.total).backward();
+      if (!scaler.step(opt)) ++skipped;  // disabled scaler: a plain opt.step()
+      scaler.update();
       ++step;
       ++step_in_epoch;
       train_seconds = epoch_base + epoch_clock.seconds();
@@ -376,12 +396,18 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       si.loss = vals[0];
       si.parts.assign(vals.begin() + 1, vals.end());
       si.lr = lr;
+      si.loss_scale = scaler.scale();
+      si.skipped_steps = skipped;
       si.train_seconds = train_seconds;
       if (cb.step) cb.step(si);
       if (step % o.log_every == 0) {
         json line{{"kind", "train"}, {"step", step}, {"epoch", epoch + 1}, {"images", si.images},
                   {"train_seconds", train_seconds}, {"lr", lr}, {"loss", sums[0] / in_sum}};
         for (size_t k = 0; k < n_parts; ++k) line[loss_names[k]] = sums[k + 1] / in_sum;
+        if (scaler.enabled()) {
+          line["loss_scale"] = scaler.scale();
+          line["skipped"] = skipped;
+        }
         append_line(metrics_path, line);
         std::fill(sums.begin(), sums.end(), 0.0);
         in_sum = 0;

@@ -1,7 +1,10 @@
 // Training a detector: the loop behind `detgrad train centernet|fcos|retinanet` and `detgrad demo`.
 //
 // One step: a batch from the deterministic loader (data/loader.h; augmentation as data/augment.h),
-// Detector::loss (the detector builds its targets and its loss: detectors/detector.h), backward, Adam. The learning rate follows, per step, a linear warm-up from
+// Detector::loss (the detector builds its targets and its loss: detectors/detector.h), backward, Adam.
+// With amp fp16/bf16 the forward and the loss run inside amp::Autocast (convolutions and matmuls in
+// the low type, f32 accumulation); with fp16 the loss is scaled by amp::GradScaler and steps whose
+// gradients overflow are skipped (logged as "loss_scale" and "skipped" in the train lines). The learning rate follows, per step, a linear warm-up from
 // 0.1 x lr over `warmup_steps`, then a cosine decay to `final_lr_fraction` x lr at the last step.
 //
 // The length of the run is `steps`, else `epochs` x steps per epoch, else a time budget (`minutes`):
@@ -50,6 +53,9 @@ struct TrainOptions {
   double final_lr_fraction = 0.0;
   int64_t steps = 0, epochs = 0;  // length: steps, else epochs; else the time budget
   double minutes = 0;             // time budget for training (evaluations excluded)
+  // Mixed precision (docs/mixed_precision.md): "none", "fp16" (autocast to f16 + dynamic loss scaling
+  // with amp::GradScaler, its state in the checkpoint) or "bf16" (autocast to bf16, no loss scaling).
+  std::string amp = "none";
   bool augment = true;
   data::AugmentConfig augment_config;   // out size is set to the input size
   uint64_t seed = 0;              // model init and data order/augmentation
@@ -71,6 +77,8 @@ struct StepInfo {
   int64_t step_in_epoch = 0, steps_in_epoch = 0;
   int64_t images = 0;                          // images seen in total
   double loss = 0, lr = 0;
+  double loss_scale = 1;                       // GradScaler's scale (--amp fp16), else 1
+  int64_t skipped_steps = 0;                   // optimizer steps skipped for inf/NaN gradients (fp16)
   std::vector<double> parts;                   // the detector's loss parts
   std::vector<std::string> part_names;         // their names (Detector::loss_names)
   double train_seconds = 0;                    // training time of this run so far (resumes included)

@@ -31,7 +31,8 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   // The train lines' loss keys: "loss" (the total) and whatever parts the detector reports, in the
   // order they first appear (CenterNet's wh enters the total with weight 0.1).
   std::vector<std::pair<std::string, std::string>> train_keys = {{"loss", "total"}};
-  const std::set<std::string> bookkeeping = {"kind", "step", "epoch", "images", "train_seconds", "lr", "loss"};
+  const std::set<std::string> bookkeeping = {"kind", "step", "epoch", "images", "train_seconds", "lr", "loss",
+                                             "loss_scale", "skipped"};
   const std::map<std::string, std::string> labels = {
       {"heatmap", "heatmap (focal)"}, {"wh", "wh (L1, x0.1 in total)"}, {"offset", "offset (L1)"},
       {"cls", "classification (focal)"}, {"box", "box"}, {"ctr", "centerness (BCE)"}};

@@ -311,3 +311,40 @@ TEST_CASE("detections: class-wise NMS, mapping to the image, keeping the first k
   CHECK_THROWS_WITH_PART(make_detections({0, 0, 1}, {0.5}, {0}), "do not describe the same boxes");
   CHECK_THROWS_WITH_PART(post_nms_from_name("fast"), "unknown NMS 'fast'");
 }
+
+TEST_CASE("pipeline train: --amp fp16 logs the loss scale, resumes bit-identically with the scaler state") {
+  const std::string a = temp_dir("amp_straight"), b = temp_dir("amp_resumed");
+  TrainOptions o = tiny_options(a);
+  o.amp = "fp16";
+  o.steps = 6;
+  TrainResult ra = train(o, false);
+  CHECK(ra.steps == 6);
+  auto lines = read_lines((fs::path(a) / "metrics.jsonl").string());
+  REQUIRE(lines.size() >= 1);
+  CHECK(lines[0]["kind"] == "train");
+  CHECK(lines[0]["loss_scale"].get<double>() > 0);
+  CHECK(lines[0].contains("skipped"));
+  auto ck = io::load_safetensors((fs::path(a) / "checkpoint.safetensors").string());
+  CHECK(ck.metadata.count("extra.grad_scaler") == 1);
+  // Stop at step 3, resume: the same weights as straight through.
+  TrainOptions ob = tiny_options(b);
+  ob.amp = "fp16";
+  ob.steps = 6;
+  std::atomic<bool> stop{false};
+  TrainCallbacks cb;
+  cb.step = [&](const StepInfo& s) {
+    if (s.step == 3) stop = true;
+  };
+  CHECK(train(ob, false, cb, &stop).interrupted);
+  train(ob, true);
+  CHECK(file_bytes((fs::path(a) / "model.safetensors").string()) ==
+        file_bytes((fs::path(b) / "model.safetensors").string()));
+  // An f32 run of the same length differs (autocast changed the arithmetic).
+  TrainOptions oc = tiny_options(temp_dir("amp_f32"));
+  oc.steps = 6;
+  train(oc, false);
+  CHECK(file_bytes((fs::path(a) / "model.safetensors").string()) !=
+        file_bytes((fs::path(oc.out_dir) / "model.safetensors").string()));
+  o.amp = "fp8";
+  CHECK_THROWS_WITH_PART(train(o, false), "--amp must be none, fp16 or bf16, got 'fp8'");
+}
