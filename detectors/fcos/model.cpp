@@ -199,16 +199,16 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
   std::vector<Tensor> c = backbone->features(x);  // C2..C5
   std::vector<Tensor> feats(c.begin() + (cfg.first_level - 2), c.end());
   std::vector<Tensor> p = fpn->forward_features(feats);
-  const std::vector<int64_t> strides = cfg.strides();
-  std::vector<int64_t> sizes;
-  (void)fcos_points(assign_options(x.size(2), x.size(3)), cfg.conventions(), DType::f32, &sizes);
+  const std::vector<int64_t> strides = cfg.strides(), levels = cfg.levels();
   FcosHeadOutput out;
   const int64_t N = x.size(0), K = cfg.num_classes;
   std::vector<Tensor> cls_flat, box_flat, ctr_flat;
   for (size_t l = 0; l < p.size(); ++l) {
     const int64_t HW = p[l].size(2) * p[l].size(3);
-    check(HW == sizes[l], "FCOS: level P", cfg.levels()[l], " has ", p[l].size(2), "x", p[l].size(3),
-          " cells but the assignment expects ", sizes[l], " points");
+    // fcos_points puts ceil(H/s) x ceil(W/s) points on a level; the convs must agree.
+    const int64_t s = strides[l], h = (x.size(2) + s - 1) / s, w = (x.size(3) + s - 1) / s;
+    check(p[l].size(2) == h && p[l].size(3) == w, "FCOS: level P", levels[l], " is ", p[l].size(2), "x",
+          p[l].size(3), " but its points are ", h, "x", w);
     Tensor ct = (*head->cls_tower)(p[l]);
     Tensor bt = (*head->bbox_tower)(p[l]);
     Tensor cls = (*head->cls_logits)(ct);
