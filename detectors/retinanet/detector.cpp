@@ -36,6 +36,15 @@ std::string with_commas(int64_t v) {
   return out;
 }
 
+// Inside an autocast scope the head convs give f16/bf16 maps: the loss and the decoding work in f32
+// (f64 stays f64). A differentiable cast, so the gradient flows back into the half-precision graph.
+RetinaNetOutput widen(RetinaNetOutput o) {
+  for (std::vector<Tensor>* maps : {&o.cls, &o.box})
+    for (Tensor& t : *maps)
+      if (is_half(t.dtype())) t = t.to(DType::f32);
+  return o;
+}
+
 std::string number_text(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -89,7 +98,7 @@ det::LossReport RetinaNetDetector::loss(const data::Batch& batch) {
   const int64_t N = x.size(0), K = cfg.num_classes;
   check((int64_t)batch.boxes.size() == N && (int64_t)batch.labels.size() == N, "retinanet: batch of ", N,
         " images has ", batch.boxes.size(), " box lists and ", batch.labels.size(), " label lists");
-  const RetinaNetOutput out = forward_heads(x);
+  const RetinaNetOutput out = widen(forward_heads(x));
   const Tensor cls = flatten_head_outputs(out.cls, K);   // [N, A, K]
   const Tensor box = flatten_head_outputs(out.box, 4);   // [N, A, 4]
   const AnchorSet s = anchors(x.size(2), x.size(3));
@@ -123,7 +132,7 @@ det::InferenceOptions RetinaNetDetector::default_inference() const {
 
 std::vector<det::Detections> RetinaNetDetector::detect(const Tensor& images, const det::InferenceOptions& opt) {
   NoGradGuard ng;
-  const RetinaNetOutput out = forward_heads(images);
+  const RetinaNetOutput out = widen(forward_heads(images));
   const AnchorSet s = anchors(images.size(2), images.size(3));
   return retinanet_decode(out.cls, out.box, s.anchors, cfg.num_classes, images.size(2), images.size(3), opt,
                           cfg.coder_options());

@@ -9,6 +9,7 @@
 
 #include <cmath>
 
+#include "autograd/amp/autocast.h"
 #include "autograd/generator.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
@@ -421,6 +422,30 @@ TEST_CASE("retinanet model: Detector loss with boxes and with empty images, dete
   }
   CHECK(det->detect(img, det->default_inference())[0].size() == 0);   // nothing above 0.05 at p = 0.01
   det->train();
+}
+
+TEST_CASE("retinanet model: loss and detect inside a bf16 autocast scope") {
+  Generator gen(12);
+  RetinaNetDetector net(tiny_config(2), gen);
+  data::Batch b = make_batch(randn({1, 3, 64, 64}, gen), {{{8, 8, 40, 36}, {30, 34, 60, 60}}}, {{0, 1}});
+  const double f32_total = net.loss(b).total.item();
+  det::LossReport r;
+  {
+    amp::Autocast ac(DType::bf16);
+    r = net.loss(b);   // bf16 head maps, widened to f32 for the loss
+  }
+  CHECK(r.total.dtype() == DType::f32);
+  CHECK(r.total.item() == doctest::Approx(f32_total).epsilon(0.05));
+  r.total.backward();
+  CHECK(net.head->classification_head->last->weight.grad().defined());
+  CHECK(net.head->regression_head->last->weight.grad().defined());
+  amp::Autocast ac(DType::bf16);
+  det::InferenceOptions o = net.default_inference();
+  o.score_threshold = 0.0;
+  std::vector<det::Detections> d = net.detect(b.images, o);
+  CHECK(d[0].size() > 0);   // bf16-rounded boxes of an untrained network: NMS drops some of the 100
+  CHECK(d[0].size() <= 100);
+  CHECK(d[0].scores.dtype() == DType::f32);
 }
 
 TEST_CASE("retinanet model: overrides, config json round trip, rebuild from config_json") {
