@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "autograd/error.h"
@@ -18,6 +19,28 @@ struct Candidate {
   int64_t order;   // p * K + k inside the level: the tie-break
   int64_t p, k;
 };
+
+// The candidates of points [start, start + size) of image n. c: cls logits [N,K,P], z: ctr logits [N,P].
+// Classes outer, points inner (contiguous reads). A logit below logit(threshold) - 1e-6 cannot pass,
+// so most entries cost one comparison; the survivors are checked exactly on the probability.
+template <class T>
+void collect(const T* c, const T* z, int64_t n, int64_t K, int64_t P, int64_t start, int64_t size,
+             double threshold, bool score_sqrt, std::vector<Candidate>& cand) {
+  const double cut = threshold <= 0 ? -std::numeric_limits<double>::infinity()
+                     : threshold >= 1 ? std::numeric_limits<double>::infinity()
+                                      : std::log(threshold / (1 - threshold)) - 1e-6;
+  for (int64_t k = 0; k < K; ++k) {
+    const T* row = c + (n * K + k) * P;
+    for (int64_t p = start; p < start + size; ++p) {
+      if (!(double(row[p]) > cut)) continue;
+      const double prob = sigmoid_of(double(row[p]));
+      if (!(prob > threshold)) continue;
+      const double centerness = sigmoid_of(double(z[n * P + p]));
+      const double s = score_sqrt ? std::sqrt(prob * centerness) : prob * centerness;
+      cand.push_back({s, (p - start) * K + k, p, k});
+    }
+  }
+}
 }  // namespace
 
 std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box_in, const Tensor& ctr_in,
@@ -40,11 +63,12 @@ std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box
 
   NoGradGuard no_grad;
   const DType out_dtype = cls_in.dtype() == DType::f64 ? DType::f64 : DType::f32;
-  const Tensor cls = cls_in.detach().to(DType::f64), box = box_in.detach().to(DType::f64);
-  const Tensor ctr = ctr_in.detach().to(DType::f64), pts = points_in.detach().to(DType::f64);
-  const double* c = cls.data<double>();
+  // cls and ctr are read in their own dtype (f32 or f64; half precision widened to f32); box and
+  // points are small next to cls and read as f64.
+  const DType read = cls_in.dtype() == DType::f64 && ctr_in.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor cls = cls_in.detach().to(read), ctr = ctr_in.detach().to(read);
+  const Tensor box = box_in.detach().to(DType::f64), pts = points_in.detach().to(DType::f64);
   const double* b = box.data<double>();
-  const double* z = ctr.data<double>();
   const double* xy = pts.data<double>();
 
   std::vector<det::Detections> out;
@@ -54,15 +78,10 @@ std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box
     int64_t start = 0;
     for (int64_t size : level_sizes) {
       cand.clear();
-      for (int64_t p = start; p < start + size; ++p) {
-        const double centerness = sigmoid_of(z[n * P + p]);
-        for (int64_t k = 0; k < K; ++k) {
-          const double prob = sigmoid_of(c[(n * K + k) * P + p]);
-          if (!(prob > opt.score_threshold)) continue;
-          const double s = score_sqrt ? std::sqrt(prob * centerness) : prob * centerness;
-          cand.push_back({s, (p - start) * K + k, p, k});
-        }
-      }
+      if (read == DType::f64)
+        collect(cls.data<double>(), ctr.data<double>(), n, K, P, start, size, opt.score_threshold, score_sqrt, cand);
+      else
+        collect(cls.data<float>(), ctr.data<float>(), n, K, P, start, size, opt.score_threshold, score_sqrt, cand);
       const size_t take = std::min<size_t>(cand.size(), (size_t)opt.topk_candidates);
       auto better = [](const Candidate& a, const Candidate& o) {
         return a.score > o.score || (a.score == o.score && a.order < o.order);
