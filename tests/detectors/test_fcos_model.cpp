@@ -153,6 +153,14 @@ TEST_CASE("fcos_model: config JSON round trip, overrides, describe") {
   CHECK(dj != c.to_json());
   CHECK(FcosConfig::from_json(dj).to_json() == dj);
   CHECK(FcosConfig::from_json(dj).center_radius == 2.5);
+  // The assignment fields reach the Conventions handed to fcos_targets; targets stay in pixels.
+  const Conventions cv = d.conventions(), cc = c.conventions();
+  CHECK(!cv.fcos_half_stride_offset);
+  CHECK(cc.fcos_half_stride_offset);
+  CHECK(cv.fcos_center_radius == 2.5);
+  CHECK(cc.fcos_range_inclusive);
+  CHECK(!cc.fcos_norm_on_bbox);
+  CHECK(d.strides() == std::vector<int64_t>{8, 16, 32, 64, 128});
 
   nlohmann::json missing = dj;
   missing.erase("gn_groups");
