@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <functional>
 
 #include "autograd/amp/autocast.h"
 #include "autograd/generator.h"
@@ -282,6 +283,67 @@ TEST_CASE("retinanet model: gradcheck of the loss w.r.t. the head outputs (f64)"
       };
       GradcheckResult r = gradcheck(f, {cls, box});
       CHECK_MESSAGE(r.ok, r.message);
+    }
+  }
+}
+
+TEST_CASE("retinanet model: loss and detections equal torchvision's on a formula-made case") {
+  // Golden values from torchvision 0.14 (Debian python3-torchvision), produced by this script:
+  //   N, K, A, S, grids = 2, 3, 9, 64, (8, 4, 2)
+  //   sizes = tuple((x, int(x * 2 ** (1/3)), int(x * 2 ** (2/3))) for x in [32, 64, 128])
+  //   anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 3)(ImageList(zeros(N,3,S,S), [(S,S)]*N),
+  //                                                          [zeros(N,1,g,g) for g in grids])
+  //   maps(C, f): per level [N, A*C, g, g] f32, element i running over all levels in NCHW order = f(i)
+  //   cls = maps(K, lambda i: 3*sin(0.37 i) - 2.5);  box = maps(4, lambda i: 0.5*cos(0.11 i))
+  //   head outputs: view(N,A,C,g,g).permute(0,3,4,1,2).reshape(N,-1,C), levels concatenated
+  //   targets: image 0 boxes [[5,7,30,40],[28,20,60,50]] labels [2,0]; image 1 [[10,10,26,26]] [1]
+  //   matched = Matcher(0.5, 0.4, True)(box_iou(boxes, anchors)); RetinaNetHead(1, A, K).compute_loss
+  //   RetinaNet.postprocess_detections with score 0.05, nms 0.5, 100 per image, top 1000
+  // printed: cls 10.098752 box 2.0954721, positives [27, 8], ignored [45, 0], 100 detections each,
+  // the first three of each image below.
+  const int64_t N = 2, K = 3, A = 9;
+  const int64_t grids[3] = {8, 4, 2};
+  auto maps = [&](int64_t C, const std::function<double(int64_t)>& f) {
+    std::vector<Tensor> out;
+    int64_t i0 = 0;
+    for (int64_t g : grids) {
+      std::vector<double> v((size_t)(N * A * C * g * g));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = f(i0 + (int64_t)i);
+      i0 += (int64_t)v.size();
+      out.push_back(from_vector(v, {N, A * C, g, g}));
+    }
+    return out;
+  };
+  const std::vector<Tensor> cls = maps(K, [](int64_t i) { return 3 * std::sin(0.37 * double(i)) - 2.5; });
+  const std::vector<Tensor> box = maps(4, [](int64_t i) { return 0.5 * std::cos(0.11 * double(i)); });
+  const RetinaNetConfig cfg = RetinaNetConfig::cpu(K);
+  std::vector<int64_t> level_sizes;
+  const Tensor anchors = retinanet_anchors(cfg.anchor_options(64, 64), cfg.conventions(), DType::f32, &level_sizes);
+  const RetinaNetTargets t = retinanet_targets(
+      anchors, {from_vector({5, 7, 30, 40, 28, 20, 60, 50}, {2, 4}), from_vector({10, 10, 26, 26}, {1, 4})}, {{2, 0}, {1}},
+      K, cfg.matcher_options(), cfg.coder_options(), cfg.conventions());
+  CHECK(t.num_positives == std::vector<int64_t>{27, 8});
+  int64_t ignored = 0;
+  for (double l : t.labels.to_vector()) ignored += l == kMatchIgnore;
+  CHECK(ignored == 45);
+  const RetinaNetLoss l = retinanet_loss(flatten_head_outputs(cls, K), flatten_head_outputs(box, 4), t, cfg);
+  CHECK(l.cls.item() == doctest::Approx(10.098752).epsilon(1e-6));
+  CHECK(l.box.item() == doctest::Approx(2.0954721).epsilon(1e-6));
+
+  det::InferenceOptions opt;
+  opt.nms.kind = det::PostNms::hard;
+  const std::vector<det::Detections> d = retinanet_decode(cls, box, anchors, K, 64, 64, opt);
+  const double want_boxes[2][3][4] = {{{10.1036, 28.9409, 58.0238, 46.9831}, {56.1078, 0.0, 64.0, 31.4981}, {16.211, 0.8434, 49.2937, 45.7798}},
+                                      {{4.5938, 0.3918, 39.3718, 22.3728}, {8.7252, 40.0192, 26.2186, 64.0}, {32.0641, 10.6547, 64.0, 50.2934}}};
+  const double want_scores[2][3] = {{0.6224576, 0.6224569, 0.6224530}, {0.6224592, 0.6224586, 0.6224552}};
+  const int64_t want_labels[2][3] = {{0, 0, 2}, {2, 1, 1}};
+  for (int n = 0; n < 2; ++n) {
+    CAPTURE(n);
+    CHECK(d[(size_t)n].size() == 100);
+    for (int j = 0; j < 3; ++j) {
+      CHECK(d[(size_t)n].scores.at(j) == doctest::Approx(want_scores[n][j]).epsilon(2e-7));
+      CHECK(d[(size_t)n].labels.at(j) == want_labels[n][j]);
+      for (int k = 0; k < 4; ++k) CHECK(d[(size_t)n].boxes.at(4 * j + k) == doctest::Approx(want_boxes[n][j][k]).epsilon(1e-4));
     }
   }
 }
