@@ -113,7 +113,7 @@ static Args parse_args(int argc, char** argv) {
     try {
       amp::amp_dtype_from_name(a.amp);
     } catch (const Error& e) {
-      std::fprintf(stderr, "--amp: %s\n", e.what());
+      std::fprintf(stderr, "--amp %s: %s\n", a.amp.c_str(), e.what());
       std::exit(2);
     }
   }
