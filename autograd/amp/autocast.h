@@ -3,9 +3,10 @@
 //   low-precision ops (matmul, linear, conv2d, conv_transpose2d): floating inputs are rounded to the
 //     low dtype L (f16 or bf16), the products accumulate in f32, the output is rounded to L:
 //       y = round_L( sum_k f32(round_L(a_ik)) * f32(round_L(b_kj)) )
-//   f32 ops (norms, softmax/log_softmax, losses, sum/mean, exp/log/pow, interpolate): half inputs are
-//     widened to f32 first (exactly; every f16/bf16 value is an f32 value);
-//   everything else runs in the widest floating input type (f16 + f32 -> f32).
+//   f32 ops (norms, softmax/log_softmax, losses, sum/mean/var, exp/log/pow, softplus, interpolate):
+//     half inputs are widened to f32 first (exactly; every f16/bf16 value is an f32 value);
+//   everything else keeps its input type; binary ops, where and cat with mixed floating types run
+//     in the widest one (f16 + f32 -> f32, as PyTorch's promotion; outside a scope that is an error).
 // The casts are ordinary differentiable Tensor::to calls, so gradients flow through them and the f32
 // parameters (the master weights) receive f32 gradients.
 //
@@ -14,7 +15,7 @@
 //
 //   {
 //     dg::amp::Autocast ac(dg::DType::f16);   // autocast on, low dtype f16
-//     Tensor logits = model.forward(x);       // convs/linears give f16 tensors
+//     Tensor logits = model.forward(x);       // convs (and dg::linear) give f16 tensors
 //     Tensor loss = cross_entropy(logits, y); // f32 (losses widen their inputs)
 //   }                                         // previous state restored
 //   loss.backward();                          // backward may run outside the scope
