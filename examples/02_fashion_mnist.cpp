@@ -361,9 +361,11 @@ int main(int argc, char** argv) {
     }
     std::printf("\ntest accuracy %.2f%% after %d epochs in %.1f s (%d threads)\n", 100 * acc, last_epoch, total_s,
                 args.threads);
-    if (use_amp)
+    if (scaler.enabled())
       std::printf("mixed precision %s: final loss scale %g, %lld of %lld steps skipped\n", args.amp.c_str(),
                   scaler.scale(), (long long)skipped, (long long)(step - first_step));
+    else if (use_amp)
+      std::printf("mixed precision %s: no loss scaling\n", args.amp.c_str());
   } catch (const Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 1;
