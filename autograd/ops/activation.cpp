@@ -16,12 +16,18 @@ using namespace ops_detail;
   if (is_half(X.dtype())) return FN(X.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(X.dtype())
 
 // out = max(x, 0);  dx = g * [x > 0]
+// f16/bf16: exact in any type, so computed on widened copies and rounded back (no rounding happens),
+// but recorded as one node that saves x in its half type (not the widened copy: half the memory).
 Tensor relu(const Tensor& x) {
-  DG_HALF_ACT(relu, x);
-  Tensor out = unary_map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  const bool half = is_half(x.dtype());
+  const Tensor xc = half ? x.detach().to(DType::f32) : x;
+  Tensor out = unary_map("relu", xc, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  if (half) out = out.to(x.dtype());
   Tensor sx = x.detach();
-  return record("relu", out, {x}, [sx](const Tensor& g) {
-    return grads({binary_map("relu", g, sx, [](auto gi, auto v) { return v > 0 ? gi : decltype(gi)(0); })});
+  return record("relu", out, {x}, [sx, half](const Tensor& g) {
+    const Tensor gc = half ? g.to(DType::f32) : g, xc = half ? sx.to(DType::f32) : sx;
+    Tensor dx = binary_map("relu", gc, xc, [](auto gi, auto v) { return v > 0 ? gi : decltype(gi)(0); });
+    return grads({half ? dx.to(g.dtype()) : dx});
   });
 }
 

@@ -387,6 +387,15 @@ void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor
 
 }  // namespace
 
+// NOTE [ Half-precision convolutions ]
+// f16/bf16 tensors are widened exactly to f32 compute copies, the f32 kernels run, and the result
+// (and in backward each gradient) is rounded once to the half type. The node saves the caller's half
+// tensors, not the f32 copies, so half activations keep half memory alive; the copies are temporary.
+namespace {
+Tensor widen_if(bool half, const Tensor& t) { return half && t.defined() ? t.detach().to(DType::f32) : t; }
+Tensor narrow_if(bool half, const Tensor& t, DType dt) { return half ? t.to(dt) : t; }
+}  // namespace
+
 // ================================================================================================
 // conv2d
 // out = conv(x, w) + b
@@ -400,10 +409,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
     return conv2d(x, w, b, stride, padding, dilation, groups);
   }
   check_common(op, input, weight, bias, stride, padding, dilation, groups);
-  if (is_half(input.dtype()))
-    return conv2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias, stride,
-                  padding, dilation, groups)
-        .to(input.dtype());
+  // f16/bf16 (NOTE [ Half-precision convolutions ] below): compute copies in f32, half tensors saved.
+  const DType dt = input.dtype();
+  const bool half = is_half(dt);
+  const Tensor xc = widen_if(half, input), wc = widen_if(half, weight), bc = widen_if(half, bias);
   const Shape& xs = input.shape();
   const Shape& ws = weight.shape();
   ConvProblem pb;
@@ -426,14 +435,17 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
         "dilated kernel (weight ", shape_text(ws), ", dilation ", hw_str(dilation), "): output would be ", g.Ho, "x",
         g.Wo);
 
-  Tensor out = forward_t(pb, input, weight);
-  if (bias.defined()) add_bias_t(out, bias);
+  Tensor out = forward_t(pb, xc, wc);
+  if (bias.defined()) add_bias_t(out, bc);
+  if (half) out = out.to(dt);
 
   Tensor sx = input.detach(), sw = weight.detach();
   const bool gx = input.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
-  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb](const Tensor& gout) {
-    return grads({gx ? input_grad_t(pb, gout, sw) : Tensor(), gw ? weight_grad_t(pb, gout, sx) : Tensor(),
-                  gb ? bias_grad_t(gout) : Tensor()});
+  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb, half, dt](const Tensor& gout) {
+    const Tensor g = widen_if(half, gout), x = widen_if(half, sx), w = widen_if(half, sw);
+    return grads({gx ? narrow_if(half, input_grad_t(pb, g, w), dt) : Tensor(),
+                  gw ? narrow_if(half, weight_grad_t(pb, g, x), dt) : Tensor(),
+                  gb ? narrow_if(half, bias_grad_t(g), dt) : Tensor()});
   });
 }
 
@@ -468,10 +480,9 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
     return conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation);
   }
   check_common(op, input, weight, bias, stride, padding, dilation, groups);
-  if (is_half(input.dtype()))
-    return conv_transpose2d(input.to(DType::f32), weight.to(DType::f32), bias.defined() ? bias.to(DType::f32) : bias,
-                            stride, padding, output_padding, groups, dilation)
-        .to(input.dtype());
+  const DType dt = input.dtype();  // f16/bf16: as conv2d (NOTE [ Half-precision convolutions ])
+  const bool half = is_half(dt);
+  const Tensor xc = widen_if(half, input), wc = widen_if(half, weight), bc = widen_if(half, bias);
   const Shape& xs = input.shape();
   const Shape& ws = weight.shape();
   check(output_padding.h >= 0 && output_padding.w >= 0, op, ": output_padding must be non-negative, got ",
@@ -498,14 +509,17 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   check(g.H > 0 && g.W > 0, op, ": output size ", g.H, "x", g.W, " is not positive (input ", shape_text(xs),
         ", weight ", shape_text(ws), ", stride ", hw_str(stride), ", padding ", hw_str(padding), ")");
 
-  Tensor out = input_grad_t(pb, input, weight);
-  if (bias.defined()) add_bias_t(out, bias);
+  Tensor out = input_grad_t(pb, xc, wc);
+  if (bias.defined()) add_bias_t(out, bc);
+  if (half) out = out.to(dt);
 
   Tensor sx = input.detach(), sw = weight.detach();
   const bool gx = input.requires_grad(), gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
-  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb](const Tensor& gout) {
-    return grads({gx ? forward_t(pb, gout, sw) : Tensor(), gw ? weight_grad_t(pb, sx, gout) : Tensor(),
-                  gb ? bias_grad_t(gout) : Tensor()});
+  return record(op, out, {input, weight, bias}, [pb, sx, sw, gx, gw, gb, half, dt](const Tensor& gout) {
+    const Tensor g = widen_if(half, gout), x = widen_if(half, sx), w = widen_if(half, sw);
+    return grads({gx ? narrow_if(half, forward_t(pb, g, w), dt) : Tensor(),
+                  gw ? narrow_if(half, weight_grad_t(pb, x, g), dt) : Tensor(),
+                  gb ? narrow_if(half, bias_grad_t(g), dt) : Tensor()});
   });
 }
 

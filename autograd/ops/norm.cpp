@@ -234,40 +234,50 @@ Tensor empty_if(bool want, const Shape& s, DType dt) { return want ? Tensor::emp
 // y[n,c,s] = (x[n,c,s] - mean_c) * rstd_c * w_c + b_c
 // training: mean_c, var_c (biased) of the batch; full backward through them (see top of file)
 // eval: mean_c = rm_c, rstd_c = 1/sqrt(rv_c + eps): dx = g * w_c * rstd_c
+// f16/bf16 x (with f32 weight, bias and running statistics -- a BatchNorm layer under autocast, as
+// PyTorch's batch norm on half input): x is widened exactly, the statistics and arithmetic are the f32
+// kernel's, y and dx are rounded once to x's type, dw/db stay f32. The node saves x in its half type,
+// so a conv -> BN -> ReLU block under autocast keeps half-size activations alive (docs/memory.md).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   const char* op = "batch_norm";
-  if (amp::autocast_widens({x, weight, bias}))  // autocast: f32 op (NOTE [ Autocast hooks ] in amp/autocast.h)
-    return batch_norm(amp::autocast_f32(x), running_mean, running_var, amp::autocast_f32(weight),
-                      amp::autocast_f32(bias), training, momentum, eps);
   require_floating(op, x);
   check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_text(x.shape()));
-  check(!is_half(x.dtype()), op, ": f16/bf16 input: convert to f32 first (running statistics are kept in f32)");
+  const DType xt = x.dtype();
+  const bool half = is_half(xt);
+  if (half) {
+    for (const Tensor* p : {&running_mean, &running_var, &weight, &bias})
+      check(!p->defined() || p->dtype() == DType::f32, op, ": ", dtype_name(xt),
+            " input needs f32 weight, bias and running statistics, got ", dtype_name(p->dtype()));
+  }
+  const Tensor xc = half ? x.detach().to(DType::f32) : x;  // the compute type's view of x
   const int64_t N = x.size(0), C = x.size(1), S = N * C > 0 ? x.numel() / (N * C) : 0;
-  check_param(op, "running_mean", running_mean, x, {C});
-  check_param(op, "running_var", running_var, x, {C});
-  check_param(op, "weight", weight, x, {C});
-  check_param(op, "bias", bias, x, {C});
+  check_param(op, "running_mean", running_mean, xc, {C});
+  check_param(op, "running_var", running_var, xc, {C});
+  check_param(op, "weight", weight, xc, {C});
+  check_param(op, "bias", bias, xc, {C});
   check(training || (running_mean.defined() && running_var.defined()), op,
         ": running_mean and running_var are required in evaluation mode (training=false)");
   check(!training || N * S > 1, op, ": expected more than 1 value per channel when training, got input ",
         shape_text(x.shape()));
   // per-channel statistics used for the output, kept for backward
   auto mean = std::make_shared<std::vector<double>>((size_t)C), rstd = std::make_shared<std::vector<double>>((size_t)C);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  DG_DISPATCH_FLOAT(x.dtype(), op, T,
-    batch_norm_forward_kernel<T>(x.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), mut_or_null<T>(running_mean),
+  Tensor out = Tensor::empty(x.shape(), xc.dtype());
+  DG_DISPATCH_FLOAT(xc.dtype(), op, T,
+    batch_norm_forward_kernel<T>(xc.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), mut_or_null<T>(running_mean),
                                  mut_or_null<T>(running_var), out.data<T>(), mean->data(), rstd->data(), N, C, S,
                                  training, momentum, eps));
+  if (half) out = out.to(xt);
   Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
   const bool gw = weight.defined() && weight.requires_grad(), gb = bias.defined() && bias.requires_grad();
-  return record(op, out, {x, weight, bias}, [sx, sw, mean, rstd, training, gw, gb, N, C, S](const Tensor& g) {
-    Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
-    Tensor dw = empty_if(gw, {C}, sx.dtype()), db = empty_if(gb, {C}, sx.dtype());
-    DG_DISPATCH_FLOAT(sx.dtype(), "batch_norm", T,
-      batch_norm_backward_kernel<T>(sx.data<T>(), ptr_or_null<T>(sw), g.data<T>(), mean->data(), rstd->data(),
+  return record(op, out, {x, weight, bias}, [sx, sw, mean, rstd, training, gw, gb, N, C, S, half, xt](const Tensor& g) {
+    const Tensor xc = half ? sx.to(DType::f32) : sx, gc = half ? g.to(DType::f32) : g;
+    Tensor dx = Tensor::empty(xc.shape(), xc.dtype());
+    Tensor dw = empty_if(gw, {C}, xc.dtype()), db = empty_if(gb, {C}, xc.dtype());
+    DG_DISPATCH_FLOAT(xc.dtype(), "batch_norm", T,
+      batch_norm_backward_kernel<T>(xc.data<T>(), ptr_or_null<T>(sw), gc.data<T>(), mean->data(), rstd->data(),
                                     dx.data<T>(), mut_or_null<T>(dw), mut_or_null<T>(db), N, C, S, training));
-    return grads({dx, dw, db});
+    return grads({half ? dx.to(xt) : dx, dw, db});
   });
 }
 

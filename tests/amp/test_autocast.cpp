@@ -177,10 +177,14 @@ TEST_CASE("autocast: f32 ops widen, other ops keep their dtype, mixed binary ops
   Autocast ac(DType::f16);
   Tensor c = conv2d(x, w, bias, 1, 1);
   REQUIRE(c.dtype() == DType::f16);
-  Tensor bn = batch_norm(c, rm, rv, g, beta, true);
-  CHECK(bn.dtype() == DType::f32);
-  CHECK(same_bytes(bn, batch_norm(c.to(DType::f32), zeros({4}), ones({4}), g, beta, true)));
+  // batch_norm takes the f16 input with its f32 parameters and statistics (as PyTorch's): computed in
+  // f32 from the exactly widened input, the output rounded once to f16
+  Tensor bn16 = batch_norm(c, rm, rv, g, beta, true);
+  CHECK(bn16.dtype() == DType::f16);
+  CHECK(same_bytes(bn16, batch_norm(c.to(DType::f32), zeros({4}), ones({4}), g, beta, true).to(DType::f16)));
+  CHECK(rm.dtype() == DType::f32);
   CHECK(rm.to_vector() != std::vector<double>(4, 0.0));  // running stats (f32) were updated
+  const Tensor bn = c.to(DType::f32);  // an f32 operand for the promotion checks below
   CHECK(group_norm(c, 2).dtype() == DType::f32);
   CHECK(layer_norm(c, {6}).dtype() == DType::f32);
   CHECK(softmax(c, 1).dtype() == DType::f32);
@@ -239,8 +243,9 @@ struct TinyNet {
     auto low = [&](const Tensor& t) { return explicit_casts ? t.to(dt) : t; };
     auto wide = [&](const Tensor& t) { return explicit_casts ? t.to(DType::f32) : t; };
     Tensor c = conv2d(low(x), low(w), low(b), 1, 1);
-    Tensor h = relu(batch_norm(wide(c), zeros({4}), ones({4}), gamma, beta, true));
-    Tensor feat = mean(h, {2, 3});
+    // batch_norm under autocast: half input, f32 parameters, f32 arithmetic, output rounded to the input type
+    Tensor h = relu(batch_norm(c, zeros({4}), ones({4}), gamma, beta, true));
+    Tensor feat = mean(wide(h), {2, 3});  // mean is an f32 op
     Tensor logits = linear(low(feat), low(fw), low(fb));
     return cross_entropy(wide(logits), y);
   }
@@ -309,7 +314,8 @@ TEST_CASE("autocast: a ResNet BasicBlock (downsampling) forward + backward runs 
     };
     auto [o32, g32] = run(false);
     auto [olow, glow] = run(true);
-    CHECK(olow.dtype() == DType::f32);  // the block ends with bn + add + relu: f32
+    // bn2 keeps the conv's half type; the downsample's bn too, so the add and relu stay half
+    CHECK(olow.dtype() == dt);
     auto rel = [](const Tensor& a, const Tensor& b) {
       auto va = a.to_vector(), vb = b.to_vector();
       double num = 0, den = 0;
