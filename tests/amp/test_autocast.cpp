@@ -349,3 +349,42 @@ TEST_CASE("autocast: f64 stays f64 inside a scope; gradcheck of linear (f64), in
   CHECK(gradcheck(g, {x, w}).ok);
   CHECK_THROWS_WITH_PART(linear(x, transpose(w, 0, 1)), "does not match weight");
 }
+
+TEST_CASE("half batch_norm / conv2d / relu: the f32 recipe rounded once, and half-size saved tensors") {
+  for (DType dt : kLow) {
+    INFO("dtype ", dtype_name(dt));
+    Generator gen(11);
+    Tensor x = randn({4, 3, 5, 5}, gen).to(dt).detach().set_requires_grad(true);
+    Tensor w = mul(randn({3}, gen), 0.5).detach().set_requires_grad(true);
+    Tensor b = randn({3}, gen).detach().set_requires_grad(true);
+    Tensor g = randn({4, 3, 5, 5}, gen).to(dt);
+    Tensor y = batch_norm(x, zeros({3}), ones({3}), w, b, true);
+    CHECK(y.dtype() == dt);
+    y.backward(g);
+    // the recipe: widen, f32 batch_norm, round the output and dx once
+    Tensor xf = x.detach().to(DType::f32).set_requires_grad(true);
+    Tensor w2 = w.detach().clone().set_requires_grad(true), b2 = b.detach().clone().set_requires_grad(true);
+    Tensor yf = batch_norm(xf, zeros({3}), ones({3}), w2, b2, true);
+    yf.backward(g.to(DType::f32));
+    CHECK(same_bytes(y, yf.to(dt)));
+    CHECK(x.grad().dtype() == dt);
+    CHECK(same_bytes(x.grad(), xf.grad().to(dt)));
+    CHECK(same_bytes(w.grad(), w2.grad()));  // f32 parameters get f32 gradients
+    CHECK(same_bytes(b.grad(), b2.grad()));
+    CHECK_THROWS_WITH_PART(batch_norm(x, zeros({3}, dt), ones({3}), w, b, true), "needs f32 weight, bias and running statistics");
+
+    // conv2d + relu on half tensors keep only half-size tensors alive for backward
+    Tensor in = randn({8, 16, 24, 24}, gen);
+    Tensor wk = randn({16, 16, 3, 3}, gen);
+    auto saved_bytes = [&](DType t) {
+      Tensor a = in.to(t).detach().set_requires_grad(true), k = wk.to(t).detach().set_requires_grad(true);
+      const int64_t before = memory_stats().current_bytes;
+      Tensor out = relu(conv2d(a, k, Tensor(), 1, 1));
+      return memory_stats().current_bytes - before;  // the output and what the graph saved
+    };
+    const int64_t full = saved_bytes(DType::f32), low = saved_bytes(dt);
+    CAPTURE(full);
+    CAPTURE(low);
+    CHECK(low * 2 == full);
+  }
+}
