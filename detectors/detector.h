@@ -55,4 +55,7 @@ class Detector : public nn::Module {
 // the detector kind and listing the known keys; a value of another JSON type => dg::Error too.
 void apply_overrides(nlohmann::json& config, const nlohmann::json& overrides, const std::string& kind);
 
+// 1234567 -> "1,234,567" (parameter counts in describe()).
+std::string with_commas(int64_t v);
+
 }  // namespace dg::det

@@ -40,7 +40,7 @@ ResNet::ResNet(const ResNetOptions& o, Generator& gen) : Backbone("ResNet"), opt
   else if (o.depth == 34) blocks = {3, 4, 6, 3};
   else fail("ResNet: depth must be 18 or 34 (BasicBlock networks), got ", o.depth);
   check(o.width_mult > 0, "ResNet: width_mult must be positive, got ", o.width_mult);
-  for (int64_t base : {64, 128, 256, 512}) widths.push_back(std::max<int64_t>(1, std::llround(base * o.width_mult)));
+  widths = resnet_widths(o.width_mult);
 
   conv1 = register_module("conv1", std::make_shared<Conv2d>(3, widths[0], 7, gen,
                                                             Conv2dOptions{.stride = 2, .padding = 3, .bias = false}));
@@ -83,6 +83,27 @@ Tensor ResNet::forward(const Tensor& x) {
   Tensor c5 = features(x)[3];
   Tensor pooled = flatten((*avgpool)(c5), 1);  // [N, C5]
   return (*fc)(pooled);
+}
+
+std::vector<int64_t> resnet_widths(double width_mult) {
+  std::vector<int64_t> w;
+  for (int64_t base : {64, 128, 256, 512}) w.push_back(std::max<int64_t>(1, std::llround(base * width_mult)));
+  return w;
+}
+
+int64_t resnet18_backbone_parameters(double width_mult) {
+  const std::vector<int64_t> w = resnet_widths(width_mult);
+  int64_t n = 147 * w[0] + 2 * w[0], in = w[0];
+  for (int s = 0; s < 4; ++s) {
+    const int64_t p = w[(size_t)s];
+    for (int b = 0; b < 2; ++b) {
+      const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
+      n += 9 * in * p + 9 * p * p + 4 * p;
+      if (stride != 1 || in != p) n += in * p + 2 * p;
+      in = p;
+    }
+  }
+  return n;
 }
 
 std::shared_ptr<ResNet> resnet18(Generator& gen, int64_t num_classes, double width_mult) {

@@ -72,6 +72,11 @@ class ResNet : public Backbone {
 };
 
 std::shared_ptr<ResNet> resnet18(Generator& gen, int64_t num_classes = 1000, double width_mult = 1.0);
+// The channels of C2..C5 at this width: max(1, round(base * width_mult)) for base 64, 128, 256, 512.
+std::vector<int64_t> resnet_widths(double width_mult);
+// Parameters of ResNet-18 without avgpool/fc, by formula (detectors' parameter counts build on it):
+// stem 7x7x3 conv + BN, then per BasicBlock(in, p) 9 in p + 9 p^2 + 4 p (+ in p + 2 p with a downsample).
+int64_t resnet18_backbone_parameters(double width_mult);
 std::shared_ptr<ResNet> resnet34(Generator& gen, int64_t num_classes = 1000, double width_mult = 1.0);
 
 }  // namespace dg::nn

@@ -36,7 +36,7 @@ CenterNetConfig CenterNetConfig::from_json(const nlohmann::json& j, const std::s
 std::string CenterNet::describe() const {
   std::ostringstream s;
   s << "CenterNet, ResNet-18 x" << cfg.width_mult << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1]
-    << "/" << cfg.up_channels[2] << ", heads " << cfg.head_channels << ", " << num_parameters() << " parameters";
+    << "/" << cfg.up_channels[2] << ", heads " << cfg.head_channels << ", " << det::with_commas(num_parameters()) << " parameters";
   return s.str();
 }
 

@@ -80,21 +80,9 @@ CenterNetOutput CenterNet::forward_heads(const Tensor& x) {
 }
 
 int64_t centernet_num_parameters(const CenterNetConfig& cfg) {
-  std::vector<int64_t> w;
-  for (int64_t base : {64, 128, 256, 512}) w.push_back(std::max<int64_t>(1, std::llround(base * cfg.width_mult)));
-  // stem: conv 7x7x3 + BN
-  int64_t n = 147 * w[0] + 2 * w[0];
-  // BasicBlock(in, p): 9 in p + 9 p^2 + 4 p (+ in p + 2 p with a downsample), two blocks per stage
-  int64_t in = w[0];
-  for (int s = 0; s < 4; ++s) {
-    const int64_t p = w[(size_t)s];
-    for (int b = 0; b < 2; ++b) {
-      const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
-      n += 9 * in * p + 9 * p * p + 4 * p;
-      if (stride != 1 || in != p) n += in * p + 2 * p;
-      in = p;
-    }
-  }
+  const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
+  int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
+  int64_t in = w[3];
   for (int64_t u : cfg.up_channels) {  // ConvTranspose 4x4 (no bias) + BN
     n += 16 * in * u + 2 * u;
     in = u;

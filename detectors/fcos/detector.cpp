@@ -10,25 +10,13 @@
 
 namespace dg::fcos {
 
-namespace {
-// 1234567 -> "1,234,567"
-std::string with_commas(int64_t v) {
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
-}  // namespace
-
 std::string FcosDetector::describe() const {
   char mult[32];
   std::snprintf(mult, sizeof mult, "%g", cfg.width_mult);
   return "FCOS, ResNet-18 x" + std::string(mult) + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
          std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
          std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) + " (GN " +
-         std::to_string(cfg.gn_groups) + "), " + with_commas(num_parameters()) + " parameters";
+         std::to_string(cfg.gn_groups) + "), " + det::with_commas(num_parameters()) + " parameters";
 }
 
 det::LossReport FcosDetector::loss(const data::Batch& batch) {

@@ -237,21 +237,8 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
 }
 
 int64_t fcos_num_parameters(const FcosConfig& cfg) {
-  std::vector<int64_t> w;
-  for (int64_t base : {64, 128, 256, 512}) w.push_back(std::max<int64_t>(1, std::llround(base * cfg.width_mult)));
-  // ResNet-18 without fc: stem conv 7x7x3 + BN, then BasicBlocks 9 in p + 9 p^2 + 4 p (+ in p + 2 p
-  // with a downsample), two per stage.
-  int64_t n = 147 * w[0] + 2 * w[0];
-  int64_t in = w[0];
-  for (int s = 0; s < 4; ++s) {
-    const int64_t p = w[(size_t)s];
-    for (int b = 0; b < 2; ++b) {
-      const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
-      n += 9 * in * p + 9 * p * p + 4 * p;
-      if (stride != 1 || in != p) n += in * p + 2 * p;
-      in = p;
-    }
-  }
+  const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
+  int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   const int64_t C = cfg.fpn_channels, K = cfg.num_classes;
   for (int64_t l = cfg.first_level; l <= 5; ++l) n += w[(size_t)(l - 2)] * C + C + 9 * C * C + C;  // FPN
   if (cfg.last_level == 7) n += 2 * (9 * C * C + C);                                                // P6, P7

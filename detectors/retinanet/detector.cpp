@@ -27,14 +27,6 @@ RetinaNetDetector::RetinaNetDetector(const RetinaNetConfig& c, Generator& gen) :
 }
 
 namespace {
-std::string with_commas(int64_t v) {
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
 
 // Inside an autocast scope the head convs give f16/bf16 maps: the loss and the decoding work in f32
 // (f64 stays f64). A differentiable cast, so the gradient flows back into the half-precision graph.
@@ -57,7 +49,7 @@ std::string RetinaNetDetector::describe() const {
          std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
          std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) +
          (cfg.head_norm == "gn" ? " GN" : "") + ", " + std::to_string(cfg.anchors_per_location()) + " anchors, " +
-         with_commas(num_parameters()) + " parameters";
+         det::with_commas(num_parameters()) + " parameters";
 }
 
 RetinaNetOutput RetinaNetDetector::forward_heads(const Tensor& x) {

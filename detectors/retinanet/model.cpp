@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "autograd/error.h"
+#include "layers/resnet.h"
 #include "detectors/detector.h"
 #include "layers/activation.h"
 #include "layers/init.h"
@@ -228,20 +229,8 @@ RetinaNetHead::RetinaNetHead(const RetinaNetConfig& cfg, Generator& gen) : Modul
 }
 
 int64_t retinanet_num_parameters(const RetinaNetConfig& cfg) {
-  std::vector<int64_t> w;
-  for (int64_t base : {64, 128, 256, 512}) w.push_back(std::max<int64_t>(1, std::llround(base * cfg.width_mult)));
-  // ResNet-18 stem (7x7x3 conv + BN) and 4 stages of 2 BasicBlocks (layers/resnet.h)
-  int64_t n = 147 * w[0] + 2 * w[0];
-  int64_t in = w[0];
-  for (int s = 0; s < 4; ++s) {
-    const int64_t p = w[(size_t)s];
-    for (int b = 0; b < 2; ++b) {
-      const int64_t stride = (b == 0 && s > 0) ? 2 : 1;
-      n += 9 * in * p + 9 * p * p + 4 * p;
-      if (stride != 1 || in != p) n += in * p + 2 * p;
-      in = p;
-    }
-  }
+  const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
+  int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   // FPN over C_first..C5: 1x1 laterals and 3x3 outputs, plus P6/P7 (layers/fpn.h)
   const int64_t F = cfg.fpn_channels;
   for (int64_t l = cfg.first_level; l <= 5; ++l) n += w[(size_t)(l - 2)] * F + F + 9 * F * F + F;
