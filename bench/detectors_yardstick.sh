@@ -8,6 +8,9 @@
 #   bench/detectors_yardstick.sh fcos            # the issue-6 measurement for FCOS (~16 minutes)
 #   bench/detectors_yardstick.sh retinanet 5 10 2 /tmp/dy
 #
+# LR=1e-3 sets the peak learning rate of both sides (default 2e-3; RetinaNet needs 1e-3: at 2e-3
+# torchvision's RetinaNet collapses to background -- 0 detections after 16k images -- and detgrad's
+# loss spikes in the warm-up; docs/detection/compare.md).
 # REPORT_ONLY=1 skips the export and both trainings: it redraws the plots and the summary from the runs
 # already in OUT/MODEL (e.g. after copying them from another machine).
 # Needs build/detgrad (or DETGRAD=/path/to/detgrad) and Debian's python3-torch (/usr/bin/python3).
@@ -23,6 +26,7 @@ torch_minutes=${2:-5}
 detgrad_minutes=${3:-10}
 threads=${4:-2}
 out=${5:-/tmp/detectors_yardstick}
+lr=${LR:-2e-3}
 case "$model" in
   fcos|retinanet) ;;
   *) echo "model must be fcos or retinanet, got '$model'" >&2; exit 2 ;;
@@ -46,13 +50,13 @@ done
 echo "== torchvision $model: $torch_minutes minutes, $threads threads"
 rm -rf "$run/torchvision"
 "$py" "$root/bench/detectors_torch.py" --model "$model" --train "$data/train" --val "$data/val" \
-  --minutes "$torch_minutes" --eval-every 8000 --threads "$threads" --batch 32 --lr 2e-3 --warmup 100 \
+  --minutes "$torch_minutes" --eval-every 8000 --threads "$threads" --batch 32 --lr "$lr" --warmup 100 \
   --width 0.25 --fpn 64 --seed 0 --detgrad "$detgrad" --out "$run/torchvision"
 
 echo "== detgrad $model: $detgrad_minutes minutes, $threads threads"
 rm -rf "$run/detgrad"
 "$detgrad" train "$model" --preset small --train-size 8000 --val-size 500 --data-seed 0 --seed 0 \
-  --width 0.25 --fpn 64 --head-depth 4 --minutes "$detgrad_minutes" --threads "$threads" --out "$run/detgrad"
+  --width 0.25 --fpn 64 --head-depth 4 --lr "$lr" --minutes "$detgrad_minutes" --threads "$threads" --out "$run/detgrad"
 fi
 
 title="$model x0.25, small"

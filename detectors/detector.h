@@ -46,6 +46,8 @@ class Detector : public nn::Module {
   virtual InferenceOptions default_inference() const = 0;
   // No gradient is recorded; the module's mode (train/eval) is the caller's business.
   virtual std::vector<Detections> detect(const Tensor& images, const InferenceOptions& opt) = 0;
+  // The peak Adam learning rate `detgrad train` uses unless --lr is given (batch 32, warm-up + cosine).
+  virtual double default_lr() const { return 2e-3; }
   // Input height and width must be multiples of this (the coarsest stride the network uses).
   virtual int64_t size_divisor() const { return 32; }
 };

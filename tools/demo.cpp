@@ -26,7 +26,7 @@ namespace dg::tools {
 
 namespace {
 constexpr double kDefaultMinutes = 10;
-constexpr const char* kDefaultModel = "centernet";
+constexpr const char* kDefaultModel = "fcos";  // the best mAP in 10 minutes (docs/detection/compare.md)
 
 struct DemoCli {
   TrainCli train;

@@ -26,6 +26,14 @@ namespace {
 
 constexpr int kScale = 4;  // input pixels -> picture pixels
 
+// Text from parts (an ostringstream: GCC 12 warns falsely, -Wrestrict, on chains of std::string +).
+template <class... A>
+std::string cat(const A&... parts) {
+  std::ostringstream s;
+  (s << ... << parts);
+  return s.str();
+}
+
 // The letterboxed input picture, enlarged, with the ground truth drawn in class colours.
 Tensor base_picture(const data::Augmented& a, const std::vector<std::string>& names) {
   Tensor pic = det::enlarge(a.scene.image, kScale);
@@ -33,7 +41,7 @@ Tensor base_picture(const data::Augmented& a, const std::vector<std::string>& na
     const auto& b = a.scene.boxes[g];
     const int64_t label = a.scene.labels[g];
     draw_box(pic, b[0] * kScale, b[1] * kScale, b[2] * kScale, b[3] * kScale, class_color(label), 2);
-    draw_label(pic, b[0] * kScale, b[1] * kScale, "#" + std::to_string(g) + " " + names[(size_t)label],
+    draw_label(pic, b[0] * kScale, b[1] * kScale, cat("#", g, " ", names[(size_t)label]),
                class_color(label));
   }
   return pic;
@@ -64,7 +72,7 @@ Tensor fcos_picture(const data::Augmented& a, const fcos::Fcos& net, const std::
   const std::vector<double> pts = t.points.to_vector(), matched = t.matched.to_vector();
   std::vector<Tensor> panels;
   std::ostringstream sum;
-  sum << "FCOS positives (" << (conv.fcos_center_sampling ? "centre sampling r=" + std::to_string(conv.fcos_center_radius).substr(0, 3) : "no centre sampling")
+  sum << "FCOS positives (" << (conv.fcos_center_sampling ? cat("centre sampling r=", conv.fcos_center_radius) : std::string("no centre sampling"))
       << ", points at " << (conv.fcos_half_stride_offset ? "x*s + s/2" : "x*s") << "):";
   int64_t first = 0;
   const std::vector<int64_t> strides = net.cfg.strides(), levels = net.cfg.levels();
@@ -84,8 +92,7 @@ Tensor fcos_picture(const data::Augmented& a, const fcos::Fcos& net, const std::
         fill_rect(pic, (int64_t)x - 1, (int64_t)y - 1, (int64_t)x + 1, (int64_t)y + 1, {150, 150, 150});
       }
     }
-    caption(pic, "P" + std::to_string(levels[l]) + " s" + std::to_string(strides[l]) + ": " + std::to_string(pos) +
-                     " pos");
+    caption(pic, cat("P", levels[l], " s", strides[l], ": ", pos, " pos"));
     sum << " P" << levels[l] << " " << pos << "/" << sizes[l];
     panels.push_back(pic);
     first += sizes[l];
@@ -112,7 +119,7 @@ Tensor retina_picture(const data::Augmented& a, retinanet::RetinaNetDetector& ne
       draw_box(pic, x.box[0] * kScale, x.box[1] * kScale, x.box[2] * kScale, x.box[3] * kScale,
                class_color(a.scene.labels[(size_t)x.gt]), 1);
     }
-    caption(pic, "P" + std::to_string(level) + ": " + std::to_string(n) + " anchors");
+    caption(pic, cat("P", level, ": ", n, " anchors"));
     sum << " P" << level << " " << n;
     panels.push_back(pic);
   }
@@ -178,7 +185,8 @@ std::string nms_log(det::Detector& net, const Tensor& x, const std::string& nms,
         soft = true;
       }
     }
-    s << format_nms_events(ev, soft);
+    std::istringstream events(format_nms_events(ev, soft));
+    for (std::string line; std::getline(events, line);) s << "  " << line << "\n";
     s << "  kept:";
     for (double k : kept.to_vector()) s << " " << (int64_t)k;
     s << "\n";

@@ -32,7 +32,7 @@ void add_train_options(CLI::App* c, TrainCli& t) {
   c->add_option("--steps", o.steps, "length of the run in optimizer steps (overrides --epochs and --minutes)");
   c->add_option("--minutes", o.minutes, "length as a time budget for training (evaluation excluded)");
   c->add_option("--batch", o.batch, "images per step")->capture_default_str();
-  c->add_option("--lr", o.lr, "Adam learning rate (peak of the warm-up + cosine schedule)")->capture_default_str();
+  c->add_option("--lr", o.lr, "Adam learning rate, peak of the warm-up + cosine schedule (default: the detector's, 2e-3; retinanet 1e-3)");
   c->add_option("--warmup", o.warmup_steps, "warm-up steps (linear from 0.1 x lr)")->capture_default_str();
   // Appended, not assigned: `train` registers these once per detector subcommand, and only the parsed
   // one's options have a count.

@@ -122,7 +122,7 @@ TrainOptions TrainOptions::from_json(const json& j, const std::string& context) 
 void TrainOptions::validate() const {
   check(!out_dir.empty(), "train: an output directory (--out) is required");
   check(batch >= 1, "train: --batch must be >= 1, got ", batch);
-  check(lr > 0 && std::isfinite(lr), "train: --lr must be positive, got ", lr);
+  check(lr >= 0 && std::isfinite(lr), "train: --lr must be positive (0: the detector's default), got ", lr);
   check(warmup_steps >= 0 && final_lr_fraction >= 0 && final_lr_fraction <= 1,
         "train: warm-up steps must be >= 0 and the final lr fraction in [0, 1]");
   check(steps >= 0 && epochs >= 0 && minutes >= 0, "train: --steps, --epochs and --minutes must be >= 0");
@@ -238,6 +238,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   const size_t n_parts = loss_names.size();
 
   optim::AdamOptions ao;
+  if (o.lr == 0) o.lr = net.default_lr();
   ao.lr = o.lr;
   ao.weight_decay = o.weight_decay;
   optim::Adam opt(optim::single_group(net.named_parameters()), ao);

@@ -47,7 +47,7 @@ struct TrainOptions {
   int64_t input_size = 0;        // square network input; 0: the dataset's image size rounded up to 32
   // Optimisation
   int64_t batch = 32;
-  double lr = 2e-3;
+  double lr = 0;                  // peak learning rate; 0: the detector's default_lr() (2e-3; RetinaNet 1e-3)
   double weight_decay = 0;
   int64_t warmup_steps = 100;
   double final_lr_fraction = 0.0;

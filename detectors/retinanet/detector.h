@@ -47,6 +47,9 @@ class RetinaNetDetector : public det::Detector {
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
   int64_t size_divisor() const override { return 32; }
+  // 1e-3: at 2e-3 (CenterNet's and FCOS's) the classification loss spikes during the warm-up and
+  // torchvision's RetinaNet collapses to background on the same data (docs/detection/compare.md).
+  double default_lr() const override { return 1e-3; }
 
   // x [N,3,H,W] (H, W multiples of 32) -> the per-level head outputs.
   RetinaNetOutput forward_heads(const Tensor& x);

@@ -252,6 +252,9 @@ TEST_CASE("pipeline zoo: detectors by name, config overrides, rebuilding from a 
   CHECK(d->config_json()["head_channels"] == 8);
   CHECK(d->config_json()["up_channels"] == nlohmann::json({64, 32, 32}));  // the CPU default kept
   CHECK(d->loss_names() == std::vector<std::string>{"heatmap", "wh", "offset"});
+  CHECK(d->default_lr() == 2e-3);
+  CHECK(make_detector("fcos", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}, {"gn_groups", 8}}, g)->default_lr() == 2e-3);
+  CHECK(make_detector("retinanet", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}}, g)->default_lr() == 1e-3);
   // The full config rebuilds the same network (same parameter names and shapes).
   Generator g2(1);
   auto e = detector_from_config("centernet", d->config_json(), g2);

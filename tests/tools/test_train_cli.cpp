@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/support.h"
 
@@ -41,6 +43,9 @@ TEST_CASE("train/eval/detect cli: fcos and retinanet end to end on a tiny run, -
                              " --fpn 16 --head-depth 1 ";
   REQUIRE_MESSAGE(run_detgrad("train retinanet" + retina + "--out " + d + "/retina", out) == 0, out);
   CHECK_MESSAGE(out.find("model: RetinaNet") != std::string::npos, out);
+  // without --lr each detector trains at its own default, recorded in config.json
+  CHECK(nlohmann::json::parse(std::ifstream(d + "/fcos/config.json"))["lr"] == 2e-3);
+  CHECK(nlohmann::json::parse(std::ifstream(d + "/retina/config.json"))["lr"] == 1e-3);
   // eval with another NMS kind, and its JSON names the model
   REQUIRE_MESSAGE(run_detgrad("eval " + d + "/retina --nms diou --json " + d + "/e.json --no-per-category", out) == 0, out);
   CHECK_MESSAGE(out.find("NMS diou (IoU 0.5)") != std::string::npos, out);
