@@ -10,13 +10,14 @@ namespace dg::tools {
 
 class ProgressBar {
  public:
-  ProgressBar(std::string label, long total, long items_per_step = 1, long every = 0);
+  // first: the step the bar starts at (a resumed epoch); items/s and the ETA count from there.
+  ProgressBar(std::string label, long total, long items_per_step = 1, long every = 0, long first = 0);
   void update(long step, const std::vector<std::pair<std::string, double>>& values);
   void finish();
 
  private:
   std::string label_;
-  long total_, items_per_step_, every_;
+  long total_, items_per_step_, every_, first_;
   bool tty_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -111,8 +111,7 @@ det::TrainResult run_training(TrainCli& t) {
   };
   cb.epoch_start = [&](int64_t e, int64_t epochs, int64_t steps, int64_t first) {
     std::string label = "epoch " + std::to_string(e + 1) + (epochs > 0 ? "/" + std::to_string(epochs) : "");
-    bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4));
-    (void)first;
+    bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4), (long)first);
   };
   cb.step = [&](const det::StepInfo& s) {
     if (!bar) return;
