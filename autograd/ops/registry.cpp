@@ -217,6 +217,8 @@ std::vector<OpSpec> build_table() {
                }});
   // matmul
   t.push_back({"matmul", "input, other", "", "", [](OpArgs& a) { return one(matmul(a.in("input"), a.in("other"))); }});
+  t.push_back({"linear", "input, weight, [bias]", "", "",
+               [](OpArgs& a) { return one(linear(a.in("input"), a.in("weight"), a.opt("bias"))); }});
   // shape
   for (const char* n : {"reshape", "view"})
     t.push_back({n, "input", "shape", "", [](OpArgs& a) { return one(reshape(a.in("input"), a.ints("shape"))); }});

@@ -145,6 +145,7 @@ TORCH_OPS = {
                                    keepdim=a_bool(a.get("keepdim", "false"))),),
     # linear algebra
     "matmul": lambda t, a: (torch.matmul(t["input"], t["other"]),),
+    "linear": lambda t, a: (torch.nn.functional.linear(t["input"], t["weight"], t.get("bias")),),
     # shape
     "reshape": lambda t, a: (torch.reshape(t["input"], a_ints(a["shape"])),),
     "view": lambda t, a: (t["input"].view(a_ints(a["shape"])),),
@@ -407,6 +408,10 @@ def fam_matmul(C):
     for name, (sa, sb) in shapes.items():
         dts = BOTH if name in ("2d_2d", "batched_3d", "bcast_batch") else F64
         C.add("matmul_" + name, "matmul", [("input", randn(rng, *sa)), ("other", randn(rng, *sb))], dtypes=dts)
+    rng = family_rng("linear")  # its own generator: the matmul cases above keep their values
+    C.add("linear_2d_bias", "linear", [("input", randn(rng, 3, 4)), ("weight", randn(rng, 5, 4)),
+                                       ("bias", randn(rng, 5))], dtypes=BOTH)
+    C.add("linear_3d_nobias", "linear", [("input", randn(rng, 2, 3, 4)), ("weight", randn(rng, 2, 4))])
 
 
 def fam_shape(C):
