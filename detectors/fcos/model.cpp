@@ -213,11 +213,7 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
     Tensor bt = (*head->bbox_tower)(p[l]);
     Tensor cls = (*head->cls_logits)(ct);
     auto& scale = static_cast<nn::Scale&>((*head->scales)[l]);
-    Tensor pred = (*head->bbox_pred)(bt);
-    // Inside an autocast scope the conv gives f16/bf16: widened to the scale's dtype (as PyTorch's
-    // promotion of a half tensor times an f32 parameter).
-    if (pred.dtype() != scale.scale.dtype()) pred = pred.to(scale.scale.dtype());
-    Tensor raw = scale(pred);
+    Tensor raw = scale((*head->bbox_pred)(bt));  // under autocast: half conv output x f32 scale -> f32
     // norm_on_bbox: ReLU(s x) * stride (distances in units of the stride, mapped back to pixels);
     // otherwise exp(s x) in pixels (original FCOS).
     Tensor box = cfg.norm_on_bbox ? mul(relu(raw), double(strides[l])) : exp(raw);

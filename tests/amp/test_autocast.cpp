@@ -12,6 +12,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "layers/resnet.h"
+#include "layers/scale.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -387,4 +388,14 @@ TEST_CASE("half batch_norm / conv2d / relu: the f32 recipe rounded once, and hal
     CAPTURE(low);
     CHECK(low * 2 == full);
   }
+}
+
+TEST_CASE("autocast: nn::Scale takes a half input inside a scope (promotes), refuses it outside") {
+  nn::Scale s(2.0);
+  Tensor x = tensor({1.5, -3}, {2}).to(DType::f16);
+  CHECK_THROWS_WITH_PART(s(x), "Scale: input dtype f16 differs from the scale's f32");
+  Autocast ac(DType::f16);
+  Tensor y = s(x);
+  CHECK(y.dtype() == DType::f32);
+  CHECK(y.to_vector() == std::vector<double>{3, -6});
 }

@@ -440,7 +440,7 @@ TEST_CASE("fcos_model: loss and detect inside a bf16 autocast scope") {
   det::LossReport r;
   {
     amp::Autocast ac(DType::bf16);
-    r = net.loss(b);  // the bf16 box output is widened before the per-level Scale
+    r = net.loss(b);  // the bf16 box output times the f32 per-level Scale promotes to f32
   }
   CHECK(r.total.dtype() == DType::f32);
   CHECK(r.total.item() == doctest::Approx(f32_total).epsilon(0.05));
