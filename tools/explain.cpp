@@ -197,6 +197,7 @@ std::string nms_log(det::Detector& net, const Tensor& x, const std::string& nms,
 }  // namespace
 
 int run_explain(const det::LoadedModel& m, const ExplainOptions& o) {
+  check(o.scene >= 0, "detect --explain: --scene must be >= 0, got ", o.scene);
   data::DatasetSpec spec;
   spec.source = o.data.empty() ? "fashion-scenes" : o.data;
   spec.preset = o.preset;
