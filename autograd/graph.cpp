@@ -2,7 +2,7 @@
 
 #include <unordered_map>
 
-#include "autograd/ops/elementwise.h"
+#include "autograd/kernels/half.h"
 
 namespace dg {
 
@@ -72,8 +72,40 @@ static std::vector<Node*> topo_order(Node* root) {
   return order;  // post-order: inputs before consumers; walk it backwards
 }
 
+// Two gradients meeting at one tensor: a fresh slot + g (never in place: a backward closure may still
+// hold slot). Same shape and dtype (the caller checks). Half gradients add in f32 and round once, as
+// the f16/bf16 ops do (autograd/ops/elementwise.cpp), so the bits equal add(slot, g).
+template <class T>
+static void add_into(const T* a, const T* b, T* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+static Tensor sum_of_grads(const Tensor& a, const Tensor& b) {
+  check(a.dtype() == b.dtype() && a.shape() == b.shape(), "backward: cannot add a gradient of ",
+        dtype_name(b.dtype()), " ", shape_text(b.shape()), " to one of ", dtype_name(a.dtype()), " ",
+        shape_text(a.shape()));
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  const int64_t n = a.numel();
+  switch (a.dtype()) {
+    case DType::f32: add_into(a.data<float>(), b.data<float>(), out.data<float>(), n); break;
+    case DType::f64: add_into(a.data<double>(), b.data<double>(), out.data<double>(), n); break;
+    case DType::f16:
+    case DType::bf16: {
+      const bool f16 = a.dtype() == DType::f16;
+      const auto* pa = static_cast<const uint16_t*>(a.raw());
+      const auto* pb = static_cast<const uint16_t*>(b.raw());
+      auto* po = static_cast<uint16_t*>(out.raw());
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = f16 ? kernels::f32_to_f16(kernels::f16_to_f32(pa[i]) + kernels::f16_to_f32(pb[i]))
+                    : kernels::f32_to_bf16(kernels::bf16_to_f32(pa[i]) + kernels::bf16_to_f32(pb[i]));
+      break;
+    }
+    default: fail("backward: cannot accumulate gradients of dtype ", dtype_name(a.dtype()));
+  }
+  return out;
+}
+
 static void accumulate(Tensor& slot, const Tensor& g) {
-  slot = slot.defined() ? add(slot, g) : g;
+  slot = slot.defined() ? sum_of_grads(slot, g) : g;
 }
 
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/half.h"

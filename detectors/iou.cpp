@@ -7,12 +7,24 @@
 #include <cmath>
 #include <vector>
 
+#include "autograd/kernels/broadcast.h"
 #include "autograd/ops.h"
-#include "autograd/ops/common.h"
 #include "detectors/boxes.h"
 
 namespace dg {
-using namespace ops_detail;
+
+// Both box sets floating and of one dtype.
+static void require_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  check(a.dtype() == b.dtype(), op, ": dtype mismatch: ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  check(is_floating(a.dtype()), op, ": expected floating-point operands, got ", dtype_name(a.dtype()));
+}
+
+// Calls f(T()) with T = float for f32 and double for f64 (the caller has checked dt is one of them).
+template <class F>
+static void with_float_type(DType dt, F f) {
+  if (dt == DType::f32) f(float());
+  else f(double());
+}
 
 void check_paired_boxes(const char* op, const Tensor& boxes1, const Tensor& boxes2) {
   check(boxes1.defined() && boxes2.defined(), op, ": boxes are undefined");
@@ -40,7 +52,7 @@ bool finite_mode(const Conventions& c) {
 // den is not <= 0: NaN inputs still give NaN.
 Tensor div_or_zero(const Tensor& num, const Tensor& den, bool finite) {
   if (!finite) return div(num, den);
-  Tensor empty = le(den.detach(), scalar_like(den, 0.0));
+  Tensor empty = le(den.detach(), scalar_tensor(0.0, den.dtype()));
   Tensor safe = where(empty, ones_like(den.detach()), den);
   return where(empty, zeros_like(num.detach()), div(num, safe));
 }
@@ -127,40 +139,11 @@ Tensor matrix_diou(const Pair& p, const Tensor& iou, double eps, const Conventio
 
 }  // namespace
 
-// ---- atan and the aspect angle ---------------------------------------------------------------------
-// out = atan x;  dx = g / (x^2 + 1)
-Tensor atan(const Tensor& x) {
-  require_floating("atan", x);
-  if (is_half(x.dtype())) return atan(x.to(DType::f32)).to(x.dtype());
-  Tensor out = unary_map("atan", x, [](auto v) { return std::atan(v); });
-  Tensor sx = x.detach();
-  return record("atan", out, {x}, [sx](const Tensor& g) {
-    return grads({binary_map("atan", g, sx, [](auto gi, auto v) { return gi / (v * v + 1); })});
-  });
-}
-
-// finite: out = atan(w / h) for h != 0, sign(w) pi/2 for h == 0 (0 for w == 0)
-//         dw = g h / (w^2 + h^2),  dh = -g w / (w^2 + h^2)   (0 where w = h = 0)
+// ---- the aspect angle ------------------------------------------------------------------------------
+// "nan": atan(w / h) composed (NaN at w = h = 0); "finite": atan_ratio (autograd/ops/elementwise.h),
+// which is +-pi/2 at h = 0 and 0 at w = h = 0 with finite gradients.
 Tensor aspect_angle(const Tensor& w, const Tensor& h, const Conventions& c) {
-  if (!finite_mode(c)) return atan(div(w, h));
-  const char* op = "aspect_angle";
-  require_same_dtype(op, w, h);
-  if (is_half(w.dtype())) return aspect_angle(w.to(DType::f32), h.to(DType::f32), c).to(w.dtype());
-  check(w.shape() == h.shape(), op, ": w and h must have one shape, got ", shape_text(w.shape()), " and ",
-        shape_text(h.shape()));
-  Tensor out = binary_map(op, w, h, [](auto a, auto b) {
-    using T = decltype(a);
-    if (b != 0) return (T)std::atan(a / b);
-    return a > 0 ? (T)(kPi / 2) : a < 0 ? (T)(-kPi / 2) : T(0);
-  });
-  Tensor sw = w.detach(), sh = h.detach();
-  return record(op, out, {w, h}, [sw, sh, op](const Tensor& g) {
-    Tensor r2 = binary_map(op, sw, sh, [](auto a, auto b) { return a * a + b * b; });
-    auto safe = [](auto num, auto den) { return den > 0 ? num / den : decltype(num)(0); };
-    Tensor dw = binary_map(op, mul(g, sh), r2, safe);
-    Tensor dh = binary_map(op, neg(mul(g, sw)), r2, safe);
-    return grads({dw, dh});
-  });
+  return finite_mode(c) ? atan_ratio(w, h) : atan(div(w, h));
 }
 
 Tensor ciou_alpha(const Tensor& v, const Tensor& iou, double eps, const Conventions& c) {
@@ -223,12 +206,16 @@ Tensor box_iou(const Tensor& boxes1, const Tensor& boxes2, const Conventions& c)
   check_pairwise("box_iou", boxes1, boxes2);
   const DType dt = boxes1.dtype();
   bool fast = !needs_grad({&boxes1, &boxes2}) && (dt == DType::f32 || dt == DType::f64);
-  if (fast) DG_DISPATCH_FLOAT(dt, "box_iou", T, fast = all_finite<T>(boxes1) && all_finite<T>(boxes2));
+  if (fast) with_float_type(dt, [&](auto z) {
+    using T = decltype(z);
+    fast = all_finite<T>(boxes1) && all_finite<T>(boxes2);
+  });
   if (!fast) return matrix_iou(pairwise_coords("box_iou", boxes1, boxes2), c);
   const bool finite = finite_mode(c), offset = c.pixel_offset != 0.0;
   const int64_t N = boxes1.size(0), M = boxes2.size(0);
   Tensor out = Tensor::empty({N, M}, dt);
-  DG_DISPATCH_FLOAT(dt, "box_iou", T, {
+  with_float_type(dt, [&](auto z) {
+    using T = decltype(z);
     const T* a = boxes1.data<T>();
     const T* b = boxes2.data<T>();
     const T o = (T)c.pixel_offset;

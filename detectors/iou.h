@@ -1,6 +1,6 @@
 // The IoU family: IoU, GIoU, DIoU, CIoU, as pairwise matrices (torchvision.ops.box_iou & co.) and as
 // element-wise paired values (the form the box losses use). Boxes are xyxy; everything is
-// differentiable (composed from engine ops, plus atan with its backward in iou.cpp), f32 and f64.
+// differentiable (composed from engine ops; atan and atan_ratio are autograd/ops/elementwise.h), f32 and f64.
 //
 //   IoU  = I / U                            I = intersection area, U = union area
 //   GIoU = IoU - (C - U) / C                C = area of the smallest enclosing box
@@ -50,8 +50,6 @@ Tensor paired_box_iou(IoUKind kind, const Tensor& boxes1, const Tensor& boxes2, 
 // c.ciou_alpha_gated.
 Tensor ciou_alpha(const Tensor& v, const Tensor& iou, double eps, const Conventions& c = Conventions{});
 
-// atan(x) with its backward g / (1 + x^2). (The engine has no atan; CIoU needs it.)
-Tensor atan(const Tensor& x);
 // The aspect angle atan(w / h). degenerate_boxes "nan": exactly atan(w / h) (NaN at w = h = 0, NaN
 // gradient at h = 0, as torchvision). "finite": +-pi/2 at h = 0, 0 at w = h = 0, gradient
 // (h, -w) / (w^2 + h^2) and 0 at w = h = 0.

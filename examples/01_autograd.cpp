@@ -5,7 +5,7 @@
 // Each stage prints what the engine did. Read this file top to bottom next to docs/autograd.md.
 #include <cstdio>
 
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 
 using namespace dg;

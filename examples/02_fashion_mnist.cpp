@@ -14,7 +14,7 @@
 //               per step, gradient clipping, a live progress bar, a checkpoint after every epoch
 //               (and --resume from one, continuing bit for bit);
 //   4. testing  accuracy on the 10000 test images and the confusion matrix with class names.
-// --amp fp16|bf16 trains and tests in emulated mixed precision (autograd/amp/autocast.h): convs and
+// --amp fp16|bf16 trains and tests in emulated mixed precision (autograd/autocast.h): convs and
 // linears in f16/bf16 with f32 accumulation, f32 master weights; fp16 adds dynamic loss scaling
 // (autograd/amp/grad_scaler.h), bf16 needs none (its exponent range is f32's). docs/mixed_precision.md.
 // docs/fashion_mnist.md walks through it and lists the measured accuracy and time.
@@ -30,11 +30,11 @@
 #include <string>
 #include <vector>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
 #include "autograd/generator.h"
 #include "autograd/graph.h"
-#include "autograd/io/checkpoint.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/io/idx.h"
 #include "autograd/ops.h"
 #include "autograd/ops/conv.h"

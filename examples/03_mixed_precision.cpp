@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
 #include "autograd/generator.h"
 #include "autograd/io/image.h"

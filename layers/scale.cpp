@@ -1,6 +1,6 @@
 #include "layers/scale.h"
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/ops/elementwise.h"
 
 namespace dg::nn {

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "autograd/error.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 
 // Asserts that `expr` throws dg::Error whose message contains `needle` (and prints the message if not).
 #define CHECK_THROWS_WITH_PART(expr, needle)                                             \

@@ -8,7 +8,7 @@
 #include <exception>
 
 #include "autograd/kernels/cpu.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "tools/commands.h"
 
 // OpenMP threads that wait by spinning steal the cores from the working ones when anything else runs

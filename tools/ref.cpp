@@ -10,7 +10,7 @@
 #include <map>
 #include <optional>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops/registry.h"
 #include "layers/model_zoo.h"

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/depthwise.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/im2col.h"

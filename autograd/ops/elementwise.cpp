@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/reduce.h"
@@ -231,6 +231,41 @@ Tensor log(const Tensor& x) {
   Tensor out = unary_map("log", x, [](auto v) { return std::log(v); });
   Tensor sx = x.detach();
   return record("log", out, {x}, [sx](const Tensor& g) { return grads({div(g, sx)}); });
+}
+
+// out = atan x;  dx = g / (x^2 + 1)
+Tensor atan(const Tensor& x) {
+  require_floating("atan", x);
+  if (is_half(x.dtype())) return atan(x.to(DType::f32)).to(x.dtype());
+  Tensor out = unary_map("atan", x, [](auto v) { return std::atan(v); });
+  Tensor sx = x.detach();
+  return record("atan", out, {x}, [sx](const Tensor& g) {
+    return grads({binary_map("atan", g, sx, [](auto gi, auto v) { return gi / (v * v + 1); })});
+  });
+}
+
+// out = atan(w / h) (h != 0), sign(w) pi/2 (h == 0);  dw = g h / (w^2 + h^2), dh = -g w / (w^2 + h^2)
+// (both 0 where w = h = 0)
+Tensor atan_ratio(const Tensor& w, const Tensor& h) {
+  const char* op = "atan_ratio";
+  require_same_dtype(op, w, h);
+  if (is_half(w.dtype())) return atan_ratio(w.to(DType::f32), h.to(DType::f32)).to(w.dtype());
+  check(w.shape() == h.shape(), op, ": w and h must have one shape, got ", shape_text(w.shape()), " and ",
+        shape_text(h.shape()));
+  constexpr double kHalfPi = 1.57079632679489661923;
+  Tensor out = binary_map(op, w, h, [](auto a, auto b) {
+    using T = decltype(a);
+    if (b != 0) return (T)std::atan(a / b);
+    return a > 0 ? (T)kHalfPi : a < 0 ? (T)(-kHalfPi) : T(0);
+  });
+  Tensor sw = w.detach(), sh = h.detach();
+  return record(op, out, {w, h}, [sw, sh, op](const Tensor& g) {
+    Tensor r2 = binary_map(op, sw, sh, [](auto a, auto b) { return a * a + b * b; });
+    auto safe = [](auto num, auto den) { return den > 0 ? num / den : decltype(num)(0); };
+    Tensor dw = binary_map(op, mul(g, sh), r2, safe);
+    Tensor dh = binary_map(op, neg(mul(g, sw)), r2, safe);
+    return grads({dw, dh});
+  });
 }
 
 // out = sqrt x;  dx = g / (2 out)

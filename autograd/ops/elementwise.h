@@ -20,6 +20,11 @@ Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
+Tensor atan(const Tensor& x);  // dx = g / (1 + x^2)
+// atan(w / h) defined everywhere: +-pi/2 at h = 0 (the sign of w), 0 at w = h = 0; gradient
+// (g h, -g w) / (w^2 + h^2), 0 at w = h = 0. w, h: one shape, one floating dtype. (CIoU's finite
+// aspect angle, detectors/iou.h.)
+Tensor atan_ratio(const Tensor& w, const Tensor& h);
 // clamp to [lo, hi]; either bound may be absent (NaN means "no bound").
 Tensor clamp(const Tensor& x, double lo, double hi);
 Tensor clamp_min(const Tensor& x, double lo);

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/pool.h"

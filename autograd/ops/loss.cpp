@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/ops/activation.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"

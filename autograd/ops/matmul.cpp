@@ -3,7 +3,7 @@
 // da = g @ b^T (summed over broadcast batch dims),  db = a^T @ g
 #include "autograd/ops/matmul.h"
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/reduce.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"

@@ -53,7 +53,7 @@ struct OpSpec {
 };
 
 // Every registered op: the core ops of this file, conv ops (ref_conv.cpp), nn ops (ref_nn.cpp), and
-// whatever upper layers added with add_ref_ops (see detectors/all_ref_ops.h).
+// whatever upper layers added with add_ref_ops (see detectors/ref/ref_ops.h).
 const std::vector<OpSpec>& ref_ops();
 const OpSpec& find_ref_op(const std::string& name);          // throws with the list of known ops
 void add_ref_ops(std::vector<OpSpec> ops);                   // upper layers; a duplicate name is an error

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/kernels/broadcast.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"

@@ -27,7 +27,7 @@
 #include "layers/norm.h"
 #include "layers/resnet.h"
 #include "layers/sequential.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 
 namespace dg::centernet {
 
@@ -62,7 +62,7 @@ struct CenterNetOutput {
   Tensor offset;   // [N, 2, H/4, W/4]
 };
 
-// As a det::Detector (detectors/detector.h): loss parts "heatmap", "wh", "offset" (unweighted; total =
+// As a det::Detector (detectors/task/detector.h): loss parts "heatmap", "wh", "offset" (unweighted; total =
 // 1 heatmap + 0.1 wh + 1 offset), inference = centernet_decode (top max_detections peaks, no threshold,
 // no NMS by default).
 class CenterNet : public det::Detector {
@@ -90,7 +90,7 @@ class CenterNet : public det::Detector {
 // tests): ResNet-18 without fc + up stages (16 in out + 2 out each) + heads (9 c3 h + h + h k + k).
 int64_t centernet_num_parameters(const CenterNetConfig& cfg);
 
-// CenterNetConfig::cpu(num_classes) with `overrides` (keys of to_json()) applied (detectors/zoo.h).
+// CenterNetConfig::cpu(num_classes) with `overrides` (keys of to_json()) applied (detectors/task/zoo.h).
 std::shared_ptr<det::Detector> make_centernet_detector(int64_t num_classes, const nlohmann::json& overrides,
                                                        Generator& gen);
 

@@ -16,7 +16,7 @@
 
 #include "autograd/tensor.h"
 #include "detectors/detections.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 
 namespace dg::fcos {
 

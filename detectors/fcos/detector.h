@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "detectors/fcos/model.h"
 
 namespace dg::fcos {

@@ -35,7 +35,7 @@
 
 #include "autograd/generator.h"
 #include "detectors/conventions.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "detectors/fcos/assign.h"
 #include "layers/fpn.h"
 #include "layers/resnet.h"

@@ -12,7 +12,7 @@
 
 #include "detectors/data/dataset.h"
 #include "detectors/data/loader.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "detectors/eval/coco_eval.h"
 #include "detectors/pipeline/model_file.h"
 

@@ -4,7 +4,7 @@
 
 #include "autograd/error.h"
 #include "autograd/generator.h"
-#include "detectors/zoo.h"
+#include "detectors/task/zoo.h"
 
 namespace dg::det {
 

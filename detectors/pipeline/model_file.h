@@ -2,7 +2,7 @@
 // metadata under "detgrad.model", a JSON description with everything needed to use it on new images:
 //   {"kind": "centernet"|"fcos"|"retinanet", "config": {...the detector's config_json()...},
 //    "class_names": [...], "category_ids": [...], "input_height", "input_width", "mean": [3], "std": [3]}
-// A training checkpoint (autograd/io/checkpoint.h) stores the same JSON as "extra.model_info" and the
+// A training checkpoint (autograd/optim/checkpoint.h) stores the same JSON as "extra.model_info" and the
 // state_dict under "model.<name>", so load_model accepts either, or a run directory holding them.
 // CenterNet files of the first format (metadata "detgrad.centernet", the config fields at the top
 // level) still load.
@@ -15,12 +15,12 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/io/safetensors.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 
 namespace dg::det {
 
 struct ModelInfo {
-  std::string kind;                       // the detector (detectors/zoo.h)
+  std::string kind;                       // the detector (detectors/task/zoo.h)
   nlohmann::json config;                  // its config_json()
   std::vector<std::string> class_names;   // by label; size == number of classes
   std::vector<int64_t> category_ids;      // COCO id of each label (default label + 1)

@@ -8,15 +8,15 @@
 #include <sstream>
 
 #include "autograd/error.h"
-#include "autograd/io/checkpoint.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/ops.h"
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/schedule.h"
 #include "detectors/eval/coco_json.h"
 #include "detectors/pipeline/train_plots.h"
-#include "detectors/zoo.h"
+#include "detectors/task/zoo.h"
 
 namespace dg::det {
 

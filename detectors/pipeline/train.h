@@ -1,7 +1,7 @@
 // Training a detector: the loop behind `detgrad train centernet|fcos|retinanet` and `detgrad demo`.
 //
 // One step: a batch from the deterministic loader (data/loader.h; augmentation as data/augment.h),
-// Detector::loss (the detector builds its targets and its loss: detectors/detector.h), backward, Adam.
+// Detector::loss (the detector builds its targets and its loss: detectors/task/detector.h), backward, Adam.
 // With amp fp16/bf16 the forward and the loss run inside amp::Autocast (convolutions and matmuls in
 // the low type, f32 accumulation); with fp16 the loss is scaled by amp::GradScaler and steps whose
 // gradients overflow are skipped (logged as "loss_scale" and "skipped" in the train lines). The learning rate follows, per step, a linear warm-up from
@@ -41,7 +41,7 @@ namespace dg::det {
 struct TrainOptions {
   data::DatasetSpec train_data, val_data;   // val_data.size 0: no evaluation
   // Model: the detector's CPU default for K classes (K = the dataset's classes) with these fields of
-  // its config changed (detectors/zoo.h), e.g. {"width_mult": 0.5}.
+  // its config changed (detectors/task/zoo.h), e.g. {"width_mult": 0.5}.
   std::string model = "centernet";
   nlohmann::json model_options = nlohmann::json::object();
   int64_t input_size = 0;        // square network input; 0: the dataset's image size rounded up to 32

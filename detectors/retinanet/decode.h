@@ -15,7 +15,7 @@
 
 #include "autograd/tensor.h"
 #include "detectors/detections.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "detectors/retinanet/coder.h"
 
 namespace dg::retinanet {

@@ -1,4 +1,4 @@
-// RetinaNet behind the shared det::Detector interface (detectors/detector.h): the network of model.h,
+// RetinaNet behind the shared det::Detector interface (detectors/task/detector.h): the network of model.h,
 // anchors cached per input size, the loss of loss.h and the decoding of decode.h.
 //
 //   loss(batch)    forward -> flatten_head_outputs -> retinanet_targets (per image, on the cached
@@ -14,7 +14,7 @@
 #include <mutex>
 #include <utility>
 
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "detectors/retinanet/loss.h"
 #include "detectors/retinanet/model.h"
 #include "layers/fpn.h"

@@ -7,7 +7,7 @@
 
 #include "autograd/error.h"
 #include "layers/resnet.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 #include "layers/activation.h"
 #include "layers/init.h"
 #include "layers/norm.h"

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <thread>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "layers/resnet.h"
 #include "layers/scale.h"

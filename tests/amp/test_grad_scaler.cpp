@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
 #include "autograd/ops.h"
 #include "autograd/optim/clip.h"

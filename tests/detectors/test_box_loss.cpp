@@ -8,10 +8,10 @@
 #include <cmath>
 #include <functional>
 
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "detectors/box_loss.h"
 #include "detectors/iou.h"
 

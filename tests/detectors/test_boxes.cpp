@@ -4,10 +4,10 @@
 
 #include <functional>
 
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "detectors/boxes.h"
 
 using namespace dg;

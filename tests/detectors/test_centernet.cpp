@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "detectors/centernet/decode.h"

@@ -13,9 +13,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "detectors/fcos/decode.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "detectors/nms.h"
 
 using namespace dg;

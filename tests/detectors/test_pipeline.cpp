@@ -20,7 +20,7 @@
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/pipeline/train.h"
 #include "detectors/pipeline/visualize.h"
-#include "detectors/zoo.h"
+#include "detectors/task/zoo.h"
 #include "detectors/draw.h"
 #include "tests/support.h"
 

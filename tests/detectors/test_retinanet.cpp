@@ -8,7 +8,7 @@
 #include <cmath>
 #include <string>
 
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "detectors/retinanet/anchors.h"
 #include "detectors/retinanet/coder.h"

@@ -10,9 +10,9 @@
 #include <cmath>
 #include <functional>
 
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "detectors/focal_loss.h"

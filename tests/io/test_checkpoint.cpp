@@ -1,4 +1,4 @@
-// Checkpoints (autograd/io/checkpoint.h): a tiny MLP made of raw tensors trained 2N steps without a
+// Checkpoints (autograd/optim/checkpoint.h): a tiny MLP made of raw tensors trained 2N steps without a
 // break gives the same bytes as N steps + save + load into fresh objects + N steps (model, Adam state,
 // LR schedule, and the Generator that draws the batches). Plus the errors of a mismatched checkpoint.
 #include <doctest/doctest.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "autograd/io/checkpoint.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "autograd/optim/clip.h"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "tests/support.h"
 

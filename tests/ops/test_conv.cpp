@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/kernels/im2col.h"
 #include "autograd/ops.h"
 

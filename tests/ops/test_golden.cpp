@@ -11,7 +11,7 @@
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 
 using namespace dg;
 

@@ -7,10 +7,10 @@
 #include <map>
 
 #include "autograd/generator.h"
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 
 using namespace dg;
 

@@ -1,4 +1,4 @@
-#include "autograd/io/checkpoint.h"
+#include "autograd/optim/checkpoint.h"
 
 #include <cstring>
 #include <type_traits>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "autograd/generator.h"
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 
 namespace dg::det {
 

@@ -1,4 +1,4 @@
-#include "detectors/detector.h"
+#include "detectors/task/detector.h"
 
 #include "autograd/error.h"
 

@@ -1,4 +1,4 @@
-// `detgrad ref` entries for the target family (see detectors/all_ref_ops.h): the NMS family, CenterNet
+// `detgrad ref` entries for the target family (see detectors/ref/ref_ops.h): the NMS family, CenterNet
 // heatmaps, FCOS targets, RetinaNet anchors / matcher / box coder. Every op also takes
 // `--attr convention=torchvision|mmdet|original` and single Conventions fields as attributes.
 // The table with inputs, attributes and defaults is docs/detection/nms.md, heatmaps.md and assign.md.
@@ -12,7 +12,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "detectors/conventions.h"
 #include "detectors/fcos/assign.h"
 #include "detectors/heatmap.h"

@@ -1,4 +1,4 @@
-#include "detectors/zoo.h"
+#include "detectors/task/zoo.h"
 
 #include "autograd/error.h"
 #include "detectors/centernet/model.h"

@@ -1,5 +1,5 @@
 // Autocast scope state (thread-local) and the input casts the op entry points call. See autocast.h.
-#include "autograd/amp/autocast.h"
+#include "autograd/autocast.h"
 
 #include "autograd/error.h"
 

@@ -1,9 +1,9 @@
-// `detgrad ref` entries for this detection family (see detectors/all_ref_ops.h): boxes, the IoU
+// `detgrad ref` entries for this detection family (see detectors/ref/ref_ops.h): boxes, the IoU
 // family, box losses and focal losses, under torchvision's names where torchvision has the op.
 // Every op also accepts `--attr convention=torchvision|mmdet|original` and single-field overrides
 // (`--attr pixel_offset=1`, `--attr degenerate_boxes=finite`, ...; docs/conventions.md).
 #include "autograd/ops/registry.h"
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 #include "detectors/box_loss.h"
 #include "detectors/boxes.h"
 #include "detectors/conventions.h"

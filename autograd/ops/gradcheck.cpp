@@ -1,4 +1,4 @@
-#include "autograd/gradcheck.h"
+#include "autograd/ops/gradcheck.h"
 
 #include <cmath>
 #include <sstream>

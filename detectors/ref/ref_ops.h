@@ -7,7 +7,7 @@ namespace dg {
 void register_all_ref_ops();
 
 // Per-family registration, one file each.
-void register_box_ref_ops();     // detectors/ref_boxes.cpp: boxes, IoU family, box and focal losses
-void register_target_ref_ops();  // detectors/ref_targets.cpp: NMS family, heatmaps, FCOS/RetinaNet/CenterNet targets
+void register_box_ref_ops();     // detectors/ref/boxes.cpp: boxes, IoU family, box and focal losses
+void register_target_ref_ops();  // detectors/ref/targets.cpp: NMS family, heatmaps, FCOS/RetinaNet/CenterNet targets
 
 }  // namespace dg

@@ -1,4 +1,4 @@
-#include "detectors/all_ref_ops.h"
+#include "detectors/ref/ref_ops.h"
 
 namespace dg {
 
