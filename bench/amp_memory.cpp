@@ -31,7 +31,7 @@
 #include "autograd/memory.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 
 namespace dg::bench {
 
@@ -94,7 +94,7 @@ void train_step(centernet::CenterNet& model, optim::Adam& adam, const Tensor& x,
 
 Figures measure(const AmpMemoryOptions& o, const std::string& mode) {
   Generator gen(o.seed);
-  auto model = std::make_shared<centernet::CenterNet>(centernet::CenterNetConfig::cpu(o.classes), gen);
+  auto model = std::make_shared<centernet::CenterNetDetector>(centernet::CenterNetConfig::cpu(o.classes), gen);
   model->train();
   std::optional<DType> low;
   if (mode != "f32") low = mode == "autocast-bf16" ? DType::bf16 : DType::f16;

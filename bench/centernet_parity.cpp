@@ -34,10 +34,10 @@
 #include "bench/bench.h"
 #include "detectors/centernet/decode.h"
 #include "detectors/centernet/loss.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "detectors/data/augment.h"
 #include "detectors/eval/coco_json.h"
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 namespace dg::bench {
 
@@ -118,7 +118,7 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
   cfg.up_channels = o.up;
   cfg.head_channels = o.head;
   Generator gen(o.seed);
-  centernet::CenterNet model(cfg, gen);
+  centernet::CenterNetDetector model(cfg, gen);
   io::save_safetensors(out + "weights.safetensors", to_map(model.state_dict()));
   model.train();
   centernet::CenterNetOutput y = model.forward_heads(input);

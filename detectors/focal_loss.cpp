@@ -83,10 +83,4 @@ Tensor varifocal_loss(const Tensor& input, const Tensor& target_in, double alpha
   return reduce_box_loss(op, loss, r);
 }
 
-Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r) {
-  same_shape("centerness_loss", input, target);
-  return reduce_box_loss("centerness_loss",
-                         binary_cross_entropy_with_logits(input, target, Tensor(), Tensor(), Reduction::none), r);
-}
-
 }  // namespace dg

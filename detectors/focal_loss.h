@@ -27,8 +27,4 @@ Tensor centernet_focal_loss(const Tensor& input, const Tensor& target, bool logi
 Tensor varifocal_loss(const Tensor& input, const Tensor& target, double alpha = 0.75, double gamma = 2.0,
                       bool iou_weighted = true, Reduction r = Reduction::none);
 
-// FCOS centerness loss: BCE with logits against the centerness target (positives only; the caller
-// divides the sum by the number of positives).
-Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::sum);
-
 }  // namespace dg

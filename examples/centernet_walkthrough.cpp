@@ -35,14 +35,14 @@
 #include "detectors/centernet/decode.h"
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/centernet/loss.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "detectors/pipeline/visualize.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/fashion_scenes.h"
 #include "detectors/draw.h"
 #include "detectors/focal_loss.h"
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 #include "detectors/iou.h"
 
 using namespace dg;
@@ -285,7 +285,7 @@ Network make_network(const Args& a, const data::FashionScenes& ds) {
   n.info.class_names = ds.class_names();
   n.info.input_height = ds.config().height, n.info.input_width = ds.config().width;
   Generator gen(a.seed);
-  n.net = std::make_shared<centernet::CenterNet>(config, gen);
+  n.net = std::make_shared<centernet::CenterNetDetector>(config, gen);
   // Training mode, as at the first training step (BatchNorm normalises with the batch's statistics).
   n.net->train();
   std::printf("NO --model: a freshly initialised network (seed %llu), not trained -- this shows the prior\n",

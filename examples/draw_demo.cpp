@@ -11,7 +11,7 @@
 
 #include "autograd/io/image.h"
 #include "detectors/draw.h"
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 using namespace dg;
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 using namespace dg;
 

@@ -14,7 +14,7 @@
 
 #include "autograd/io/image.h"
 #include "autograd/ops.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/pipeline/visualize.h"

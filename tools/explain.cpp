@@ -10,7 +10,7 @@
 #include "autograd/ops.h"
 #include "detectors/data/augment.h"
 #include "detectors/draw.h"
-#include "detectors/fcos/assign.h"
+#include "detectors/fcos/targets.h"
 #include "detectors/fcos/detector.h"
 #include "detectors/nms.h"
 #include "detectors/pipeline/evaluate.h"

@@ -215,6 +215,138 @@ static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N,
 // Packing all of K for a column block (rather than one kc slice at a time) leaves two barriers
 // per column block instead of two per k-block: cheaper for small problems, and one thread
 // descheduled by the OS stalls the others less often.
+namespace {
+
+// The arguments of one sgemm / dgemm call (shapes in gemm.h), shared by the whole team.
+template <class T>
+struct GemmArgs {
+  bool ta, tb;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda;
+  const T* B;
+  int64_t ldb;
+  T beta;
+  T* C;
+  int64_t ldc;
+};
+
+// Block sizes of one call, the same for every thread.
+struct Blocking {
+  int64_t kc_max;    // k-block: cfg.kc, or K when smaller
+  int64_t nc_max;    // widest column block
+  int64_t m_panels;  // MR-row panels of C
+};
+
+// Column block: at most cfg.nc, and narrow enough that the packed K x nc block of B fits in
+// cfg.b_bytes (it is read from L3 by every tile).
+template <class T, int MR, int NR>
+Blocking plan_blocks(const GemmConfig<T, MR, NR>& cfg, int64_t M, int64_t N, int64_t K) {
+  constexpr int mr = MR, nr = NR;
+  const int64_t kc_max = std::min(cfg.kc, K);
+  const int64_t nc_fit = std::max<int64_t>(nr, cfg.b_bytes / int64_t(sizeof(T)) / K / nr * nr);
+  const int64_t nc_max = std::min({cfg.nc, nc_fit, round_up(N, nr)});
+  return {kc_max, nc_max, ceil_div(M, mr)};
+}
+
+// The row blocks of C and thread `tid`'s share of them.
+struct RowBlocks {
+  int64_t n_mb;        // row blocks, each a run of MR-row panels
+  bool split_rows;     // true: the team shares out the row blocks; false: the column panels
+  int64_t begin, end;  // this thread's row blocks
+};
+
+// Row blocks: the m_panels MR-row panels of C dealt out evenly to n_mb blocks of at most
+// cfg.mc rows. With at least one full block per thread, each thread takes a range of row
+// blocks (their count rounded up to a multiple of nt); otherwise (small M) each thread takes
+// a range of column panels and all the row blocks.
+template <class T, int MR, int NR>
+RowBlocks share_row_blocks(const GemmConfig<T, MR, NR>& cfg, int64_t m_panels, int nt, int tid) {
+  constexpr int mr = MR;
+  int64_t n_mb = ceil_div(m_panels, std::max<int64_t>(1, cfg.mc / mr));
+  const bool split_rows = n_mb >= nt;
+  if (split_rows) n_mb = std::min(round_up(n_mb, nt), m_panels);
+  const int64_t mb_begin = split_rows ? n_mb * tid / nt : 0;
+  const int64_t mb_end = split_rows ? n_mb * (tid + 1) / nt : n_mb;
+  return {n_mb, split_rows, mb_begin, mb_end};
+}
+
+// Thread tid's share of packing op(B)[0:K, jc:jc+nc] into Bp: its NR-column panels, all k-blocks.
+// Bp holds the k-blocks one after another; k-block pc starts at Bp + pc * nc_pad and is
+// n_panels panels of kc x NR.
+template <int NR, class T>
+void pack_b_block(const GemmArgs<T>& g, const Blocking& bk, int64_t jc, int64_t nc,
+                  int64_t n_panels, T* Bp, int nt, int tid) {
+  constexpr int nr = NR;
+  const int64_t nc_pad = n_panels * nr;
+  for (int64_t jp = n_panels * tid / nt; jp < n_panels * (tid + 1) / nt; ++jp) {
+    const int64_t cols = std::min<int64_t>(nr, nc - jp * nr);
+    for (int64_t pc = 0; pc < g.K; pc += bk.kc_max) {
+      const int64_t kc = std::min(bk.kc_max, g.K - pc);
+      pack_b_panel<NR>(g.tb, g.B, g.ldb, pc, kc, jc + jp * nr, cols,
+                       Bp + pc * nc_pad + jp * nr * kc);
+    }
+  }
+}
+
+// Rows [ic, ic+mcur) of C times the column panels [jp_begin, jp_end) of the packed block jc, one
+// k-block after the other: pack alpha*op(A)[ic:ic+mcur, pc:pc+kc] into Ap, then one micro-kernel
+// call per MR x NR tile.
+template <class T, int MR, int NR>
+void multiply_row_block(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk,
+                        int64_t ic, int64_t mcur, int64_t jc, int64_t nc_pad, int64_t jp_begin,
+                        int64_t jp_end, T* Ap, const T* Bp) {
+  constexpr int mr = MR, nr = NR;
+  for (int64_t pc = 0; pc < g.K; pc += bk.kc_max) {
+    const int64_t kc = std::min(bk.kc_max, g.K - pc);
+    const T beta_k = pc == 0 ? g.beta : T(1);  // later k-blocks accumulate onto C
+    pack_a<MR>(g.ta, g.A, g.lda, ic, mcur, pc, kc, g.alpha, Ap);
+    for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
+      const int64_t j = jc + jp * nr;
+      const int n = static_cast<int>(std::min<int64_t>(nr, g.N - j));
+      const T* b_panel = Bp + pc * nc_pad + jp * nr * kc;
+      for (int64_t ip = 0; ip < mcur; ip += mr) {
+        const int m = static_cast<int>(std::min<int64_t>(mr, mcur - ip));
+        cfg.micro(kc, Ap + ip * kc, b_panel, g.C + (ic + ip) * g.ldc + j, g.ldc, m, n, beta_k);
+      }
+    }
+  }
+}
+
+// The work of thread `tid` of a team of nt. The tiling may depend on nt: that decides who
+// computes a tile, never how it is computed.
+template <class T, int MR, int NR>
+void team_work(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk, T* Bp,
+               int nt, int tid) {
+  constexpr int mr = MR, nr = NR;
+  const RowBlocks rb = share_row_blocks(cfg, bk.m_panels, nt, tid);
+  T* Ap = scratch<T>(0, ceil_div(bk.m_panels, rb.n_mb) * mr * bk.kc_max);
+
+  for (int64_t jc = 0; jc < g.N; jc += bk.nc_max) {
+    const int64_t nc = std::min(bk.nc_max, g.N - jc);
+    const int64_t n_panels = ceil_div(nc, nr);
+    const int64_t nc_pad = n_panels * nr;  // the width of one packed k-block of Bp
+    pack_b_block<NR>(g, bk, jc, nc, n_panels, Bp, nt, tid);
+    if (nt > 1) {
+#pragma omp barrier
+    }  // Bp is complete
+
+    const int64_t jp_begin = rb.split_rows ? 0 : n_panels * tid / nt;
+    const int64_t jp_end = rb.split_rows ? n_panels : n_panels * (tid + 1) / nt;
+    for (int64_t ib = rb.begin; ib < rb.end; ++ib) {
+      const int64_t ic = bk.m_panels * ib / rb.n_mb * mr;
+      const int64_t mcur = std::min(bk.m_panels * (ib + 1) / rb.n_mb * mr, g.M) - ic;
+      multiply_row_block(cfg, g, bk, ic, mcur, jc, nc_pad, jp_begin, jp_end, Ap, Bp);
+    }
+    if (nt > 1) {
+#pragma omp barrier
+    }  // nobody still reads Bp when the next column block is packed
+  }
+}
+
+}  // namespace
+
 template <class T, int MR, int NR>
 static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int64_t M, int64_t N,
                          int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
@@ -222,80 +354,17 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
-  constexpr int mr = MR, nr = NR;
-  const int64_t kc_max = std::min(cfg.kc, K);
-  // Column block: at most cfg.nc, and narrow enough that the packed K x nc block of B fits in
-  // cfg.b_bytes (it is read from L3 by every tile).
-  const int64_t nc_fit = std::max<int64_t>(nr, cfg.b_bytes / int64_t(sizeof(T)) / K / nr * nr);
-  const int64_t nc_max = std::min({cfg.nc, nc_fit, round_up(N, nr)});
-  T* Bp = scratch<T>(1, K * nc_max);
-  const int64_t m_panels = ceil_div(M, mr);
-
-  // The work of thread `tid` of a team of nt. The tiling may depend on nt: that decides who
-  // computes a tile, never how it is computed.
-  auto team_work = [&](int nt, int tid) {
-    // Row blocks: the m_panels MR-row panels of C dealt out evenly to n_mb blocks of at most
-    // cfg.mc rows. With at least one full block per thread, each thread takes a range of row
-    // blocks (their count rounded up to a multiple of nt); otherwise (small M) each thread takes
-    // a range of column panels and all the row blocks.
-    int64_t n_mb = ceil_div(m_panels, std::max<int64_t>(1, cfg.mc / mr));
-    const bool split_rows = n_mb >= nt;
-    if (split_rows) n_mb = std::min(round_up(n_mb, nt), m_panels);
-    const int64_t mb_begin = split_rows ? n_mb * tid / nt : 0;
-    const int64_t mb_end = split_rows ? n_mb * (tid + 1) / nt : n_mb;
-    T* Ap = scratch<T>(0, ceil_div(m_panels, n_mb) * mr * kc_max);
-
-    for (int64_t jc = 0; jc < N; jc += nc_max) {
-      const int64_t nc = std::min(nc_max, N - jc);
-      const int64_t n_panels = ceil_div(nc, nr);
-      // Bp holds the k-blocks one after another; k-block pc starts at Bp + pc * nc_pad and is
-      // n_panels panels of kc x NR.
-      const int64_t nc_pad = n_panels * nr;
-
-      for (int64_t jp = n_panels * tid / nt; jp < n_panels * (tid + 1) / nt; ++jp) {
-        const int64_t cols = std::min<int64_t>(nr, nc - jp * nr);
-        for (int64_t pc = 0; pc < K; pc += kc_max) {
-          const int64_t kc = std::min(kc_max, K - pc);
-          pack_b_panel<NR>(tb, B, ldb, pc, kc, jc + jp * nr, cols, Bp + pc * nc_pad + jp * nr * kc);
-        }
-      }
-      if (nt > 1) {
-#pragma omp barrier
-      }  // Bp is complete
-
-      const int64_t jp_begin = split_rows ? 0 : n_panels * tid / nt;
-      const int64_t jp_end = split_rows ? n_panels : n_panels * (tid + 1) / nt;
-      for (int64_t ib = mb_begin; ib < mb_end; ++ib) {
-        const int64_t ic = m_panels * ib / n_mb * mr;
-        const int64_t mcur = std::min(m_panels * (ib + 1) / n_mb * mr, M) - ic;
-        for (int64_t pc = 0; pc < K; pc += kc_max) {
-          const int64_t kc = std::min(kc_max, K - pc);
-          const T beta_k = pc == 0 ? beta : T(1);  // later k-blocks accumulate onto C
-          pack_a<MR>(ta, A, lda, ic, mcur, pc, kc, alpha, Ap);
-          for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
-            const int64_t j = jc + jp * nr;
-            const int n = static_cast<int>(std::min<int64_t>(nr, N - j));
-            const T* b_panel = Bp + pc * nc_pad + jp * nr * kc;
-            for (int64_t ip = 0; ip < mcur; ip += mr) {
-              const int m = static_cast<int>(std::min<int64_t>(mr, mcur - ip));
-              cfg.micro(kc, Ap + ip * kc, b_panel, C + (ic + ip) * ldc + j, ldc, m, n, beta_k);
-            }
-          }
-        }
-      }
-      if (nt > 1) {
-#pragma omp barrier
-      }  // nobody still reads Bp when the next column block is packed
-    }
-  };
+  const GemmArgs<T> g{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  const Blocking bk = plan_blocks(cfg, M, N, K);
+  T* Bp = scratch<T>(1, K * bk.nc_max);
 
   // Small problems, and calls from inside a parallel region, stay on this thread without
   // touching OpenMP at all (even an inactive parallel region costs microseconds).
   if (M * N * K < kMinParallelWork || omp_in_parallel() || omp_get_max_threads() == 1) {
-    team_work(1, 0);
+    team_work(cfg, g, bk, Bp, 1, 0);
   } else {
 #pragma omp parallel
-    team_work(omp_get_num_threads(), omp_get_thread_num());
+    team_work(cfg, g, bk, Bp, omp_get_num_threads(), omp_get_thread_num());
   }
 }
 

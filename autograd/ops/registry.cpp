@@ -170,10 +170,9 @@ OpSpec loss_pair(const char* name, Tensor (*fn)(const Tensor&, const Tensor&, Re
           [fn](OpArgs& a) { return one(fn(a.in("input"), a.in("target"), reduction(a))); }};
 }
 
-std::vector<OpSpec> build_table() {
+// element-wise: arithmetic with a tensor or scalar `other`, unary maps, pow, clamp, where
+void add_elementwise_ops(std::vector<OpSpec>& t) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<OpSpec> t;
-  // element-wise
   t.push_back({"add", "input, other", "alpha (1)", "", [](OpArgs& a) {
                  const Tensor& x = a.in("input");
                  return one(add(x, other_or_scalar(a, x, "other"), a.f("alpha", 1.0)));
@@ -204,7 +203,10 @@ std::vector<OpSpec> build_table() {
                  Tensor c = a.in("condition");
                  return one(where(c, a.in("input"), a.in("other")));
                }});
-  // reductions
+}
+
+// reductions: sum, mean, max/min (values and indices with a dim), amax/amin, var
+void add_reduction_ops(std::vector<OpSpec>& t) {
   t.push_back(reduce_op("sum", sum));
   t.push_back(reduce_op("mean", mean));
   t.push_back(extreme_op("max", true));
@@ -215,11 +217,17 @@ std::vector<OpSpec> build_table() {
                  double c = a.has_attr("unbiased") ? (a.b("unbiased", true) ? 1.0 : 0.0) : a.f("correction", 1.0);
                  return one(var(a.in("input"), a.ints("dim"), c, a.b("keepdim", false)));
                }});
-  // matmul
+}
+
+// matmul and linear
+void add_matmul_ops(std::vector<OpSpec>& t) {
   t.push_back({"matmul", "input, other", "", "", [](OpArgs& a) { return one(matmul(a.in("input"), a.in("other"))); }});
   t.push_back({"linear", "input, weight, [bias]", "", "",
                [](OpArgs& a) { return one(linear(a.in("input"), a.in("weight"), a.opt("bias"))); }});
-  // shape
+}
+
+// shape: views, permutations, joins and splits, slicing, indexing, padding
+void add_shape_ops(std::vector<OpSpec>& t) {
   for (const char* n : {"reshape", "view"})
     t.push_back({n, "input", "shape", "", [](OpArgs& a) { return one(reshape(a.in("input"), a.ints("shape"))); }});
   t.push_back({"permute", "input", "dims", "", [](OpArgs& a) { return one(permute(a.in("input"), a.ints("dims"))); }});
@@ -256,7 +264,10 @@ std::vector<OpSpec> build_table() {
                  check(mode == "constant", "pad: only mode=constant is supported, got '", mode, "'");
                  return one(pad(a.in("input"), a.ints("pad"), a.f("value", 0.0)));
                }});
-  // activations
+}
+
+// activations
+void add_activation_ops(std::vector<OpSpec>& t) {
   t.push_back(unary("relu", relu));
   t.push_back(unary("sigmoid", sigmoid));
   t.push_back(unary("tanh", tanh));
@@ -267,7 +278,10 @@ std::vector<OpSpec> build_table() {
                [](OpArgs& a) { return one(softplus(a.in("input"), a.f("beta", 1.0), a.f("threshold", 20.0))); }});
   t.push_back({"softmax", "input", "dim", "", [](OpArgs& a) { return one(softmax(a.in("input"), a.i("dim"))); }});
   t.push_back({"log_softmax", "input", "dim", "", [](OpArgs& a) { return one(log_softmax(a.in("input"), a.i("dim"))); }});
-  // losses
+}
+
+// losses, with a `reduction` attribute
+void add_loss_ops(std::vector<OpSpec>& t) {
   t.push_back(loss_pair("mse_loss", mse_loss));
   t.push_back(loss_pair("l1_loss", l1_loss));
   t.push_back({"smooth_l1_loss", "input, target", "reduction (mean), beta (1.0)", "", [](OpArgs& a) {
@@ -289,6 +303,17 @@ std::vector<OpSpec> build_table() {
   t.push_back({"kl_div", "input, target", "reduction (mean; also batchmean), log_target (false)", "", [](OpArgs& a) {
                  return one(kl_div(a.in("input"), a.in("target"), reduction(a), a.b("log_target", false)));
                }});
+}
+
+// The built-in ops in the order `detgrad ref --list` prints them.
+std::vector<OpSpec> build_table() {
+  std::vector<OpSpec> t;
+  add_elementwise_ops(t);
+  add_reduction_ops(t);
+  add_matmul_ops(t);
+  add_shape_ops(t);
+  add_activation_ops(t);
+  add_loss_ops(t);
   return t;
 }
 }  // namespace

@@ -1,4 +1,6 @@
 // CenterNet as a det::Detector: its config as JSON, the training loss of a loader batch, and inference.
+#include "detectors/centernet/detector.h"
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -33,14 +35,14 @@ CenterNetConfig CenterNetConfig::from_json(const nlohmann::json& j, const std::s
   return c;
 }
 
-std::string CenterNet::describe() const {
+std::string CenterNetDetector::describe() const {
   std::ostringstream s;
   s << "CenterNet, ResNet-18 x" << cfg.width_mult << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1]
     << "/" << cfg.up_channels[2] << ", heads " << cfg.head_channels << ", " << det::with_commas(num_parameters()) << " parameters";
   return s.str();
 }
 
-det::LossReport CenterNet::loss(const data::Batch& b) {
+det::LossReport CenterNetDetector::loss(const data::Batch& b) {
   const int64_t out_h = b.images.size(2) / stride(), out_w = b.images.size(3) / stride();
   CenterNetBatchTargets t = batch_targets(b, cfg.num_classes, out_h, out_w, cfg.max_objs, (double)stride());
   CenterNetOutput out = forward_heads(b.images);
@@ -48,7 +50,7 @@ det::LossReport CenterNet::loss(const data::Batch& b) {
   return {l.total, {{"heatmap", l.heatmap}, {"wh", l.wh}, {"offset", l.offset}}};
 }
 
-det::InferenceOptions CenterNet::default_inference() const {
+det::InferenceOptions CenterNetDetector::default_inference() const {
   det::InferenceOptions o;
   o.score_threshold = -1;  // all top-K peaks (what COCO evaluation wants)
   o.topk_candidates = 100;
@@ -57,7 +59,7 @@ det::InferenceOptions CenterNet::default_inference() const {
   return o;
 }
 
-std::vector<det::Detections> CenterNet::detect(const Tensor& images, const det::InferenceOptions& opt) {
+std::vector<det::Detections> CenterNetDetector::detect(const Tensor& images, const det::InferenceOptions& opt) {
   NoGradGuard ng;
   CenterNetOutput o = forward_heads(images);
   DecodeOptions d;
@@ -77,7 +79,7 @@ std::shared_ptr<det::Detector> make_centernet_detector(int64_t num_classes, cons
                                                        Generator& gen) {
   nlohmann::json c = CenterNetConfig::cpu(num_classes).to_json();
   det::apply_overrides(c, overrides, "centernet");
-  return std::make_shared<CenterNet>(CenterNetConfig::from_json(c, "centernet"), gen);
+  return std::make_shared<CenterNetDetector>(CenterNetConfig::from_json(c, "centernet"), gen);
 }
 
 }  // namespace dg::centernet

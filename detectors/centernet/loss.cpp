@@ -4,22 +4,8 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "detectors/focal_loss.h"
-#include "detectors/heatmap.h"
 
 namespace dg::centernet {
-
-CenterNetBatchTargets stack_targets(const std::vector<CenterNetTargets>& per_image) {
-  check(!per_image.empty(), "centernet stack_targets: no images");
-  std::vector<Tensor> hm, wh, off, idx, mask;
-  for (const auto& t : per_image) {
-    hm.push_back(t.heatmap);
-    wh.push_back(t.wh);
-    off.push_back(t.offset);
-    idx.push_back(t.indices);
-    mask.push_back(t.mask);
-  }
-  return {stack(hm), stack(wh), stack(off), stack(idx), stack(mask)};
-}
 
 Tensor centernet_reg_l1(const Tensor& pred, const Tensor& target, const Tensor& indices, const Tensor& mask) {
   check(pred.dim() == 4 && pred.size(1) == 2, "centernet_reg_l1: pred must be [N,2,H,W], got ", shape_text(pred.shape()));
@@ -62,27 +48,6 @@ CenterNetLoss centernet_loss(const Tensor& heatmap_logits, const Tensor& wh, con
   out.offset = centernet_reg_l1(offset, t.offset, t.indices, t.mask);
   out.total = out.heatmap * w.heatmap + out.wh * w.wh + out.offset * w.offset;
   return out;
-}
-
-CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
-                                    int64_t max_objs, double stride) {
-  CenterNetTargetOptions to;
-  to.num_classes = num_classes;
-  to.out_h = out_h;
-  to.out_w = out_w;
-  to.stride = stride;
-  to.max_objs = max_objs;
-  std::vector<CenterNetTargets> per;
-  for (size_t i = 0; i < b.boxes.size(); ++i) {
-    const int64_t n = (int64_t)b.boxes[i].size();
-    std::vector<double> xy, lab;
-    for (int64_t k = 0; k < n; ++k) {
-      for (float v : b.boxes[i][(size_t)k]) xy.push_back(v);
-      lab.push_back(b.labels[i][(size_t)k]);
-    }
-    per.push_back(centernet_targets(from_vector(xy, {n, 4}, DType::f32), from_vector(lab, {n}, DType::i64), to));
-  }
-  return stack_targets(per);
 }
 
 }  // namespace dg::centernet

@@ -11,24 +11,11 @@
 
 #include "autograd/tensor.h"
 #include "detectors/data/loader.h"
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 namespace dg::centernet {
 
 // Per-image centernet_targets stacked on a new batch dim.
-struct CenterNetBatchTargets {
-  Tensor heatmap;  // [N, C, H, W]
-  Tensor wh;       // [N, K, 2]
-  Tensor offset;   // [N, K, 2]
-  Tensor indices;  // [N, K] i64
-  Tensor mask;     // [N, K] u8 (any dtype accepted by the loss)
-};
-CenterNetBatchTargets stack_targets(const std::vector<CenterNetTargets>& per_image);
-
-// The targets of a loader batch (boxes in network-input pixels) at the model's output size.
-CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
-                                    int64_t max_objs, double stride = 4);
-
 struct CenterNetLossWeights {
   double heatmap = 1.0, wh = 0.1, offset = 1.0;
 };

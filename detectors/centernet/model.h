@@ -62,23 +62,13 @@ struct CenterNetOutput {
   Tensor offset;   // [N, 2, H/4, W/4]
 };
 
-// As a det::Detector (detectors/task/detector.h): loss parts "heatmap", "wh", "offset" (unweighted; total =
-// 1 heatmap + 0.1 wh + 1 offset), inference = centernet_decode (top max_detections peaks, no threshold,
-// no NMS by default).
+// The network: backbone, up-convolutions and heads. The task interface (loss, detect, config) is
+// CenterNetDetector's (detectors/centernet/detector.h).
 class CenterNet : public det::Detector {
  public:
   CenterNet(const CenterNetConfig& cfg, Generator& gen);
   CenterNetOutput forward_heads(const Tensor& x);
   int64_t stride() const { return 4; }
-
-  std::string kind() const override { return "centernet"; }
-  int64_t num_classes() const override { return cfg.num_classes; }
-  nlohmann::json config_json() const override { return cfg.to_json(); }
-  std::string describe() const override;
-  std::vector<std::string> loss_names() const override { return {"heatmap", "wh", "offset"}; }
-  det::LossReport loss(const data::Batch& batch) override;
-  det::InferenceOptions default_inference() const override;
-  std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
 
   CenterNetConfig cfg;
   std::shared_ptr<nn::ResNet> backbone;
@@ -89,9 +79,5 @@ class CenterNet : public det::Detector {
 // The number of parameters of CenterNet(cfg) by formula (checked against num_parameters() in the
 // tests): ResNet-18 without fc + up stages (16 in out + 2 out each) + heads (9 c3 h + h + h k + k).
 int64_t centernet_num_parameters(const CenterNetConfig& cfg);
-
-// CenterNetConfig::cpu(num_classes) with `overrides` (keys of to_json()) applied (detectors/task/zoo.h).
-std::shared_ptr<det::Detector> make_centernet_detector(int64_t num_classes, const nlohmann::json& overrides,
-                                                       Generator& gen);
 
 }  // namespace dg::centernet

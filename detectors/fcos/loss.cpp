@@ -13,56 +13,17 @@
 
 namespace dg::fcos {
 
-FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& boxes,
-                                    const std::vector<std::vector<int>>& labels, int64_t K,
-                                    const FcosAssignOptions& opt, const Conventions& conv, DType dtype) {
-  const char* op = "fcos_batch_targets";
-  check(boxes.size() == labels.size(), op, ": ", boxes.size(), " box lists but ", labels.size(), " label lists");
-  check(dtype == DType::f32 || dtype == DType::f64, op, ": dtype must be f32 or f64, got ", dtype_name(dtype));
-  check(K >= 1, op, ": num_classes must be >= 1, got ", K);
-  const int64_t N = (int64_t)boxes.size();
-  std::vector<int64_t> sizes;
-  const int64_t P = fcos_points(opt, conv, DType::f64, &sizes).size(0);
-
-  FcosBatchTargets t;
-  t.onehot = zeros({N, K, P}, dtype);
-  std::vector<double> pos_box, pos_ctr;
-  std::vector<double> index;
-  for (int64_t n = 0; n < N; ++n) {
-    const auto& b = boxes[(size_t)n];
-    const auto& lab = labels[(size_t)n];
-    check(b.size() == lab.size(), op, ": image ", n, " has ", b.size(), " boxes but ", lab.size(), " labels");
-    std::vector<double> bv;
-    std::vector<double> lv;
-    for (size_t g = 0; g < b.size(); ++g) {
-      check(lab[g] >= 0 && lab[g] < K, op, ": image ", n, " box ", g, " has label ", lab[g], ", expected 0..", K - 1);
-      for (float c : b[g]) bv.push_back(c);
-      lv.push_back(lab[g]);
-    }
-    const int64_t G = (int64_t)b.size();
-    // Assignment in f64 whatever the loss dtype: the targets are constants.
-    FcosTargets ft = fcos_targets(from_vector(bv, {G, 4}, DType::f64), from_vector(lv, {G}, DType::i64), opt, conv);
-    const int64_t* cls = ft.labels.data<int64_t>();
-    const double* ltrb = ft.ltrb.data<double>();
-    const double* ctr = ft.centerness.data<double>();
-    for (int64_t p = 0; p < P; ++p) {
-      if (cls[p] < 0) continue;
-      const int64_t flat = (n * K + cls[p]) * P + p;
-      if (dtype == DType::f32)
-        t.onehot.data<float>()[flat] = 1.0f;
-      else
-        t.onehot.data<double>()[flat] = 1.0;
-      index.push_back(double(n * P + p));
-      for (int j = 0; j < 4; ++j) pos_box.push_back(ltrb[4 * p + j]);
-      pos_ctr.push_back(ctr[p]);
-      t.pos_label.push_back(cls[p]);
-    }
-  }
-  t.num_pos = (int64_t)index.size();
-  t.pos_index = from_vector(index, {t.num_pos}, DType::i64);
-  t.pos_box = from_vector(pos_box, {t.num_pos, 4}, dtype);
-  t.pos_ctr = from_vector(pos_ctr, {t.num_pos}, dtype);
-  return t;
+// ---- centerness_loss -----------------------------------------------------------------------------
+// loss_i = BCE_with_logits(x_i, c_i) = max(x, 0) - x c + log(1 + e^-|x|)
+Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  const char* op = "centerness_loss";
+  check(input.defined() && target.defined(), op, ": input or target is undefined");
+  check(is_floating(input.dtype()) && input.dtype() == target.dtype(), op,
+        ": input and target must be floating-point of one dtype, got ", dtype_name(input.dtype()), " and ",
+        dtype_name(target.dtype()));
+  check(input.shape() == target.shape(), op, ": input ", shape_text(input.shape()), " and target ",
+        shape_text(target.shape()), " must have the same shape");
+  return reduce_box_loss(op, binary_cross_entropy_with_logits(input, target, Tensor(), Tensor(), Reduction::none), r);
 }
 
 FcosLoss fcos_loss(const Tensor& cls, const Tensor& box, const Tensor& ctr, const FcosBatchTargets& t,

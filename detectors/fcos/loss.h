@@ -1,5 +1,5 @@
 // FCOS training loss (Tian et al. 2019, as the official code computes it), on the head outputs of all
-// levels flattened to P points (detectors/fcos/model.h) and the assignment of detectors/fcos/assign.h:
+// levels flattened to P points (detectors/fcos/model.h) and the assignment of detectors/fcos/targets.h:
 //
 //   cls = sum_{n,k,p} sigmoid_focal_loss(cls[n,k,p], onehot[n,k,p]; alpha 0.25, gamma 2) / max(1, M)
 //   box = sum_{i in pos} c_i GIoU_loss(pred_i, target_i) / sum_{i in pos} c_i     (weighting "centerness")
@@ -17,27 +17,17 @@
 #include <string>
 #include <vector>
 
+#include "autograd/ops/loss.h"
 #include "autograd/tensor.h"
 #include "detectors/conventions.h"
 #include "detectors/data/augment.h"
-#include "detectors/fcos/assign.h"
+#include "detectors/fcos/targets.h"
 
 namespace dg::fcos {
 
-struct FcosBatchTargets {
-  Tensor onehot;            // [N, K, P] classification targets (the dtype asked for)
-  Tensor pos_index;         // [M] i64: n * P + p of every positive, ascending
-  Tensor pos_box;           // [M, 4] (l, t, r, b) in input pixels
-  Tensor pos_ctr;           // [M] centerness targets, in (0, 1]
-  std::vector<int64_t> pos_label;  // [M] class of every positive
-  int64_t num_pos = 0;      // M
-};
-
-// fcos_targets of every image, gathered into batch arrays. boxes[i] / labels[i]: image i's boxes
-// (x1,y1,x2,y2 in input pixels) and labels 0..K-1 (anything else => dg::Error naming image and box).
-FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& boxes,
-                                    const std::vector<std::vector<int>>& labels, int64_t num_classes,
-                                    const FcosAssignOptions& opt, const Conventions& conv, DType dtype = DType::f32);
+// FCOS centerness loss: BCE with logits against the centerness target (positives only; the caller
+// divides the sum by the number of positives). input and target: floating, one dtype, one shape.
+Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::sum);
 
 struct FcosLossOptions {
   double focal_alpha = 0.25, focal_gamma = 2.0;

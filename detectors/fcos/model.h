@@ -13,7 +13,7 @@
 //                                 = exp(scale_l x)              (otherwise, the original FCOS)
 //     centerness(bbox_tower or cls_tower, see centerness_on_reg)  3x3 conv C->1  [N, 1, H_l, W_l] logits
 //   Levels are then flattened, level after level and row-major inside a level (x fastest), into
-//   P = sum_l H_l W_l points: FcosHeadOutput, the order of fcos_points (detectors/fcos/assign.h).
+//   P = sum_l H_l W_l points: FcosHeadOutput, the order of fcos_points (detectors/fcos/targets.h).
 //
 // Init (paper, torchvision): every head conv N(0, 0.01), bias 0; cls_logits bias -log((1-pi)/pi),
 // pi = prior_prob = 0.01 (-4.595); GroupNorm 1/0; scales 1; backbone and FPN their own inits.
@@ -36,7 +36,7 @@
 #include "autograd/generator.h"
 #include "detectors/conventions.h"
 #include "detectors/task/detector.h"
-#include "detectors/fcos/assign.h"
+#include "detectors/fcos/targets.h"
 #include "layers/fpn.h"
 #include "layers/resnet.h"
 #include "layers/scale.h"
@@ -57,7 +57,7 @@ struct FcosConfig {
   bool norm_on_bbox = true;        // box = ReLU(scale x) * stride (official "imprv"); false: exp(scale x)
   bool score_sqrt = true;          // detection score sqrt(cls * ctr) (official, torchvision); false: cls * ctr (mmdet)
   std::string box_loss_weighting = "centerness";  // "centerness" (official) | "none" (torchvision)
-  // Target assignment (detectors/fcos/assign.h, conventions fcos_*): the official FCOS "imprv" config.
+  // Target assignment (detectors/fcos/targets.h, conventions fcos_*): the official FCOS "imprv" config.
   bool half_stride_offset = true;  // points at x*s + s//2 (official, mmdet); false: x*s (torchvision)
   bool center_sampling = true;     // official imprv, torchvision
   double center_radius = 1.5;

@@ -14,12 +14,12 @@
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
 #include "detectors/conventions.h"
-#include "detectors/fcos/assign.h"
-#include "detectors/heatmap.h"
+#include "detectors/fcos/targets.h"
+#include "detectors/centernet/targets.h"
 #include "detectors/nms.h"
-#include "detectors/retinanet/anchors.h"
-#include "detectors/retinanet/coder.h"
-#include "detectors/retinanet/matcher.h"
+#include "detectors/anchors.h"
+#include "detectors/box_coder.h"
+#include "detectors/matcher.h"
 
 namespace dg {
 

@@ -16,7 +16,7 @@
 #include "autograd/tensor.h"
 #include "detectors/detections.h"
 #include "detectors/task/detector.h"
-#include "detectors/retinanet/coder.h"
+#include "detectors/box_coder.h"
 
 namespace dg::retinanet {
 

@@ -32,9 +32,9 @@
 
 #include "autograd/generator.h"
 #include "detectors/conventions.h"
-#include "detectors/retinanet/anchors.h"
-#include "detectors/retinanet/coder.h"
-#include "detectors/retinanet/matcher.h"
+#include "detectors/anchors.h"
+#include "detectors/box_coder.h"
+#include "detectors/matcher.h"
 #include "layers/conv.h"
 #include "layers/sequential.h"
 

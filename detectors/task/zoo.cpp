@@ -1,7 +1,7 @@
 #include "detectors/task/zoo.h"
 
 #include "autograd/error.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "detectors/fcos/detector.h"
 #include "detectors/retinanet/detector.h"
 

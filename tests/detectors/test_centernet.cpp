@@ -12,7 +12,7 @@
 #include "autograd/optim/adam.h"
 #include "detectors/centernet/decode.h"
 #include "detectors/centernet/loss.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -44,14 +44,14 @@ CenterNetTargets one_image_targets(const std::vector<double>& boxes, const std::
 
 TEST_CASE("centernet: model shapes, parameter count, prior, state_dict names") {
   Generator gen(1);
-  CenterNet net(tiny_config(), gen);
+  CenterNetDetector net(tiny_config(), gen);
   CenterNetOutput o = net.forward_heads(randn({2, 3, 64, 96}, gen));
   CHECK(o.heatmap.shape() == Shape{2, 3, 16, 24});
   CHECK(o.wh.shape() == Shape{2, 2, 16, 24});
   CHECK(o.offset.shape() == Shape{2, 2, 16, 24});
   CHECK(net.num_parameters() == centernet_num_parameters(net.cfg));
   CenterNetConfig cpu = CenterNetConfig::cpu(10);
-  CHECK(CenterNet(cpu, gen).num_parameters() == centernet_num_parameters(cpu));
+  CHECK(CenterNetDetector(cpu, gen).num_parameters() == centernet_num_parameters(cpu));
   // Full width by formula: ResNet-18 without fc (11,689,512 - 513,000) + up stages + heads.
   CenterNetConfig full;
   const int64_t up = 16 * 512 * 256 + 2 * 256 + 16 * 256 * 128 + 2 * 128 + 16 * 128 * 64 + 2 * 64;
@@ -220,7 +220,7 @@ TEST_CASE("centernet: decode with post-NMS") {
 TEST_CASE("centernet: 20 Adam steps on one image reduce the loss") {
   Generator gen(3);
   CenterNetConfig cfg = tiny_config(2);
-  CenterNet net(cfg, gen);
+  CenterNetDetector net(cfg, gen);
   Tensor img = randn({1, 3, 64, 64}, gen);
   CenterNetBatchTargets t = stack_targets({one_image_targets({8, 8, 40, 36, 30, 34, 60, 60}, {0, 1}, 2, 16)});
   AdamOptions ao;

@@ -1,4 +1,4 @@
-// FCOS targets (detectors/fcos/assign.h): points, both sides of every FCOS convention, smallest-area
+// FCOS targets (detectors/fcos/targets.h): points, both sides of every FCOS convention, smallest-area
 // tie break, norm_on_bbox, centerness, zero boxes, errors. Expected values worked out in comments.
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "detectors/fcos/assign.h"
+#include "detectors/fcos/targets.h"
 
 using namespace dg;
 

@@ -10,6 +10,7 @@
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
+#include "detectors/fcos/loss.h"
 #include "detectors/focal_loss.h"
 
 using namespace dg;
@@ -103,7 +104,7 @@ TEST_CASE("focal: varifocal loss by hand") {
 
 TEST_CASE("focal: centerness loss is BCE with logits") {
   Tensor x = tensor({0.3, -1.2}, {2}, DType::f64), y = tensor({0.7, 0.2}, {2}, DType::f64);
-  CHECK(centerness_loss(x, y).item() ==
+  CHECK(fcos::centerness_loss(x, y).item() ==
         doctest::Approx(binary_cross_entropy_with_logits(x, y, Tensor(), Tensor(), Reduction::sum).item()).epsilon(1e-15));
 }
 
@@ -137,7 +138,7 @@ TEST_CASE("focal: gradchecks in f64") {
 TEST_CASE("focal: centerness loss gradcheck in f64") {
   Tensor x = from_vector({0.3, -1.2, 2.0, 0.1}, {4}, DType::f64), y = from_vector({0.7, 0.2, 0.95, 0.5}, {4}, DType::f64);
   for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
-    auto f = [r](const std::vector<Tensor>& v) { return centerness_loss(v[0], v[1], r); };
+    auto f = [r](const std::vector<Tensor>& v) { return fcos::centerness_loss(v[0], v[1], r); };
     GradcheckResult res = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f),
                                     {x.contiguous_copy_no_grad().set_requires_grad(true),
                                      y.contiguous_copy_no_grad().set_requires_grad(true)});

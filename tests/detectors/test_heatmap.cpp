@@ -1,4 +1,4 @@
-// CenterNet heatmaps (detectors/heatmap.h): the two Gaussian radii, the kernel, the splat (crop, max
+// CenterNet heatmaps (detectors/centernet/targets.h): the two Gaussian radii, the kernel, the splat (crop, max
 // merge) and the target builder, with the arithmetic in comments.
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 using namespace dg;
 

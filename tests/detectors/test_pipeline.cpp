@@ -16,7 +16,7 @@
 
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
-#include "detectors/centernet/model.h"
+#include "detectors/centernet/detector.h"
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/pipeline/train.h"
 #include "detectors/pipeline/visualize.h"
@@ -273,7 +273,7 @@ TEST_CASE("pipeline model files: the first CenterNet format still loads") {
   c.width_mult = 0.125;
   c.up_channels = {8, 8, 8};
   c.head_channels = 8;
-  centernet::CenterNet net(c, g);
+  centernet::CenterNetDetector net(c, g);
   nlohmann::json old = {{"num_classes", 2},          {"width_mult", 0.125},   {"up_channels", {8, 8, 8}},
                         {"head_channels", 8},        {"heatmap_prior", 0.1},  {"class_names", {"a", "b"}},
                         {"category_ids", {1, 2}},    {"input_height", 64},    {"input_width", 64},

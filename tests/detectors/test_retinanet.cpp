@@ -10,9 +10,9 @@
 
 #include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
-#include "detectors/retinanet/anchors.h"
-#include "detectors/retinanet/coder.h"
-#include "detectors/retinanet/matcher.h"
+#include "detectors/anchors.h"
+#include "detectors/box_coder.h"
+#include "detectors/matcher.h"
 
 using namespace dg;
 

@@ -2,18 +2,14 @@
 // direct loops of autograd/kernels/im2col.h on awkward shapes, forward and all gradients; f64
 // gradchecks; padding="same"/"valid"; f16/bf16; thread-count independence; error messages.
 #include <doctest/doctest.h>
-#include <omp.h>
 
-#include <cmath>
-#include <cstring>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "autograd/ops/gradcheck.h"
 #include "autograd/kernels/im2col.h"
 #include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
 using kernels::ConvGeom;
@@ -72,17 +68,6 @@ std::vector<T> values(const Tensor& t) {
   return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
 }
 
-// |got - want| <= tol * (1 + max|want|) for every element.
-void check_close(const Tensor& got, const std::vector<double>& want, double tol, const char* what) {
-  CAPTURE(what);
-  REQUIRE(got.numel() == (int64_t)want.size());
-  double scale = 1;
-  for (double w : want) scale = std::max(scale, std::abs(w));
-  double worst = 0;
-  for (int64_t i = 0; i < got.numel(); ++i) worst = std::max(worst, std::abs(got.at(i) - want[(size_t)i]));
-  CHECK(worst <= tol * scale);
-}
-
 template <class T>
 std::vector<double> to_double(const std::vector<T>& v) {
   return std::vector<double>(v.begin(), v.end());
@@ -111,15 +96,6 @@ void check_against_direct(const ConvCase& c, DType dt, double tol) {
   check_close(x.grad(), to_double(dx), tol, "grad input");
   check_close(w.grad(), to_double(dw), tol, "grad weight");
   if (c.bias) check_close(b.grad(), to_double(db), tol, "grad bias");
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
@@ -201,7 +177,7 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
     }
 }
 
-TEST_CASE("conv2d: gradcheck in f64 (bias, stride, padding, dilation, groups, depthwise, 1x1)") {
+GRADCHECK_TEST_CASE("conv2d: gradcheck in f64 (bias, stride, padding, dilation, groups, depthwise, 1x1)", "conv2d") {
   const std::vector<ConvCase> cases = {
       {2, 2, 4, 5, 3, 3, 3, 1, 1, 1, 1, true},
       {1, 2, 5, 5, 2, 3, 2, 2, {1, 0}, 1, 1, true},
@@ -221,12 +197,11 @@ TEST_CASE("conv2d: gradcheck in f64 (bias, stride, padding, dilation, groups, de
     auto f = [c](const std::vector<Tensor>& t) {
       return conv2d(t[0], t[1], c.bias ? t[2] : Tensor(), c.stride, c.padding, c.dilation, c.groups);
     };
-    GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f), in);
-    CHECK_MESSAGE(r.ok, r.message);
+    check_grad("conv2d", f, in);
   }
 }
 
-TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups, dilation, stride)") {
+GRADCHECK_TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups, dilation, stride)", "conv_transpose2d") {
   struct T {
     Shape x, w;
     Hw stride, padding, output_padding;
@@ -249,10 +224,9 @@ TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups, dilation,
       return conv_transpose2d(v[0], v[1], t.bias ? v[2] : Tensor(), t.stride, t.padding, t.output_padding, t.groups,
                               t.dilation);
     };
-    GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f), in);
     CAPTURE(shape_str(t.x));
     CAPTURE(shape_str(t.w));
-    CHECK_MESSAGE(r.ok, r.message);
+    check_grad("conv_transpose2d", f, in);
   }
 }
 
@@ -294,10 +268,9 @@ TEST_CASE("conv2d: f16 and bf16 compute in f32 and round back") {
 }
 
 TEST_CASE("conv2d: the same bits for 1, 2 and 3 threads") {
-  auto run = [](int threads) {
-    omp_set_num_threads(threads);
+  same_bits_for_threads([] {
     Generator gen(17);
-    std::vector<double> bits;
+    std::vector<std::pair<std::string, Tensor>> r;
     for (int64_t groups : {1, 2, 16}) {  // im2col + GEMM, grouped, depthwise
       Tensor x = randn({3, 16, 23, 21}, gen).set_requires_grad();
       Tensor w = randn({16, 16 / groups, 3, 3}, gen).set_requires_grad();
@@ -306,28 +279,18 @@ TEST_CASE("conv2d: the same bits for 1, 2 and 3 threads") {
       Tensor y = conv2d(relu(conv2d(x, w, b, 1, 1, 1, groups)), w1);
       Tensor z = conv_transpose2d(y, randn({8, 4, 4, 4}, gen), Tensor(), 2, 1);
       sum(mul(z, z)).backward();
-      for (const Tensor& t : {z, x.grad(), w.grad(), b.grad(), w1.grad()}) {
-        std::vector<double> v = t.to_vector();
-        bits.insert(bits.end(), v.begin(), v.end());
-      }
+      const std::string g = "groups=" + std::to_string(groups) + " ";
+      r.insert(r.end(), {{g + "out", z}, {g + "grad input", x.grad()}, {g + "grad weight", w.grad()},
+                         {g + "grad bias", b.grad()}, {g + "grad 1x1 weight", w1.grad()}});
     }
     // a deep-layer shape: several images per GEMM, output channels split into a thread-dependent
     // number of blocks sharing one column matrix
     Tensor x = randn({3, 8, 6, 6}, gen).set_requires_grad(), w = randn({64, 8, 3, 3}, gen).set_requires_grad();
     Tensor y = conv2d(x, w, Tensor(), 1, 1);
     sum(mul(y, y)).backward();
-    for (const Tensor& t : {y, x.grad(), w.grad()}) {
-      std::vector<double> v = t.to_vector();
-      bits.insert(bits.end(), v.begin(), v.end());
-    }
-    return bits;
-  };
-  const int saved = omp_get_max_threads();
-  auto a = run(1), b = run(2), c = run(3);
-  omp_set_num_threads(saved);
-  REQUIRE(a.size() == b.size());
-  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-  CHECK(std::memcmp(a.data(), c.data(), a.size() * sizeof(double)) == 0);
+    r.insert(r.end(), {{"deep out", y}, {"deep grad input", x.grad()}, {"deep grad weight", w.grad()}});
+    return r;
+  });
 }
 
 TEST_CASE("conv2d: empty batch") {

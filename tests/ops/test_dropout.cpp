@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "tests/ops/nn_test_util.h"
+#include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
-using namespace nn_test;
 
 TEST_CASE("dropout: keeps 1 - p of the elements, scaled by 1 / (1 - p)") {
   const int64_t n = 100000;
@@ -32,32 +32,35 @@ TEST_CASE("dropout: keeps 1 - p of the elements, scaled by 1 / (1 - p)") {
 
 TEST_CASE("dropout: seeded, deterministic, and the identity cases") {
   Tensor x = normal64({4, 50}, 3, 0, 1, false);
-  CHECK(vals(dropout(x, 0.5, true, uint64_t{1})) == vals(dropout(x, 0.5, true, uint64_t{1})));
-  CHECK(vals(dropout(x, 0.5, true, uint64_t{1})) != vals(dropout(x, 0.5, true, uint64_t{2})));
+  CHECK(dropout(x, 0.5, true, uint64_t{1}).to_vector() == dropout(x, 0.5, true, uint64_t{1}).to_vector());
+  CHECK(dropout(x, 0.5, true, uint64_t{1}).to_vector() != dropout(x, 0.5, true, uint64_t{2}).to_vector());
   Generator gen(5);  // one generator advances: two calls give two different masks
-  CHECK(vals(dropout(x, 0.5, true, gen)) != vals(dropout(x, 0.5, true, gen)));
+  CHECK(dropout(x, 0.5, true, gen).to_vector() != dropout(x, 0.5, true, gen).to_vector());
   CHECK(dropout(x, 0.5, false, uint64_t{1}).raw() == x.raw());  // eval: the input itself
   CHECK(dropout(x, 0.0, true, uint64_t{1}).raw() == x.raw());
   Tensor xg = x.contiguous_copy_no_grad().set_requires_grad();
   Tensor y1 = dropout(xg, 1.0, true, uint64_t{1});
-  CHECK(vals(y1) == std::vector<double>(200, 0.0));
+  CHECK(y1.to_vector() == std::vector<double>(200, 0.0));
   y1.backward(ones({4, 50}, DType::f64));
-  CHECK(vals(xg.grad()) == std::vector<double>(200, 0.0));
+  CHECK(xg.grad().to_vector() == std::vector<double>(200, 0.0));
   CHECK(dropout(x.to(DType::f32), 0.25, true, uint64_t{9}).dtype() == DType::f32);
-  // gradcheck of the mask (the same seed inside f each time, so the function is fixed)
-  check_grad([](const std::vector<Tensor>& v) { return dropout(v[0], 0.4, true, uint64_t{11}); },
-             {normal64({3, 7}, 12)});
   CHECK(error_of([&] { dropout(x, 1.5, true, uint64_t{1}); }) == "dropout: probability p must be between 0 and 1, got 1.5");
 }
 
-TEST_CASE("channel_shuffle: the permutation by hand, gradcheck and errors") {
+GRADCHECK_TEST_CASE("dropout: gradcheck of the mask in f64", "dropout") {
+  // the same seed inside f each time, so the function is fixed
+  check_grad("dropout", [](const std::vector<Tensor>& v) { return dropout(v[0], 0.4, true, uint64_t{11}); },
+             {normal64({3, 7}, 12)});
+}
+
+GRADCHECK_TEST_CASE("channel_shuffle: the permutation by hand, gradcheck and errors", "channel_shuffle") {
   // C = 6, groups 2: view [2 groups, 3], transpose -> channel order 0,3,1,4,2,5
   Tensor x = reshape(arange(0, 6, 1, DType::f64), {1, 6, 1, 1});
-  CHECK(vals(channel_shuffle(x, 2)) == std::vector<double>{0, 3, 1, 4, 2, 5});
-  CHECK(vals(channel_shuffle(x, 3)) == std::vector<double>{0, 2, 4, 1, 3, 5});
-  CHECK(vals(channel_shuffle(x, 1)) == vals(x));
-  check_grad([](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 3); }, {normal64({2, 6, 2, 3}, 13)});
-  check_grad([](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 2); }, {normal64({2, 4, 5}, 14)});
+  CHECK(channel_shuffle(x, 2).to_vector() == std::vector<double>{0, 3, 1, 4, 2, 5});
+  CHECK(channel_shuffle(x, 3).to_vector() == std::vector<double>{0, 2, 4, 1, 3, 5});
+  CHECK(channel_shuffle(x, 1).to_vector() == x.to_vector());
+  check_grad("channel_shuffle", [](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 3); }, {normal64({2, 6, 2, 3}, 13)});
+  check_grad("channel_shuffle", [](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 2); }, {normal64({2, 4, 5}, 14)});
   CHECK(error_of([] { channel_shuffle(zeros({1, 6, 2, 2}), 4); }) ==
         "channel_shuffle: groups 4 must divide the 6 channels of input [1,6,2,2]");
   CHECK(error_of([] { channel_shuffle(zeros({2, 6}), 2); }) ==

@@ -2,14 +2,11 @@
 // align_corners, recompute_scale_factor), f64 gradchecks, errors, thread-count determinism.
 // PyTorch goldens: tests/golden/manifest_nn.json.
 #include <doctest/doctest.h>
-#include <omp.h>
 
-#include <cstring>
-
-#include "tests/ops/nn_test_util.h"
+#include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
-using namespace nn_test;
 
 namespace {
 InterpolateOptions opts(InterpMode mode, std::vector<int64_t> size, std::vector<double> sf,
@@ -22,45 +19,41 @@ InterpolateOptions opts(InterpMode mode, std::vector<int64_t> size, std::vector<
   o.recompute_scale_factor = recompute;
   return o;
 }
-void check_close(const std::vector<double>& got, const std::vector<double>& want) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
-}
 }  // namespace
 
 TEST_CASE("interpolate: nearest coordinates by hand") {
   Tensor ramp = reshape(arange(0, 5, 1, DType::f64), {1, 1, 5});
   // scale_factor 1.7: 5 -> floor(8.5) = 8 outputs; src = floor(dst / 1.7) = 0,0,1,1,2,2,3,4
-  CHECK(vals(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7}))) == std::vector<double>{0, 0, 1, 1, 2, 2, 3, 4});
+  CHECK(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7})).to_vector() == std::vector<double>{0, 0, 1, 1, 2, 2, 3, 4});
   // recompute_scale_factor: the scale is 5/8 instead: floor(dst * 0.625) = 0,0,1,1,2,3,3,4
-  CHECK(vals(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7}, std::nullopt, true))) ==
+  CHECK(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7}, std::nullopt, true)).to_vector() ==
         std::vector<double>{0, 0, 1, 1, 2, 3, 3, 4});
   // nearest-exact samples pixel centres: floor((dst + 0.5) * 5/8) = 0,0,1,2,2,3,4,4
-  CHECK(vals(interpolate(ramp, opts(InterpMode::nearest_exact, {8}, {}))) == std::vector<double>{0, 0, 1, 2, 2, 3, 4, 4});
+  CHECK(interpolate(ramp, opts(InterpMode::nearest_exact, {8}, {})).to_vector() == std::vector<double>{0, 0, 1, 2, 2, 3, 4, 4});
   // downsampling by 2 keeps even indices
   Tensor r4 = reshape(arange(0, 16, 1, DType::f64), {1, 1, 4, 4});
-  CHECK(vals(interpolate(r4, opts(InterpMode::nearest, {}, {0.5}))) == std::vector<double>{0, 2, 8, 10});
+  CHECK(interpolate(r4, opts(InterpMode::nearest, {}, {0.5})).to_vector() == std::vector<double>{0, 2, 8, 10});
   // the backward of nearest upsampling x2 sums each 2x2 block of the gradient
   Tensor x = ones({1, 1, 2, 2}, DType::f64).set_requires_grad();
   Tensor y = interpolate(x, opts(InterpMode::nearest, {}, {2}));
   y.backward(reshape(arange(0, 16, 1, DType::f64), {1, 1, 4, 4}));
-  CHECK(vals(x.grad()) == std::vector<double>{0 + 1 + 4 + 5, 2 + 3 + 6 + 7, 8 + 9 + 12 + 13, 10 + 11 + 14 + 15});
+  CHECK(x.grad().to_vector() == std::vector<double>{0 + 1 + 4 + 5, 2 + 3 + 6 + 7, 8 + 9 + 12 + 13, 10 + 11 + 14 + 15});
 }
 
 TEST_CASE("interpolate: bilinear coordinates by hand") {
   Tensor row = tensor({0, 1}, {1, 1, 1, 2}, DType::f64);
   // align_corners=false, 2 -> 4, s = 0.5: src = (dst + 0.5) * 0.5 - 0.5 = -0.25 (clamped to 0), 0.25,
   // 0.75, 1.25 (i0 = 1 is the last pixel: i1 = i0) -> 0, 0.25, 0.75, 1
-  check_close(vals(interpolate(row, opts(InterpMode::bilinear, {1, 4}, {}))), {0, 0.25, 0.75, 1});
+  check_close(interpolate(row, opts(InterpMode::bilinear, {1, 4}, {})), {0, 0.25, 0.75, 1});
   // align_corners=true: src = dst * (2 - 1) / (4 - 1) -> 0, 1/3, 2/3, 1
-  check_close(vals(interpolate(row, opts(InterpMode::bilinear, {1, 4}, {}, true))), {0, 1.0 / 3, 2.0 / 3, 1});
+  check_close(interpolate(row, opts(InterpMode::bilinear, {1, 4}, {}, true)), {0, 1.0 / 3, 2.0 / 3, 1});
   // 2-D: 2x2 -> 3x3 with align_corners=true gives the centre = mean of the four corners
   Tensor sq = tensor({1, 2, 3, 4}, {1, 1, 2, 2}, DType::f64);
   Tensor c = interpolate(sq, opts(InterpMode::bilinear, {3, 3}, {}, true));
-  check_close(vals(c), {1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4});
+  check_close(c, {1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4});
   // same size is an exact copy (PyTorch's shortcut), even with a scale_factor (4 * 1.1 -> 4)
   Tensor r = normal64({1, 2, 4, 4}, 3, 0, 1, false);
-  CHECK(vals(interpolate(r, opts(InterpMode::bilinear, {}, {1.1}))) == vals(r));
+  CHECK(interpolate(r, opts(InterpMode::bilinear, {}, {1.1})).to_vector() == r.to_vector());
 }
 
 TEST_CASE("interpolate: PyTorch's nearest shortcuts (NOTE in interpolate.cpp)") {
@@ -69,28 +62,28 @@ TEST_CASE("interpolate: PyTorch's nearest shortcuts (NOTE in interpolate.cpp)") 
   auto o = opts(InterpMode::nearest, {}, {1.25});
   Tensor a = reshape(arange(0, 6, 1, DType::f64), {1, 2, 3}).detach().set_requires_grad();
   Tensor ya = interpolate(a, o);
-  CHECK(vals(ya) == std::vector<double>{0, 0, 1, 3, 3, 4});
+  CHECK(ya.to_vector() == std::vector<double>{0, 0, 1, 3, 3, 4});
   ya.backward(reshape(arange(1, 7, 1, DType::f64), {1, 2, 3}));
-  CHECK(vals(a.grad()) == std::vector<double>{1, 2, 3, 4, 5, 6});  // the identity, as PyTorch
+  CHECK(a.grad().to_vector() == std::vector<double>{1, 2, 3, 4, 5, 6});  // the identity, as PyTorch
   Tensor b = reshape(arange(0, 9, 1, DType::f64), {1, 1, 3, 3});
-  CHECK(vals(interpolate(b, o)) == vals(b));
+  CHECK(interpolate(b, o).to_vector() == b.to_vector());
   Tensor c = reshape(arange(0, 18, 1, DType::f64), {1, 2, 3, 3});
-  CHECK(vals(interpolate(c, o))[1] == 0);  // row 0 reads columns 0, 0, 1
+  CHECK(interpolate(c, o).to_vector()[1] == 0);  // row 0 reads columns 0, 0, 1
 }
 
 TEST_CASE("interpolate: linear and area modes") {
   Tensor row = tensor({0, 1, 2, 3}, {1, 1, 4}, DType::f64);
-  check_close(vals(interpolate(row, opts(InterpMode::linear, {6}, {}, true))), {0, 0.6, 1.2, 1.8, 2.4, 3});
-  check_close(vals(interpolate(row, opts(InterpMode::linear, {6}, {}))), {0, 0.5, 7.0 / 6, 11.0 / 6, 2.5, 3});
+  check_close(interpolate(row, opts(InterpMode::linear, {6}, {}, true)), {0, 0.6, 1.2, 1.8, 2.4, 3});
+  check_close(interpolate(row, opts(InterpMode::linear, {6}, {})), {0, 0.5, 7.0 / 6, 11.0 / 6, 2.5, 3});
   // area = adaptive average pooling: 4 -> 2 averages pairs
-  check_close(vals(interpolate(row, opts(InterpMode::area, {}, {0.5}))), {0.5, 2.5});
+  check_close(interpolate(row, opts(InterpMode::area, {}, {0.5})), {0.5, 2.5});
   Tensor sq = reshape(arange(0, 16, 1, DType::f64), {1, 1, 4, 4});
-  check_close(vals(interpolate(sq, opts(InterpMode::area, {2, 2}, {}))), {2.5, 4.5, 10.5, 12.5});
+  check_close(interpolate(sq, opts(InterpMode::area, {2, 2}, {})), {2.5, 4.5, 10.5, 12.5});
   CHECK(error_of([&] { interpolate(sq, opts(InterpMode::linear, {2}, {})); }) ==
         "interpolate: mode linear expects a 3-D [N,C,L] input, got shape [1,1,4,4]");
 }
 
-TEST_CASE("interpolate: gradchecks in f64") {
+GRADCHECK_TEST_CASE("interpolate: gradchecks in f64", "interpolate") {
   const auto N = InterpMode::nearest, E = InterpMode::nearest_exact, B = InterpMode::bilinear;
   struct C { Shape s; InterpolateOptions o; };
   std::vector<C> cases{{{2, 2, 4, 5}, opts(N, {}, {2})},
@@ -114,7 +107,7 @@ TEST_CASE("interpolate: gradchecks in f64") {
   for (const C& c : cases) {
     CAPTURE(shape_str(c.s));
     CAPTURE(interp_mode_name(c.o.mode));
-    check_grad([&](const std::vector<Tensor>& v) { return interpolate(v[0], c.o); }, {normal64(c.s, 31)});
+    check_grad("interpolate", [&](const std::vector<Tensor>& v) { return interpolate(v[0], c.o); }, {normal64(c.s, 31)});
   }
 }
 
@@ -138,23 +131,15 @@ TEST_CASE("interpolate: error messages") {
 
 TEST_CASE("interpolate: same bits for 1, 2 and 3 threads") {
   Tensor x = normal64({2, 8, 30, 30}, 41, 0, 1, false);
-  auto run = [&](int threads) {
-    omp_set_num_threads(threads);
-    std::vector<Tensor> r;
+  same_bits_for_threads([&] {
+    std::vector<std::pair<std::string, Tensor>> r;
     for (InterpMode m : {InterpMode::nearest, InterpMode::bilinear}) {
       Tensor xi = x.contiguous_copy_no_grad().set_requires_grad();
       Tensor y = interpolate(xi, opts(m, {}, {1.7}));
       y.backward(normal64(y.shape(), 42, 0, 1, false));
-      r.push_back(y);
-      r.push_back(xi.grad());
+      r.push_back({std::string(interp_mode_name(m)) + " out", y});
+      r.push_back({std::string(interp_mode_name(m)) + " grad input", xi.grad()});
     }
     return r;
-  };
-  const int saved = omp_get_max_threads();
-  std::vector<Tensor> a = run(1), b = run(2), c = run(3);
-  omp_set_num_threads(saved);
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(std::memcmp(a[i].raw(), b[i].raw(), a[i].nbytes()) == 0);
-    CHECK(std::memcmp(a[i].raw(), c[i].raw(), a[i].nbytes()) == 0);
-  }
+  });
 }

@@ -2,21 +2,15 @@
 // composed-from-primitives, f64 gradchecks (input, weight, bias; training and eval), errors,
 // thread-count determinism. PyTorch goldens: tests/golden/manifest_nn.json.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
-#include <cstring>
 
-#include "tests/ops/nn_test_util.h"
+#include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
-using namespace nn_test;
 
 namespace {
-void check_close(const Tensor& a, const Tensor& b, double tol = 1e-12) {
-  REQUIRE(a.shape() == b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) CHECK(a.at(i) == doctest::Approx(b.at(i)).epsilon(tol));
-}
 // (x - mean) / sqrt(var + eps) over dims, from primitives (biased variance)
 Tensor normalise_composed(const Tensor& x, const Dims& dims, double eps) {
   Tensor m = mean(x, dims, true);
@@ -60,7 +54,7 @@ TEST_CASE("norm: fused ops agree with the same math composed from primitives") {
   check_close(layer_norm(x, {2, 5}, lw, lb, 1e-3), add(mul(normalise_composed(x, {2, 3}, 1e-3), lw), lb));
 }
 
-TEST_CASE("norm: gradchecks in f64 (input, weight, bias)") {
+GRADCHECK_TEST_CASE("norm: gradchecks in f64 (input, weight, bias)", "batch_norm", "group_norm", "layer_norm") {
   auto affine = [](int64_t c, uint64_t seed) {
     return std::pair{normal64({c}, seed, 1, 0.3), normal64({c}, seed + 1)};
   };
@@ -71,23 +65,23 @@ TEST_CASE("norm: gradchecks in f64 (input, weight, bias)") {
       auto [w, b] = affine(3, 61);
       Generator gen(64);
       Tensor rm = normal64({3}, 63, 0, 0.1, false), rv = uniform({3}, 0.5, 2.0, gen, DType::f64);
-      check_grad([&](const std::vector<Tensor>& v) { return batch_norm(v[0], v[1], v[2], v[3], v[4], training, 0.1, 1e-5); },
+      check_grad("batch_norm", [&](const std::vector<Tensor>& v) { return batch_norm(v[0], v[1], v[2], v[3], v[4], training, 0.1, 1e-5); },
                  {normal64(s, 65), rm, rv, w, b});
-      check_grad([&](const std::vector<Tensor>& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), training, 0.1, 1e-3); },
+      check_grad("batch_norm", [&](const std::vector<Tensor>& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), training, 0.1, 1e-3); },
                  {normal64(s, 66), rm, rv});
     }
   for (int64_t g : {1, 2, 3, 6}) {
     CAPTURE(g);
     auto [w, b] = affine(6, 71);
-    check_grad([&](const std::vector<Tensor>& v) { return group_norm(v[0], g, v[1], v[2], 1e-5); },
+    check_grad("group_norm", [&](const std::vector<Tensor>& v) { return group_norm(v[0], g, v[1], v[2], 1e-5); },
                {normal64({2, 6, 2, 3}, 73), w, b});
   }
-  check_grad([&](const std::vector<Tensor>& v) { return group_norm(v[0], 2); }, {normal64({3, 4, 5}, 74)});
-  check_grad([&](const std::vector<Tensor>& v) { return layer_norm(v[0], {5}, v[1], v[2], 1e-5); },
+  check_grad("group_norm", [&](const std::vector<Tensor>& v) { return group_norm(v[0], 2); }, {normal64({3, 4, 5}, 74)});
+  check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {5}, v[1], v[2], 1e-5); },
              {normal64({3, 4, 5}, 81), normal64({5}, 82, 1, 0.3), normal64({5}, 83)});
-  check_grad([&](const std::vector<Tensor>& v) { return layer_norm(v[0], {3, 4, 5}, v[1], v[2], 1e-5); },
+  check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {3, 4, 5}, v[1], v[2], 1e-5); },
              {normal64({2, 3, 4, 5}, 84), normal64({3, 4, 5}, 85, 1, 0.3), normal64({3, 4, 5}, 86)});
-  check_grad([&](const std::vector<Tensor>& v) { return layer_norm(v[0], {6}, Tensor(), v[1], 1e-3); },
+  check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {6}, Tensor(), v[1], 1e-3); },
              {normal64({4, 6}, 87, 2, 3), normal64({6}, 88)});
 }
 
@@ -114,26 +108,19 @@ TEST_CASE("norm: error messages") {
 TEST_CASE("norm: same bits for 1, 2 and 3 threads") {
   Tensor x = normal64({4, 16, 24, 24}, 91, 0.5, 2, false);
   Tensor w = normal64({16}, 92, 1, 0.2, false), b = normal64({16}, 93, 0, 1, false);
-  auto run = [&](int threads) {
-    omp_set_num_threads(threads);
-    std::vector<Tensor> r;
-    for (int which = 0; which < 3; ++which) {
+  same_bits_for_threads([&] {
+    std::vector<std::pair<std::string, Tensor>> r;
+    for (const char* which : {"batch_norm", "group_norm", "layer_norm"}) {
       Tensor xi = x.contiguous_copy_no_grad().set_requires_grad();
       Tensor wi = w.contiguous_copy_no_grad().set_requires_grad(), bi = b.contiguous_copy_no_grad().set_requires_grad();
-      Tensor y = which == 0 ? batch_norm(xi, Tensor(), Tensor(), wi, bi, true)
-                 : which == 1 ? group_norm(xi, 4, wi, bi)
-                              : layer_norm(xi, {24});
+      const std::string n = which;
+      Tensor y = n == "batch_norm" ? batch_norm(xi, Tensor(), Tensor(), wi, bi, true)
+                 : n == "group_norm" ? group_norm(xi, 4, wi, bi)
+                                     : layer_norm(xi, {24});
       y.backward(normal64(y.shape(), 94, 0, 1, false));
-      r.insert(r.end(), {y, xi.grad()});
-      if (which < 2) r.insert(r.end(), {wi.grad(), bi.grad()});
+      r.insert(r.end(), {{n + " out", y}, {n + " grad input", xi.grad()}});
+      if (n != "layer_norm") r.insert(r.end(), {{n + " grad weight", wi.grad()}, {n + " grad bias", bi.grad()}});
     }
     return r;
-  };
-  const int saved = omp_get_max_threads();
-  std::vector<Tensor> a = run(1), b2 = run(2), c = run(3);
-  omp_set_num_threads(saved);
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(std::memcmp(a[i].raw(), b2[i].raw(), a[i].nbytes()) == 0);
-    CHECK(std::memcmp(a[i].raw(), c[i].raw(), a[i].nbytes()) == 0);
-  }
+  });
 }

@@ -2,16 +2,14 @@
 // f64 gradchecks of every variant, error messages, thread-count determinism. PyTorch goldens:
 // tests/golden/manifest_nn.json (gen_golden_nn.py).
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "autograd/kernels/pool.h"
-#include "tests/ops/nn_test_util.h"
+#include "autograd/ops.h"
+#include "tests/support.h"
 
 using namespace dg;
-using namespace nn_test;
 
 TEST_CASE("pool: output size formula and the ceil_mode rule") {
   using kernels::pool_output_size;
@@ -32,26 +30,26 @@ TEST_CASE("pool: max_pool2d by hand") {
   Tensor x = arange(0, 16, 1, DType::f64).set_requires_grad();
   Tensor x4 = reshape(x, {1, 1, 4, 4});
   auto [y, idx] = max_pool2d_with_indices(x4, {2});
-  CHECK(vals(y) == std::vector<double>{5, 7, 13, 15});
-  CHECK(vals(idx) == std::vector<double>{5, 7, 13, 15});
+  CHECK(y.to_vector() == std::vector<double>{5, 7, 13, 15});
+  CHECK(idx.to_vector() == std::vector<double>{5, 7, 13, 15});
   y.backward(tensor({1, 2, 3, 4}, {1, 1, 2, 2}, DType::f64));
   std::vector<double> want(16, 0.0);
   want[5] = 1; want[7] = 2; want[13] = 3; want[15] = 4;
-  CHECK(vals(x.grad()) == want);
+  CHECK(x.grad().to_vector() == want);
 
   // Overlapping windows (k 3, s 1, p 1) on a constant plane: every window ties; the first maximum in
   // scan order wins, so the gradient lands on the window's top-left input cell and accumulates.
   Tensor c = ones({1, 1, 2, 2}, DType::f64).set_requires_grad();
   Tensor yc = max_pool2d(c, {3}, {1}, {1});
   yc.backward(ones({1, 1, 2, 2}, DType::f64));
-  CHECK(vals(c.grad()) == std::vector<double>{4, 0, 0, 0});
+  CHECK(c.grad().to_vector() == std::vector<double>{4, 0, 0, 0});
 
   // NaN propagates and takes the gradient
   Tensor n = tensor({1, NAN, 3, 2}, {1, 2, 2}, DType::f64).set_requires_grad();
   Tensor yn = max_pool2d(n, {2});
   CHECK(std::isnan(yn.item()));
   yn.backward(ones({1, 1, 1}, DType::f64));
-  CHECK(vals(n.grad()) == std::vector<double>{0, 1, 0, 0});
+  CHECK(n.grad().to_vector() == std::vector<double>{0, 1, 0, 0});
 }
 
 TEST_CASE("pool: avg_pool2d divisors by hand") {
@@ -74,15 +72,14 @@ TEST_CASE("pool: adaptive_avg_pool2d windows by hand") {
   // H = 5 -> 3: rows [0,2), [1,4), [3,5) (floor(i*5/3), ceil((i+1)*5/3)); they overlap
   Tensor x = reshape(arange(0, 5, 1, DType::f64), {1, 1, 5, 1}).detach().set_requires_grad();
   Tensor y = adaptive_avg_pool2d(x, {3, 1});
-  CHECK(vals(y) == std::vector<double>{0.5, 2, 3.5});
+  CHECK(y.to_vector() == std::vector<double>{0.5, 2, 3.5});
   y.backward(ones({1, 1, 3, 1}, DType::f64));
   // row 1 is in windows 0 (1/2) and 1 (1/3); row 3 in windows 1 (1/3) and 2 (1/2)
-  std::vector<double> g = vals(x.grad()), want{0.5, 0.5 + 1.0 / 3, 1.0 / 3, 1.0 / 3 + 0.5, 0.5};
-  for (size_t i = 0; i < 5; ++i) CHECK(g[i] == doctest::Approx(want[i]));
+  check_close(x.grad(), {0.5, 0.5 + 1.0 / 3, 1.0 / 3, 1.0 / 3 + 0.5, 0.5}, 1e-12, "grad input");
   CHECK(adaptive_avg_pool2d(zeros({2, 3, 5, 6}), {-1, 4}).shape() == Shape{2, 3, 5, 4});
 }
 
-TEST_CASE("pool: gradchecks in f64") {
+GRADCHECK_TEST_CASE("pool: gradchecks in f64", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d") {
   struct MaxCase { Shape s; Size2 k, st, p, d; bool ceil; };
   for (const MaxCase& c : std::vector<MaxCase>{{{2, 2, 6, 6}, {2}, {}, {0}, {1}, false},
                                                {{1, 2, 7, 7}, {3}, {2}, {1}, {1}, false},
@@ -94,8 +91,8 @@ TEST_CASE("pool: gradchecks in f64") {
                                                {{3, 5, 5}, {2}, {1}, {0}, {1}, false}}) {
     CAPTURE(shape_str(c.s));
     CAPTURE(shape_str(c.k));
-    check_grad([&](const std::vector<Tensor>& v) { return max_pool2d(v[0], c.k, c.st, c.p, c.d, c.ceil); },
-               {distinct(c.s, 11)});
+    check_grad("max_pool2d", [&](const std::vector<Tensor>& v) { return max_pool2d(v[0], c.k, c.st, c.p, c.d, c.ceil); },
+               {distinct64(c.s, 11)});
   }
   struct AvgCase { Shape s; Size2 k, st, p; bool ceil, cip; int64_t div; };
   for (const AvgCase& c : std::vector<AvgCase>{{{2, 2, 6, 6}, {2}, {}, {0}, false, true, 0},
@@ -108,24 +105,22 @@ TEST_CASE("pool: gradchecks in f64") {
                                                {{3, 5, 5}, {2}, {1}, {0}, false, true, 0}}) {
     CAPTURE(shape_str(c.s));
     CAPTURE(shape_str(c.k));
-    check_grad([&](const std::vector<Tensor>& v) { return avg_pool2d(v[0], c.k, c.st, c.p, c.ceil, c.cip, c.div); },
+    check_grad("avg_pool2d", [&](const std::vector<Tensor>& v) { return avg_pool2d(v[0], c.k, c.st, c.p, c.ceil, c.cip, c.div); },
                {normal64(c.s, 12)});
   }
   for (auto [s, o] : std::vector<std::pair<Shape, Size2>>{{{2, 3, 7, 10}, {3, 4}}, {{1, 2, 3, 4}, {5, 7}},
                                                           {{2, 2, 5, 6}, {1}}, {{3, 9, 5}, {4}}}) {
     CAPTURE(shape_str(s));
-    check_grad([&](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], o); }, {normal64(s, 13)});
+    check_grad("adaptive_avg_pool2d", [&](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], o); }, {normal64(s, 13)});
   }
 }
 
 TEST_CASE("pool: f32 agrees with f64") {
-  Tensor x = distinct({2, 3, 9, 9}, 5, false);
+  Tensor x = distinct64({2, 3, 9, 9}, 5, false);
   Tensor a = max_pool2d(x, {3}, {2}, {1}, {1}, true), b = max_pool2d(x.to(DType::f32), {3}, {2}, {1}, {1}, true);
   Tensor c = avg_pool2d(x, {3}, {2}, {1}, true, false), d = avg_pool2d(x.to(DType::f32), {3}, {2}, {1}, true, false);
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    CHECK(b.at(i) == doctest::Approx(a.at(i)).epsilon(1e-6));
-    CHECK(d.at(i) == doctest::Approx(c.at(i)).epsilon(1e-5));
-  }
+  check_close(b, a, 1e-6, "max_pool2d f32 vs f64");
+  check_close(d, c, 1e-5, "avg_pool2d f32 vs f64");
 }
 
 TEST_CASE("pool: error messages name the op and the shapes") {
@@ -148,26 +143,18 @@ TEST_CASE("pool: error messages name the op and the shapes") {
 }
 
 TEST_CASE("pool: same bits for 1, 2 and 3 threads") {
-  Tensor x = distinct({2, 8, 40, 40}, 21, false);  // 25600 planes' elements: above the parallel threshold
-  auto run = [&](int threads) {
-    omp_set_num_threads(threads);
-    std::vector<Tensor> r;
-    for (int which = 0; which < 3; ++which) {
+  Tensor x = distinct64({2, 8, 40, 40}, 21, false);  // 25600 planes' elements: above the parallel threshold
+  same_bits_for_threads([&] {
+    std::vector<std::pair<std::string, Tensor>> r;
+    for (const std::string which : {"max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"}) {
       Tensor xi = x.contiguous_copy_no_grad().set_requires_grad();
-      Tensor y = which == 0 ? max_pool2d(xi, {3}, {2}, {1}, {1}, true)
-                 : which == 1 ? avg_pool2d(xi, {3}, {2}, {1}, true, false)
-                              : adaptive_avg_pool2d(xi, {20, 20});
+      Tensor y = which == "max_pool2d"   ? max_pool2d(xi, {3}, {2}, {1}, {1}, true)
+                 : which == "avg_pool2d" ? avg_pool2d(xi, {3}, {2}, {1}, true, false)
+                                         : adaptive_avg_pool2d(xi, {20, 20});
       y.backward(normal64(y.shape(), 22, 0, 1, false));
-      r.push_back(y);
-      r.push_back(xi.grad());
+      r.push_back({which + " out", y});
+      r.push_back({which + " grad input", xi.grad()});
     }
     return r;
-  };
-  const int saved = omp_get_max_threads();
-  std::vector<Tensor> a = run(1), b = run(2), c = run(3);
-  omp_set_num_threads(saved);
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(std::memcmp(a[i].raw(), b[i].raw(), a[i].nbytes()) == 0);
-    CHECK(std::memcmp(a[i].raw(), c[i].raw(), a[i].nbytes()) == 0);
-  }
+  });
 }

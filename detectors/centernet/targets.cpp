@@ -1,13 +1,14 @@
-// CenterNet heatmaps: gaussian_radius, gaussian_kernel, draw_gaussian, centernet_targets (see heatmap.h).
+// CenterNet targets: gaussian_radius, centernet_targets, stack_targets, batch_targets (see targets.h).
 //
 // Legend: C classes, H x W output cells, K = max_objs slots, r = radius in cells, o = min_overlap.
-#include "detectors/heatmap.h"
+#include "detectors/centernet/targets.h"
 
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
 
 #include "autograd/error.h"
+#include "autograd/ops.h"
 
 namespace dg {
 
@@ -35,62 +36,12 @@ double gaussian_radius(double h, double w, double o, bool code_version) {
   return std::min({(b1 - sq1) / (2 * a1), (b2 - sq2) / (2 * a2), (b3 + sq3) / (2 * a3)});
 }
 
-// ---- the Gaussian kernel and the splat --------------------------------------------------------------
-namespace {
-// g(dx, dy) = exp(-(dx^2 + dy^2) / (2 sigma^2)), sigma = (2r+1)/6, zeroed below DBL_EPSILON * max
-// (CenterNet's gaussian2D: np.finfo(float64).eps; the max is g(0,0) = 1).
-double kernel_value(int64_t dx, int64_t dy, int64_t r) {
-  const double sigma = double(2 * r + 1) / 6.0;
-  const double g = std::exp(-double(dx * dx + dy * dy) / (2 * sigma * sigma));
-  return g < DBL_EPSILON * 1.0 ? 0.0 : g;
-}
-
-template <class T>
-void splat(T* map, int64_t H, int64_t W, int64_t cx, int64_t cy, int64_t r) {
-  // Only the part of the (2r+1)^2 window inside the map; max-merge (not sum) with what is there.
-  const int64_t y0 = std::max<int64_t>(cy - r, 0), y1 = std::min<int64_t>(cy + r, H - 1);
-  const int64_t x0 = std::max<int64_t>(cx - r, 0), x1 = std::min<int64_t>(cx + r, W - 1);
-  for (int64_t y = y0; y <= y1; ++y)
-    for (int64_t x = x0; x <= x1; ++x) {
-      const T g = T(kernel_value(x - cx, y - cy, r));
-      T& v = map[y * W + x];
-      v = std::max(v, g);
-    }
-}
-}  // namespace
-
-Tensor gaussian_kernel(int64_t r, DType dtype) {
-  check(r >= 0, "gaussian_kernel: radius must be >= 0, got ", r);
-  check(dtype == DType::f32 || dtype == DType::f64, "gaussian_kernel: dtype must be f32 or f64, got ", dtype_name(dtype));
-  const int64_t d = 2 * r + 1;
-  std::vector<double> v((size_t)(d * d));
-  for (int64_t y = 0; y < d; ++y)
-    for (int64_t x = 0; x < d; ++x) v[(size_t)(y * d + x)] = kernel_value(x - r, y - r, r);
-  return from_vector(v, {d, d}, dtype);
-}
-
-void draw_gaussian(Tensor& heatmap, int64_t channel, int64_t cx, int64_t cy, int64_t radius) {
-  check(heatmap.defined() && (heatmap.dim() == 2 || heatmap.dim() == 3),
-        "draw_gaussian: heatmap must be [H,W] or [C,H,W], got ", heatmap.defined() ? shape_str(heatmap.shape()) : "undefined");
-  const int64_t C = heatmap.dim() == 3 ? heatmap.size(0) : 1, H = heatmap.size(-2), W = heatmap.size(-1);
-  check(channel >= 0 && channel < C, "draw_gaussian: channel ", channel, " out of range for heatmap ",
-        shape_text(heatmap.shape()));
-  check(radius >= 0, "draw_gaussian: radius must be >= 0, got ", radius);
-  if (heatmap.dtype() == DType::f32)
-    splat(heatmap.data<float>() + channel * H * W, H, W, cx, cy, radius);
-  else if (heatmap.dtype() == DType::f64)
-    splat(heatmap.data<double>() + channel * H * W, H, W, cx, cy, radius);
-  else
-    fail("draw_gaussian: heatmap must be f32 or f64, got ", dtype_name(heatmap.dtype()));
-}
-
 // ---- the CenterNet target builder -------------------------------------------------------------------
 namespace {
 template <class T>
 void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNetTargetOptions& opt,
                      const Conventions& conv, CenterNetTargets& t) {
   const int64_t H = opt.out_h, W = opt.out_w;
-  T* hm = t.heatmap.data<T>();
   T* wh = t.wh.data<T>();
   T* off = t.offset.data<T>();
   int64_t* ind = t.indices.data<int64_t>();
@@ -109,7 +60,7 @@ void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNe
     const int64_t radius = std::max<int64_t>(0, (int64_t)r);  // int() truncates toward zero
     const T cx = (x1 + x2) / T(2), cy = (y1 + y2) / T(2);
     const int64_t ix = (int64_t)cx, iy = (int64_t)cy;       // cx, cy >= 0: truncation = floor
-    splat(hm + cls * H * W, H, W, ix, iy, radius);
+    draw_gaussian(t.heatmap, cls, ix, iy, radius);
     wh[2 * k] = w, wh[2 * k + 1] = h;
     off[2 * k] = cx - T(ix), off[2 * k + 1] = cy - T(iy);
     ind[k] = iy * W + ix;
@@ -152,3 +103,41 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
 }
 
 }  // namespace dg
+
+namespace dg::centernet {
+
+CenterNetBatchTargets stack_targets(const std::vector<CenterNetTargets>& per_image) {
+  check(!per_image.empty(), "centernet stack_targets: no images");
+  std::vector<Tensor> hm, wh, off, idx, mask;
+  for (const auto& t : per_image) {
+    hm.push_back(t.heatmap);
+    wh.push_back(t.wh);
+    off.push_back(t.offset);
+    idx.push_back(t.indices);
+    mask.push_back(t.mask);
+  }
+  return {stack(hm), stack(wh), stack(off), stack(idx), stack(mask)};
+}
+
+CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
+                                    int64_t max_objs, double stride) {
+  CenterNetTargetOptions to;
+  to.num_classes = num_classes;
+  to.out_h = out_h;
+  to.out_w = out_w;
+  to.stride = stride;
+  to.max_objs = max_objs;
+  std::vector<CenterNetTargets> per;
+  for (size_t i = 0; i < b.boxes.size(); ++i) {
+    const int64_t n = (int64_t)b.boxes[i].size();
+    std::vector<double> xy, lab;
+    for (int64_t k = 0; k < n; ++k) {
+      for (float v : b.boxes[i][(size_t)k]) xy.push_back(v);
+      lab.push_back(b.labels[i][(size_t)k]);
+    }
+    per.push_back(centernet_targets(from_vector(xy, {n, 4}, DType::f32), from_vector(lab, {n}, DType::i64), to));
+  }
+  return stack_targets(per);
+}
+
+}  // namespace dg::centernet

@@ -1,7 +1,7 @@
 // The box coder (see coder.h), written with autograd ops in torchvision's order of operations, so f32
 // results agree with torchvision's to the last bit or two and gradients come for free.
 // Legend: N boxes; a* anchor, g* ground truth, columns x1,y1,x2,y2 -> [N,1] each.
-#include "detectors/retinanet/coder.h"
+#include "detectors/box_coder.h"
 
 #include "autograd/ops.h"
 

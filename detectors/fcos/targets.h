@@ -10,6 +10,7 @@
 
 #include "autograd/tensor.h"
 #include "detectors/conventions.h"
+#include "detectors/data/augment.h"
 
 namespace dg {
 
@@ -47,3 +48,22 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
                          const Conventions& conv = {});
 
 }  // namespace dg
+
+namespace dg::fcos {
+
+struct FcosBatchTargets {
+  Tensor onehot;            // [N, K, P] classification targets (the dtype asked for)
+  Tensor pos_index;         // [M] i64: n * P + p of every positive, ascending
+  Tensor pos_box;           // [M, 4] (l, t, r, b) in input pixels
+  Tensor pos_ctr;           // [M] centerness targets, in (0, 1]
+  std::vector<int64_t> pos_label;  // [M] class of every positive
+  int64_t num_pos = 0;      // M
+};
+
+// fcos_targets of every image, gathered into batch arrays. boxes[i] / labels[i]: image i's boxes
+// (x1,y1,x2,y2 in input pixels) and labels 0..K-1 (anything else => dg::Error naming image and box).
+FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& boxes,
+                                    const std::vector<std::vector<int>>& labels, int64_t num_classes,
+                                    const FcosAssignOptions& opt, const Conventions& conv, DType dtype = DType::f32);
+
+}  // namespace dg::fcos

@@ -1,12 +1,13 @@
-// FCOS target assignment (see assign.h). Legend: L levels, P points over all levels, G boxes,
+// FCOS target assignment (see targets.h). Legend: L levels, P points over all levels, G boxes,
 // s = a level's stride, (x, y) a point in input pixels, (l, t, r, b) its distances to a box's sides.
-#include "detectors/fcos/assign.h"
+#include "detectors/fcos/targets.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "autograd/error.h"
+#include "autograd/ops.h"
 
 namespace dg {
 
@@ -134,3 +135,59 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
 }
 
 }  // namespace dg
+
+namespace dg::fcos {
+
+FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& boxes,
+                                    const std::vector<std::vector<int>>& labels, int64_t K,
+                                    const FcosAssignOptions& opt, const Conventions& conv, DType dtype) {
+  const char* op = "fcos_batch_targets";
+  check(boxes.size() == labels.size(), op, ": ", boxes.size(), " box lists but ", labels.size(), " label lists");
+  check(dtype == DType::f32 || dtype == DType::f64, op, ": dtype must be f32 or f64, got ", dtype_name(dtype));
+  check(K >= 1, op, ": num_classes must be >= 1, got ", K);
+  const int64_t N = (int64_t)boxes.size();
+  std::vector<int64_t> sizes;
+  const int64_t P = fcos_points(opt, conv, DType::f64, &sizes).size(0);
+
+  FcosBatchTargets t;
+  t.onehot = zeros({N, K, P}, dtype);
+  std::vector<double> pos_box, pos_ctr;
+  std::vector<double> index;
+  for (int64_t n = 0; n < N; ++n) {
+    const auto& b = boxes[(size_t)n];
+    const auto& lab = labels[(size_t)n];
+    check(b.size() == lab.size(), op, ": image ", n, " has ", b.size(), " boxes but ", lab.size(), " labels");
+    std::vector<double> bv;
+    std::vector<double> lv;
+    for (size_t g = 0; g < b.size(); ++g) {
+      check(lab[g] >= 0 && lab[g] < K, op, ": image ", n, " box ", g, " has label ", lab[g], ", expected 0..", K - 1);
+      for (float c : b[g]) bv.push_back(c);
+      lv.push_back(lab[g]);
+    }
+    const int64_t G = (int64_t)b.size();
+    // Assignment in f64 whatever the loss dtype: the targets are constants.
+    FcosTargets ft = fcos_targets(from_vector(bv, {G, 4}, DType::f64), from_vector(lv, {G}, DType::i64), opt, conv);
+    const int64_t* cls = ft.labels.data<int64_t>();
+    const double* ltrb = ft.ltrb.data<double>();
+    const double* ctr = ft.centerness.data<double>();
+    for (int64_t p = 0; p < P; ++p) {
+      if (cls[p] < 0) continue;
+      const int64_t flat = (n * K + cls[p]) * P + p;
+      if (dtype == DType::f32)
+        t.onehot.data<float>()[flat] = 1.0f;
+      else
+        t.onehot.data<double>()[flat] = 1.0;
+      index.push_back(double(n * P + p));
+      for (int j = 0; j < 4; ++j) pos_box.push_back(ltrb[4 * p + j]);
+      pos_ctr.push_back(ctr[p]);
+      t.pos_label.push_back(cls[p]);
+    }
+  }
+  t.num_pos = (int64_t)index.size();
+  t.pos_index = from_vector(index, {t.num_pos}, DType::i64);
+  t.pos_box = from_vector(pos_box, {t.num_pos, 4}, dtype);
+  t.pos_ctr = from_vector(pos_ctr, {t.num_pos}, dtype);
+  return t;
+}
+
+}  // namespace dg::fcos

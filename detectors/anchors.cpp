@@ -1,5 +1,5 @@
 // RetinaNet anchors (see anchors.h). Legend: A anchors per location, s a level's stride.
-#include "detectors/retinanet/anchors.h"
+#include "detectors/anchors.h"
 
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // RetinaNet matcher (see matcher.h). Legend: G ground-truth boxes, A anchors, iou [G, A].
-#include "detectors/retinanet/matcher.h"
+#include "detectors/matcher.h"
 
 #include <algorithm>
 #include <cmath>

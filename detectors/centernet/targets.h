@@ -1,11 +1,15 @@
-// CenterNet heatmaps (Zhou et al. 2019, "Objects as Points"): the Gaussian radius of a box, the
-// un-normalised Gaussian splat, and the whole CenterNet target builder. Targets, not ops: nothing here
-// is differentiable. Docs: docs/detection/heatmaps.md. Tests: tests/detectors/test_heatmap.cpp.
+// CenterNet targets (Zhou et al. 2019, "Objects as Points"): the Gaussian radius of a box (CornerNet's
+// formula, with the original code's bug as a convention), the per-image ctdet targets (heatmap peaks,
+// sizes, offsets, indices, mask) and their batch. Targets, not ops: nothing here is differentiable.
+// Docs: docs/detection/heatmaps.md. Tests: tests/detectors/test_heatmap.cpp, test_centernet.cpp.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "autograd/tensor.h"
 #include "detectors/conventions.h"
+#include "detectors/data/loader.h"
+#include "detectors/gaussian.h"
 
 namespace dg {
 
@@ -19,16 +23,6 @@ namespace dg {
 // (b2 - sq2)/(2a2), (b3 + sq3)/(2a3). 64x64 at o=0.7: 17.49 (code) vs 5.23 (corrected).
 // Returns the real value; CenterNet then uses max(0, int(r)).
 double gaussian_radius(double h, double w, double min_overlap = 0.7, bool code_version = true);
-
-// The (2r+1) x (2r+1) kernel exp(-(x^2+y^2) / (2 sigma^2)), sigma = (2r+1)/6, peak 1 at the centre,
-// values < DBL_EPSILON * max set to 0. [2r+1, 2r+1] in dtype (f32/f64); computed in f64.
-Tensor gaussian_kernel(int64_t radius, DType dtype = DType::f32);
-
-// Splats gaussian_kernel(radius) centred on the integer cell (cx, cy) into heatmap[channel] with an
-// element-wise max (overlapping objects do not add up), cropped at the borders. heatmap is [C,H,W] or
-// [H,W] (then channel must be 0), f32/f64, modified in place. A centre outside the map draws only the
-// part of the kernel that falls inside (possibly nothing).
-void draw_gaussian(Tensor& heatmap, int64_t channel, int64_t cx, int64_t cy, int64_t radius);
 
 struct CenterNetTargetOptions {
   int64_t num_classes = 80;
@@ -56,3 +50,20 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
                                    const Conventions& conv = {});
 
 }  // namespace dg
+
+namespace dg::centernet {
+
+struct CenterNetBatchTargets {
+  Tensor heatmap;  // [N, C, H, W]
+  Tensor wh;       // [N, K, 2]
+  Tensor offset;   // [N, K, 2]
+  Tensor indices;  // [N, K] i64
+  Tensor mask;     // [N, K] u8 (any dtype accepted by the loss)
+};
+CenterNetBatchTargets stack_targets(const std::vector<CenterNetTargets>& per_image);
+
+// The targets of a loader batch (boxes in network-input pixels) at the model's output size.
+CenterNetBatchTargets batch_targets(const data::Batch& b, int64_t num_classes, int64_t out_h, int64_t out_w,
+                                    int64_t max_objs, double stride = 4);
+
+}  // namespace dg::centernet
