@@ -36,7 +36,7 @@
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/centernet/loss.h"
 #include "detectors/centernet/detector.h"
-#include "detectors/pipeline/visualize.h"
+#include "detectors/visualize.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/fashion_scenes.h"

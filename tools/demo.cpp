@@ -12,13 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "autograd/io/image.h"
-#include "autograd/ops.h"
-#include "detectors/centernet/detector.h"
-#include "detectors/pipeline/evaluate.h"
-#include "detectors/pipeline/model_file.h"
-#include "detectors/pipeline/visualize.h"
-#include "detectors/draw.h"
+#include "detectors/pipeline/pictures.h"
 #include "tools/commands.h"
 #include "tools/train_run.h"
 
@@ -36,42 +30,6 @@ struct DemoCli {
 
 constexpr double kReserveMinutes = 0.75;  // start-up, evaluations, checkpoints and pictures
 
-// Detections and heatmaps of the first n validation scenes, tiled 4 per row.
-void write_pictures(const det::TrainResult& r, const det::TrainOptions& o, int64_t n) {
-  namespace fs = std::filesystem;
-  data::Dataset val = data::open_dataset(o.val_data, data::Split::val);
-  det::LoadedModel m = det::load_model(r.run_dir);
-  n = std::min<int64_t>(n, std::min<int64_t>(val.size, (int64_t)r.eval.per_image.size()));
-  std::vector<Tensor> dets, heats;
-  for (int64_t i = 0; i < n; ++i) {
-    data::Scene s = val.get(i);
-    det::PictureOptions po;
-    po.gt_boxes = s.boxes;
-    dets.push_back(det::detection_picture(s.image, r.eval.per_image[(size_t)i], m.info.class_names, po));
-  }
-  io::save_png((fs::path(r.run_dir) / "detections.png").string(), tile_images(dets, 4, 4));
-  auto* cn = dynamic_cast<centernet::CenterNet*>(m.net.get());
-  if (!cn) return;
-  data::Loader loader(val.get, n, det::eval_loader_config(m.info, n, 0));
-  data::Batch b;
-  loader.next(b);
-  centernet::CenterNetOutput out;
-  {
-    NoGradGuard ng;
-    out = cn->forward_heads(b.images);
-  }
-  Tensor probs = sigmoid(out.heatmap);
-  for (int64_t i = 0; i < n; ++i) {
-    data::Scene s = val.get(i);
-    Tensor p = squeeze(narrow(probs, 0, i, 1), 0);
-    det::PictureOptions ph;
-    ph.heatmap = &p;
-    ph.score_threshold = 2;  // heatmap only
-    heats.push_back(det::detection_picture(s.image, r.eval.per_image[(size_t)i], m.info.class_names, ph));
-  }
-  io::save_png((fs::path(r.run_dir) / "heatmaps.png").string(), tile_images(heats, 4, 4));
-}
-
 int run(DemoCli& d) {
   auto& o = d.train.opts;
   if (o.steps == 0 && o.epochs == 0) o.minutes = std::max(0.25, d.minutes - kReserveMinutes);
@@ -87,17 +45,17 @@ int run(DemoCli& d) {
     std::printf("no evaluation (--val-size 0)\n");
     return 0;
   }
-  write_pictures(r, o, d.pictures);
+  const det::RunPictures pics = det::write_run_pictures(r.run_dir, o.val_data, r.eval, d.pictures);
   namespace fs = std::filesystem;
   const fs::path dir(r.run_dir);
   std::printf("\nvalidation (%lld scenes, COCO evaluation):\n  %s\n", (long long)r.eval.images,
               headline(r.eval).c_str());
-  std::printf("pictures:\n  %s  detections (score >= 0.3) and ground truth (white)\n", (dir / "detections.png").c_str());
-  if (o.model == "centernet") std::printf("  %s  predicted heatmaps\n", (dir / "heatmaps.png").c_str());
+  std::printf("pictures:\n  %s  detections (score >= 0.3) and ground truth (white)\n", pics.detections.c_str());
+  if (!pics.score_maps.empty()) std::printf("  %s  predicted heatmaps\n", pics.score_maps.c_str());
   std::printf("  %s  training loss   %s  validation mAP during training\n", (dir / "loss.png").c_str(),
               (dir / "map.png").c_str());
   std::printf("try: ./build/detgrad detect %s SOME_IMAGE.png --out detections%s\n", (dir / "model.safetensors").c_str(),
-              o.model == "centernet" ? " --show-heatmap" : "");
+              pics.score_maps.empty() ? "" : " --show-heatmap");
   return 0;
 }
 }  // namespace

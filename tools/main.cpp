@@ -10,6 +10,7 @@
 #include "autograd/kernels/cpu.h"
 #include "detectors/ref/ref_ops.h"
 #include "tools/commands.h"
+#include "tools/flags.h"
 
 // OpenMP threads that wait by spinning steal the cores from the working ones when anything else runs
 // on the machine. Measured on 2 cores, one CenterNet training step (batch 32, 96x96, ResNet-18 x0.25):
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "detgrad: error: %s\n", e.what());
+    std::fprintf(stderr, "detgrad: error: %s\n", dg::tools::with_flags(e.what()).c_str());
     return 1;
   }
 }

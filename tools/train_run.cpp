@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "autograd/error.h"
+#include "tools/flags.h"
 #include "tools/progress.h"
 
 namespace dg::tools {
@@ -106,7 +107,7 @@ det::TrainResult run_training(TrainCli& t) {
   det::TrainCallbacks cb;
   std::unique_ptr<ProgressBar> bar;
   cb.message = [](const std::string& s) {
-    std::printf("%s\n", s.c_str());
+    std::printf("%s\n", with_flags(s, true).c_str());
     std::fflush(stdout);
   };
   cb.epoch_start = [&](int64_t e, int64_t epochs, int64_t steps, int64_t first) {

@@ -32,6 +32,10 @@ class CenterNetDetector final : public CenterNet {
   // The top 100 peaks, no score threshold, no NMS (the paper's decoding).
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
+  // sigmoid of the heatmap logits, [N, K, H/4, W/4].
+  Tensor score_maps(const Tensor& images) override;
+  // The target heatmap (Gaussian peaks at the box centres) blended over the input (explain.cpp).
+  det::TargetExplanation explain_targets(const data::Augmented& scene, const std::vector<std::string>& names) override;
 };
 
 // CenterNetConfig::cpu(num_classes) with `overrides` (keys of to_json()) applied (detectors/task/zoo.h).

@@ -33,6 +33,8 @@ class FcosDetector final : public Fcos {
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
   int64_t size_divisor() const override { return 32; }
+  // One panel per pyramid level: the points that regress a box filled in its class colour (explain.cpp).
+  det::TargetExplanation explain_targets(const data::Augmented& scene, const std::vector<std::string>& names) override;
 };
 
 }  // namespace dg::fcos

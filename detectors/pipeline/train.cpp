@@ -120,17 +120,17 @@ TrainOptions TrainOptions::from_json(const json& j, const std::string& context) 
 }
 
 void TrainOptions::validate() const {
-  check(!out_dir.empty(), "train: an output directory (--out) is required");
-  check(batch >= 1, "train: --batch must be >= 1, got ", batch);
-  check(lr >= 0 && std::isfinite(lr), "train: --lr must be positive (0: the detector's default), got ", lr);
+  check(!out_dir.empty(), "train: an output directory (out_dir) is required");
+  check(batch >= 1, "train: batch must be >= 1, got ", batch);
+  check(lr >= 0 && std::isfinite(lr), "train: lr must be positive (0: the detector's default), got ", lr);
   check(warmup_steps >= 0 && final_lr_fraction >= 0 && final_lr_fraction <= 1,
         "train: warm-up steps must be >= 0 and the final lr fraction in [0, 1]");
-  check(steps >= 0 && epochs >= 0 && minutes >= 0, "train: --steps, --epochs and --minutes must be >= 0");
-  check(steps > 0 || epochs > 0 || minutes > 0, "train: give the length of the run: --steps, --epochs or --minutes");
-  check(input_size >= 0 && input_size % 32 == 0, "train: --input-size must be a multiple of 32, got ", input_size);
+  check(steps >= 0 && epochs >= 0 && minutes >= 0, "train: steps, epochs and minutes must be >= 0");
+  check(steps > 0 || epochs > 0 || minutes > 0, "train: give the length of the run: steps, epochs or minutes");
+  check(input_size >= 0 && input_size % 32 == 0, "train: input_size must be a multiple of 32, got ", input_size);
   check(log_every >= 1 && eval_every >= 0 && workers >= 0, "train: bad bookkeeping options");
   check(model_options.is_object(), "train: model options must be a JSON object");
-  check(amp == "none" || amp == "fp16" || amp == "bf16", "train: --amp must be none, fp16 or bf16, got '", amp, "'");
+  check(amp == "none" || amp == "fp16" || amp == "bf16", "train: amp must be none, fp16 or bf16, got '", amp, "'");
 }
 
 double train_lr(const TrainOptions& o, int64_t t, int64_t total_steps) {
@@ -193,12 +193,12 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     if (cb.message) cb.message(s);
   };
   TrainOptions o = given;
-  check(!o.out_dir.empty(), "train: an output directory (--out) is required");
+  check(!o.out_dir.empty(), "train: an output directory (out_dir) is required");
   const fs::path dir(o.out_dir);
   const std::string config_path = (dir / "config.json").string(), ckpt_path = (dir / "checkpoint.safetensors").string(),
                     metrics_path = (dir / "metrics.jsonl").string(), model_path = (dir / "model.safetensors").string();
   if (resume) {
-    check(fs::exists(ckpt_path), "train --resume: ", ckpt_path, " does not exist (nothing to resume)");
+    check(fs::exists(ckpt_path), "train (resume): ", ckpt_path, " does not exist (nothing to resume)");
     TrainOptions stored = TrainOptions::from_json(eval::read_json_file(config_path), config_path);
     stored.out_dir = o.out_dir;
     stored.workers = o.workers;
@@ -216,7 +216,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   check(!val_ds || val_ds->class_names == train_ds.class_names, "train: the validation data's classes differ from the training data's");
   const int64_t K = (int64_t)train_ds.class_names.size();
   if (o.input_size == 0) {
-    check(train_ds.height > 0, "train: the training images differ in size: give --input-size");
+    check(train_ds.height > 0, "train: the training images differ in size: give an input_size");
     o.input_size = round_up_32(std::max(train_ds.height, train_ds.width));
   }
   o.augment_config.out_height = o.augment_config.out_width = o.input_size;
@@ -225,7 +225,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
   Generator gen(o.seed);
   std::shared_ptr<Detector> net_ptr = make_detector(o.model, K, o.model_options, gen);
   Detector& net = *net_ptr;
-  check(o.input_size % net.size_divisor() == 0, "train: --input-size ", o.input_size, " must be a multiple of ",
+  check(o.input_size % net.size_divisor() == 0, "train: input_size ", o.input_size, " must be a multiple of ",
         net.size_divisor(), " for ", o.model);
   net.train();
   ModelInfo info;
@@ -384,7 +384,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
       for (const auto& part : loss.parts) vals.push_back(part.second.item());
       check(vals.size() == sums.size(), "train: ", o.model, " reported ", vals.size() - 1, " loss parts, not ", n_parts);
       check(std::isfinite(vals[0]), "train: the loss became ", vals[0], " at step ", step,
-            " (try a lower --lr); the last checkpoint is ", ckpt_path);
+            " (try a lower lr); the last checkpoint is ", ckpt_path);
       for (size_t k = 0; k < vals.size(); ++k) sums[k] += vals[k];
       ++in_sum;
       si.epoch = epoch;
@@ -424,10 +424,10 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
           std::ostringstream m;
           m << "time budget " << o.minutes << " min: measured " << (1.05 * o.batch / per_step) << " images/s, planned "
             << total << " steps (" << total * o.batch << " images, " << (total + spe - 1) / spe
-            << " epochs); --steps " << total << " reproduces this run bit for bit";
+            << " epochs); steps = " << total << " reproduces this run bit for bit";
           say(m.str());
           si.total_steps = total;
-          if (o.warmup_steps < step) say("note: the warm-up is shorter than the calibration, so --steps reproduces it only approximately");
+          if (o.warmup_steps < step) say("note: the warm-up is shorter than the calibration, so steps = N reproduces it only approximately");
           break;  // restart the epoch loop so the callbacks see the plan
         }
       }
@@ -436,7 +436,7 @@ TrainResult train(const TrainOptions& given, bool resume, const TrainCallbacks& 
     if (stop && stop->load()) {
       save_all(epoch, step_in_epoch);
       say("interrupted at step " + std::to_string(step) + ": checkpoint written to " + ckpt_path +
-          " (continue with --resume)");
+          " (resume continues it)");
       res.interrupted = true;
       break;
     }

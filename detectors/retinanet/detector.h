@@ -50,6 +50,8 @@ class RetinaNetDetector : public det::Detector {
   // 1e-3: at 2e-3 (CenterNet's and FCOS's) the classification loss spikes during the warm-up and
   // torchvision's RetinaNet collapses to background on the same data (docs/detection/compare.md).
   double default_lr() const override { return 1e-3; }
+  // One panel per level with the anchors matched to each box (explain.cpp).
+  det::TargetExplanation explain_targets(const data::Augmented& scene, const std::vector<std::string>& names) override;
 
   // x [N,3,H,W] (H, W multiples of 32) -> the per-level head outputs.
   RetinaNetOutput forward_heads(const Tensor& x);

@@ -6,6 +6,11 @@
 //   inference  detect(x)     forward without gradients + decoding + NMS: per image, boxes in
 //                            network-input pixels, scores descending, at most max_detections
 //   files      config_json() everything make_detector (zoo.h) needs to rebuild the same network
+//   pictures   score_maps(x)  per-class maps drawn over the input (CenterNet's heatmap), if any
+//   explain    explain_targets(scene)  how the model assigns training targets on one scene, drawn
+//
+// The pipeline and the CLI use only this interface: no code outside a detector's folder names a
+// concrete detector type.
 //
 // Each detector keeps its own convention choices (detectors/conventions.h) inside its config.
 #pragma once
@@ -16,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detectors/data/augment.h"
 #include "detectors/data/loader.h"
 #include "detectors/detections.h"
 #include "layers/module.h"
@@ -27,6 +33,13 @@ struct InferenceOptions {
   int64_t topk_candidates = 1000;  // per pyramid level before NMS (FCOS, RetinaNet); CenterNet: peaks
   int64_t max_detections = 100;    // per image after NMS
   NmsOptions nms;                  // FCOS hard 0.6, RetinaNet hard 0.5, CenterNet none by default
+};
+
+// One picture of how a model assigns its training targets on a scene, and a one-line summary
+// ("FCOS positives (...): P3 12/144 ..."). An undefined picture: the model has nothing to show.
+struct TargetExplanation {
+  Tensor picture;       // u8 [H, W, 3]
+  std::string summary;
 };
 
 struct LossReport {
@@ -50,6 +63,14 @@ class Detector : public nn::Module {
   virtual double default_lr() const { return 2e-3; }
   // Input height and width must be multiples of this (the coarsest stride the network uses).
   virtual int64_t size_divisor() const { return 32; }
+  // Per-class score maps in [0, 1], [N, K, h, w] at the head's resolution, for pictures drawn over the
+  // input (CenterNet: sigmoid of its heatmap). Undefined (the default): the model has none. No gradient.
+  virtual Tensor score_maps(const Tensor& images) { return Tensor(); }
+  // The training targets this model's configuration assigns on one letterboxed scene (boxes in
+  // input pixels), drawn over it (visualize.h explain pictures). The default: nothing to show.
+  virtual TargetExplanation explain_targets(const data::Augmented& scene, const std::vector<std::string>& class_names) {
+    return {};
+  }
 };
 
 // Applies `overrides` (an object whose keys must exist in `config`) onto `config`: how `detgrad train`

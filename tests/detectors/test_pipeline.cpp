@@ -19,7 +19,7 @@
 #include "detectors/centernet/detector.h"
 #include "detectors/pipeline/evaluate.h"
 #include "detectors/pipeline/train.h"
-#include "detectors/pipeline/visualize.h"
+#include "detectors/visualize.h"
 #include "detectors/task/zoo.h"
 #include "detectors/draw.h"
 #include "tests/support.h"
@@ -349,5 +349,5 @@ TEST_CASE("pipeline train: --amp fp16 logs the loss scale, resumes bit-identical
   CHECK(file_bytes((fs::path(a) / "model.safetensors").string()) !=
         file_bytes((fs::path(oc.out_dir) / "model.safetensors").string()));
   o.amp = "fp8";
-  CHECK_THROWS_WITH_PART(train(o, false), "--amp must be none, fp16 or bf16, got 'fp8'");
+  CHECK_THROWS_WITH_PART(train(o, false), "amp must be none, fp16 or bf16, got 'fp8'");
 }

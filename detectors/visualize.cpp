@@ -1,4 +1,4 @@
-#include "detectors/pipeline/visualize.h"
+#include "detectors/visualize.h"
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
@@ -44,6 +44,34 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
     draw_detection(pic, b[0] * s, b[1] * s, b[2] * s, b[3] * s, label, name, sc, 2, 1);
   }
   return pic;
+}
+
+Tensor explain_base_picture(const data::Augmented& a, const std::vector<std::string>& class_names) {
+  Tensor pic = enlarge(a.scene.image, kExplainScale);
+  for (size_t g = 0; g < a.scene.boxes.size(); ++g) {
+    const auto& b = a.scene.boxes[g];
+    const int64_t label = a.scene.labels[g];
+    const double s = kExplainScale;
+    draw_box(pic, b[0] * s, b[1] * s, b[2] * s, b[3] * s, class_color(label), 2);
+    draw_label(pic, b[0] * s, b[1] * s, "#" + std::to_string(g) + " " + class_names[(size_t)label], class_color(label));
+  }
+  return pic;
+}
+
+void explain_caption(Tensor& pic, const std::string& text) {
+  fill_rect(pic, 0, pic.size(0) - text_height(2) - 4, pic.size(1), pic.size(0), {0, 0, 0});
+  draw_text(pic, 2, pic.size(0) - text_height(2) - 2, text, {255, 255, 255}, 2);
+}
+
+Tensor scene_boxes(const data::Scene& s) {
+  std::vector<double> v;
+  for (const auto& b : s.boxes) v.insert(v.end(), b.begin(), b.end());
+  return from_vector(v, {(int64_t)s.boxes.size(), 4}, DType::f32);
+}
+
+Tensor scene_labels(const data::Scene& s) {
+  std::vector<double> v(s.labels.begin(), s.labels.end());
+  return from_vector(v, {(int64_t)s.labels.size()}, DType::i64);
 }
 
 }  // namespace dg::det

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "detectors/data/augment.h"
 #include "detectors/detections.h"
 
 namespace dg::det {
@@ -28,5 +29,18 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
 
 // Max over classes of a [C, h, w] probability map -> [h, w].
 Tensor max_over_classes(const Tensor& probs);
+
+// ---- the explain pictures (`detgrad detect --explain`, Detector::explain_targets) ----
+// The letterboxed network input enlarged kExplainScale times with its ground truth drawn in class
+// colours and numbered, a caption bar, and the scene's boxes and labels as tensors.
+constexpr int kExplainScale = 4;  // input pixels -> picture pixels
+
+// u8 [kExplainScale H, kExplainScale W, 3]: a.scene.image enlarged, every box drawn and labelled "#g name".
+Tensor explain_base_picture(const data::Augmented& a, const std::vector<std::string>& class_names);
+// A black bar with white text along the bottom of pic (in place).
+void explain_caption(Tensor& pic, const std::string& text);
+// The scene's boxes as f32 [G, 4] (x1, y1, x2, y2), and its labels as i64 [G].
+Tensor scene_boxes(const data::Scene& s);
+Tensor scene_labels(const data::Scene& s);
 
 }  // namespace dg::det

@@ -1,0 +1,12 @@
+// The library names options as its structs do ("batch must be >= 1", "input_size", "steps = 120
+// reproduces this run"); the command line speaks in flags. with_flags rewrites a library message
+// for the terminal: every whole-word option name of the table in flags.cpp becomes its flag (errors),
+// or only the "name = value" forms (progress messages, where "12 steps" is prose).
+#pragma once
+#include <string>
+
+namespace dg::tools {
+
+std::string with_flags(const std::string& message, bool assignments_only = false);
+
+}  // namespace dg::tools
