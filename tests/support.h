@@ -53,7 +53,7 @@ inline std::string multi_index(const dg::Shape& shape, int64_t flat) {
     idx[d] = shape[d] ? flat % shape[d] : 0;
     flat = shape[d] ? flat / shape[d] : 0;
   }
-  return shape_str(idx);
+  return dg::shape_str(idx);
 }
 }  // namespace support_detail
 
@@ -95,7 +95,7 @@ struct CloseSide {
   std::string desc;  // "[2,3] f32" or "vector of 6"
 };
 inline CloseSide close_side(const dg::Tensor& t) {
-  return {t.to_vector(), t.shape(), shape_str(t.shape()) + " " + dg::dtype_name(t.dtype())};
+  return {t.to_vector(), t.shape(), dg::shape_str(t.shape()) + " " + dg::dtype_name(t.dtype())};
 }
 template <class T>
 CloseSide close_side(const std::vector<T>& v) {
@@ -216,8 +216,8 @@ inline std::string bits_report(const Named& a, const Named& b, int threads) {
     }
     if (!x.defined()) continue;
     if (x.shape() != y.shape() || x.dtype() != y.dtype()) {
-      r += name + " is " + shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + " with 1 thread, " +
-           shape_str(y.shape()) + " " + dg::dtype_name(y.dtype()) + " with " + std::to_string(threads) + "; ";
+      r += name + " is " + dg::shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + " with 1 thread, " +
+           dg::shape_str(y.shape()) + " " + dg::dtype_name(y.dtype()) + " with " + std::to_string(threads) + "; ";
       continue;
     }
     if (std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0) continue;
@@ -230,7 +230,7 @@ inline std::string bits_report(const Named& a, const Named& b, int threads) {
         if (first < 0) first = i;
         ++n_diff;
       }
-    r += name + " " + shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + ": " + std::to_string(n_diff) + " of " +
+    r += name + " " + dg::shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + ": " + std::to_string(n_diff) + " of " +
          std::to_string(x.numel()) + " elements differ; first at " + multi_index(x.shape(), first) + " (flat " +
          std::to_string(first) + "): " + num(x.at(first)) + " with 1 thread, " + num(y.at(first)) + " with " +
          std::to_string(threads) + "; ";
