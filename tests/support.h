@@ -1,7 +1,7 @@
 // Helpers shared by the test suites: one of each. A helper only one suite needs stays in that suite.
 //   errors       CHECK_THROWS_WITH_PART, error_of
-//   closeness    check_close                     (NOTE [ check_close tolerance ])
-//   bits         same_bytes, same_bits_for_threads, ScopedThreads
+//   closeness    check_close, ErrorScale           (NOTE [ check_close tolerance ])
+//   bits         same_bytes, same_bits_for_threads, ScopedThreads, as_tensor
 //   gradients    check_grad, gradcheck_ref_op, GRADCHECK_TEST_CASE, gradcheck_claims
 //   f64 inputs   normal64, distinct64
 //   files, CLI   fresh_temp_dir, run_detgrad
@@ -82,12 +82,19 @@ inline std::string error_of(const std::function<void()>& f) {
 //     |got_i - want_i| <= tol * max(|want_i|, min(1, M)),      M = max_j |want_j|
 // tol is relative to the element, and near zero it is relative to the tensor's own scale: absolute
 // once the expected values reach 1, tol * M for a tensor of small values (a gradient of size 1e-4 is
-// not waved through by an absolute 1e-5). An all-zero `want` must be matched exactly. NaN and
-// infinities never pass: a case that expects them checks them with its own CHECK. The rule is no
-// looser than doctest's Approx(want).epsilon(tol), nor than max|got - want| / M <= tol.
+// not waved through by an absolute 1e-5). An all-zero `want` must be matched exactly.
+// With ErrorScale::tensor every element is held to the tensor's scale instead:
+//     |got_i - want_i| <= tol * M            (max|got - want| / max|want| <= tol)
+// for results whose rounding error grows with the largest magnitude rather than with each element's:
+// long f32 accumulations (a conv weight gradient sums thousands of products), whole-network outputs.
+// Either way NaN and infinities never pass (a case that expects them checks them with its own CHECK),
+// and the rule is no looser than doctest's Approx(want).epsilon(tol) (element) or the max-norm
+// relative error above (tensor). tol = 0 asks for equal values.
 // Shapes must agree (a tensor against a vector: the same number of elements). got and want are
 // Tensors or std::vectors of numbers; `what` names the comparison in the failure message, which
 // gives the worst element (index, both values, error and bound), how many are off, and the shapes.
+enum class ErrorScale { element, tensor };
+
 namespace support_detail {
 struct CloseSide {
   std::vector<double> v;
@@ -102,17 +109,18 @@ CloseSide close_side(const std::vector<T>& v) {
   return {std::vector<double>(v.begin(), v.end()), {(int64_t)v.size()}, "vector of " + std::to_string(v.size())};
 }
 // "" when close, else the report.
-inline std::string close_report(const CloseSide& got, const CloseSide& want, double tol) {
+inline std::string close_report(const CloseSide& got, const CloseSide& want, double tol, ErrorScale scale) {
   const bool both_tensors = got.desc.rfind("vector", 0) != 0 && want.desc.rfind("vector", 0) != 0;
   if (got.v.size() != want.v.size() || (both_tensors && got.shape != want.shape))
     return "shapes differ: got " + got.desc + ", want " + want.desc;
   double M = 0;
   for (double w : want.v) M = std::max(M, std::abs(w));
-  const double floor = std::min(1.0, M);
+  const double floor = scale == ErrorScale::tensor ? M : std::min(1.0, M);
+  auto bound_of = [&](double w) { return tol * (scale == ErrorScale::tensor ? M : std::max(std::abs(w), floor)); };
   int64_t off = 0, worst = -1;
   double worst_ratio = -1;
   for (size_t i = 0; i < want.v.size(); ++i) {
-    const double g = got.v[i], w = want.v[i], bound = tol * std::max(std::abs(w), floor);
+    const double g = got.v[i], w = want.v[i], bound = bound_of(w);
     const double err = std::abs(g - w);
     const bool ok = std::isfinite(g) && std::isfinite(w) && err <= bound;
     if (ok) continue;
@@ -124,10 +132,12 @@ inline std::string close_report(const CloseSide& got, const CloseSide& want, dou
   if (off == 0) return "";
   const double g = got.v[(size_t)worst], w = want.v[(size_t)worst];
   std::ostringstream os;
-  os << off << " of " << want.v.size() << " elements off (tol " << tol << ", scale floor min(1, max|want|) = " << floor
-     << "); worst at " << multi_index(got.shape, worst) << " (flat " << worst << "): got " << num(g) << ", want "
-     << num(w) << ", |diff| " << std::abs(g - w) << " > bound " << tol * std::max(std::abs(w), floor) << "; got "
-     << got.desc << ", want " << want.desc;
+  os << off << " of " << want.v.size() << " elements off (tol " << tol
+     << (scale == ErrorScale::tensor ? ", ErrorScale::tensor: max|want| = "
+                                     : ", ErrorScale::element: floor min(1, max|want|) = ")
+     << floor << "); worst at " << multi_index(got.shape, worst) << " (flat " << worst << "): got " << num(g)
+     << ", want " << num(w) << ", |diff| " << std::abs(g - w) << " > bound " << bound_of(w) << "; got " << got.desc
+     << ", want " << want.desc;
   return os.str();
 }
 inline void report_close(const std::string& r, const std::string& what, const std::source_location& loc) {
@@ -138,15 +148,15 @@ inline void report_close(const std::string& r, const std::string& what, const st
 
 template <class G, class W>
 void check_close(const G& got, const W& want, double tol = 1e-12, const std::string& what = "",
-                 std::source_location loc = std::source_location::current()) {
+                 ErrorScale scale = ErrorScale::element, std::source_location loc = std::source_location::current()) {
   using namespace support_detail;
-  report_close(close_report(close_side(got), close_side(want), tol), what, loc);
+  report_close(close_report(close_side(got), close_side(want), tol, scale), what, loc);
 }
 template <class G>
 void check_close(const G& got, const std::vector<double>& want, double tol = 1e-12, const std::string& what = "",
-                 std::source_location loc = std::source_location::current()) {
+                 ErrorScale scale = ErrorScale::element, std::source_location loc = std::source_location::current()) {
   using namespace support_detail;
-  report_close(close_report(close_side(got), close_side(want), tol), what, loc);
+  report_close(close_report(close_side(got), close_side(want), tol, scale), what, loc);
 }
 
 // ---- bits ----------------------------------------------------------------------------------------
@@ -168,6 +178,31 @@ class ScopedThreads {
   int prev_;
 };
 
+// A Tensor holding a copy of v with its bits unchanged: f32, f64, i64 or u8 after T; shape [v.size()]
+// unless `shape` is given. For handing raw buffers (kernels, file bytes) to same_bits_for_threads.
+template <class T>
+dg::Tensor as_tensor(const std::vector<T>& v, dg::Shape shape = {}) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> ||
+                    std::is_same_v<T, uint8_t>,
+                "as_tensor: a vector of float, double, int64_t or uint8_t");
+  const dg::DType dt = std::is_same_v<T, float>     ? dg::DType::f32
+                       : std::is_same_v<T, double>  ? dg::DType::f64
+                       : std::is_same_v<T, int64_t> ? dg::DType::i64
+                                                    : dg::DType::u8;
+  if (shape.empty()) shape = {(int64_t)v.size()};
+  REQUIRE(dg::shape_numel(shape) == (int64_t)v.size());
+  dg::Tensor t = dg::Tensor::empty(shape, dt);
+  if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size() * sizeof(T));
+  return t;
+}
+
+// The bytes of a std::string (a file's contents, say) as a u8 Tensor.
+inline dg::Tensor as_tensor(const std::string& bytes) {
+  dg::Tensor t = dg::Tensor::empty({(int64_t)bytes.size()}, dg::DType::u8);
+  if (!bytes.empty()) std::memcpy(t.raw(), bytes.data(), bytes.size());
+  return t;
+}
+
 namespace support_detail {
 using Named = std::vector<std::pair<std::string, dg::Tensor>>;
 inline dg::Tensor frozen(const dg::Tensor& t) { return t.defined() ? t.contiguous_copy_no_grad() : t; }
@@ -182,23 +217,10 @@ inline Named named_bits(const Named& ts) {
   for (const auto& [n, t] : ts) r.push_back({n, frozen(t)});
   return r;
 }
-inline Named named_bits(const std::string& bytes) {
-  dg::Tensor t = dg::Tensor::empty({(int64_t)bytes.size()}, dg::DType::u8);
-  if (!bytes.empty()) std::memcpy(t.raw(), bytes.data(), bytes.size());
-  return {{"bytes", t}};
-}
+inline Named named_bits(const std::string& bytes) { return {{"bytes", as_tensor(bytes)}}; }
 template <class T>
 Named named_bits(const std::vector<T>& v) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> ||
-                    std::is_same_v<T, uint8_t>,
-                "same_bits_for_threads: return Tensors, a std::string or a vector of float/double/int64_t/uint8_t");
-  const dg::DType dt = std::is_same_v<T, float>     ? dg::DType::f32
-                       : std::is_same_v<T, double>  ? dg::DType::f64
-                       : std::is_same_v<T, int64_t> ? dg::DType::i64
-                                                    : dg::DType::u8;
-  dg::Tensor t = dg::Tensor::empty({(int64_t)v.size()}, dt);
-  if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size() * sizeof(T));  // the bits themselves
-  return {{"values", t}};
+  return {{"values", as_tensor(v)}};
 }
 // "" when every entry of b has a's bits; else what differs, where first, and the two values.
 inline std::string bits_report(const Named& a, const Named& b, int threads) {
@@ -230,12 +252,12 @@ inline std::string bits_report(const Named& a, const Named& b, int threads) {
         if (first < 0) first = i;
         ++n_diff;
       }
-    r += name + " " + dg::shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + ": " + std::to_string(n_diff) + " of " +
-         std::to_string(x.numel()) + " elements differ; first at " + multi_index(x.shape(), first) + " (flat " +
+    r += name + " " + dg::shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + ": " + std::to_string(n_diff) +
+         " of " + std::to_string(x.numel()) + " elements differ; first at " + multi_index(x.shape(), first) + " (flat " +
          std::to_string(first) + "): " + num(x.at(first)) + " with 1 thread, " + num(y.at(first)) + " with " +
-         std::to_string(threads) + "; ";
+         std::to_string(threads) + " threads; ";
   }
-  return r;
+  return r.empty() ? r : r.substr(0, r.size() - 2);
 }
 }  // namespace support_detail
 
@@ -296,7 +318,9 @@ inline void end_gradcheck_case(const std::string& test_case) {
 }  // namespace support_detail
 
 // op -> the GRADCHECK_TEST_CASEs that claim it.
-inline const std::map<std::string, std::set<std::string>>& gradcheck_claims() { return support_detail::ledger().claims; }
+inline const std::map<std::string, std::set<std::string>>& gradcheck_claims() {
+  return support_detail::ledger().claims;
+}
 
 #define DG_GRADCHECK_TEST_CASE_IMPL(body, reg, name, ...)                                              \
   static void body();                                                                                  \
@@ -308,8 +332,9 @@ inline const std::map<std::string, std::set<std::string>>& gradcheck_claims() { 
     ::support_detail::end_gradcheck_case(name);                                                        \
   }                                                                                                    \
   static void body()
-#define GRADCHECK_TEST_CASE(name, ...) \
-  DG_GRADCHECK_TEST_CASE_IMPL(DOCTEST_ANONYMOUS(DG_GRADCHECK_BODY_), DOCTEST_ANONYMOUS(DG_GRADCHECK_REG_), name, __VA_ARGS__)
+#define GRADCHECK_TEST_CASE(name, ...)                                                            \
+  DG_GRADCHECK_TEST_CASE_IMPL(DOCTEST_ANONYMOUS(DG_GRADCHECK_BODY_), DOCTEST_ANONYMOUS(DG_GRADCHECK_REG_), name, \
+                              __VA_ARGS__)
 
 // Gradchecks f at `inputs` (dg::gradcheck: f64, central differences, a random non-uniform upstream
 // gradient, a guard against an identically zero analytic gradient); inputs with requires_grad are

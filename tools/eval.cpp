@@ -2,7 +2,8 @@
 // `detgrad eval --gt GT.json --dt DETECTIONS.json [--json OUT.json] [--voc] [--use-07-metric]`
 //   COCO box mAP of a detection result file against a COCO ground-truth file, printed as pycocotools
 //   prints it (12 lines) plus a per-category AP table; --voc adds the PASCAL VOC AP. OUT.json gets the
-//   12 numbers under their short names (AP, AP50, ..., ARl), "per_category" and, with --voc, "voc".
+//   evaluation schema of detectors/pipeline/evaluate.h (eval_json: the 12 numbers, per_class_AP, ...)
+//   and, with --voc, "voc".
 //   See docs/detection/evaluation.md.
 // `detgrad eval RUN_DIR|MODEL [--data fashion-scenes|DIR] [--preset P --val-size N --data-seed S]`
 //   runs a trained detector (CenterNet, FCOS, RetinaNet) on a dataset (by default the validation data of the run, read from
@@ -110,27 +111,21 @@ int run(const EvalOptions& o) {
               r.category_ids.size(), gt.annotations.size(), dets.size());
   std::printf("%s", eval::coco_summary_text(r).c_str());
 
-  nlohmann::json out;
-  auto stats = r.stats.as_array();
-  for (size_t i = 0; i < stats.size(); ++i) out[eval::CocoStats::names()[i]] = stats[i];
-  if (agnostic >= -0.5) {
-    std::printf(" class-agnostic AP @[ IoU=0.50      | area=   all | maxDets=100 ] = %.3f\n", agnostic);
-    out["agnostic_AP50"] = agnostic;
-  }
-  if (detect_ms >= 0) out["detect_ms_per_image"] = detect_ms;
-  if (!model_json.is_null()) out["model"] = model_json;
-
   std::map<int64_t, std::string> names;
   for (const auto& c : gt.categories) names[c.id] = c.name;
-  nlohmann::json per_cat = nlohmann::json::array();
-  if (!o.quiet_classes) std::printf("\nper category AP@[.50:.95] (-1: no gt)\n");
-  for (int k = 0; k < r.K; ++k) {
-    double ap = r.category_ap(k);
-    int64_t id = r.category_ids[k];
-    per_cat.push_back({{"category_id", id}, {"name", names[id]}, {"AP", ap}});
-    if (!o.quiet_classes) std::printf("  %6lld %-24s %7.3f\n", (long long)id, names[id].c_str(), ap);
+  std::vector<std::string> class_names;
+  for (int k = 0; k < r.K; ++k) class_names.push_back(names[r.category_ids[k]]);
+  // The one evaluation schema (detectors/pipeline/evaluate.h), plus what only this command knows.
+  nlohmann::json out = det::eval_json(r, class_names, agnostic, (int64_t)r.image_ids.size(), -1);
+  if (agnostic >= -0.5)
+    std::printf(" class-agnostic AP @[ IoU=0.50      | area=   all | maxDets=100 ] = %.3f\n", agnostic);
+  if (detect_ms >= 0) out["detect_ms_per_image"] = detect_ms;
+  if (!model_json.is_null()) out["model"] = model_json;
+  if (!o.quiet_classes) {
+    std::printf("\nper category AP@[.50:.95] (-1: no gt)\n");
+    for (int k = 0; k < r.K; ++k)
+      std::printf("  %6lld %-24s %7.3f\n", (long long)r.category_ids[k], class_names[(size_t)k].c_str(), r.category_ap(k));
   }
-  out["per_category"] = per_cat;
 
   if (o.voc) {
     eval::VocEvalOptions vo;

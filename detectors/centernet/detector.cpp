@@ -9,18 +9,27 @@
 #include "detectors/centernet/decode.h"
 #include "detectors/centernet/loss.h"
 #include "detectors/centernet/model.h"
+#include "layers/trunk.h"
 
 namespace dg::centernet {
 
 nlohmann::json CenterNetConfig::to_json() const {
-  return {{"num_classes", num_classes},     {"width_mult", width_mult},       {"up_channels", up_channels},
-          {"head_channels", head_channels}, {"heatmap_prior", heatmap_prior}, {"max_objs", max_objs}};
+  return {{"num_classes", num_classes},     {"backbone", backbone},           {"width_mult", width_mult},
+          {"up_channels", up_channels},     {"head_channels", head_channels}, {"heatmap_prior", heatmap_prior},
+          {"max_objs", max_objs}};
+}
+
+nlohmann::json CenterNetConfig::saved_json() const {
+  nlohmann::json j = to_json();
+  if (backbone == "resnet18") j.erase("backbone");
+  return j;
 }
 
 CenterNetConfig CenterNetConfig::from_json(const nlohmann::json& j, const std::string& context) {
   CenterNetConfig c;
   try {
     c.num_classes = j.at("num_classes").get<int64_t>();
+    if (j.contains("backbone")) c.backbone = j.at("backbone").get<std::string>();  // absent: resnet18
     c.width_mult = j.at("width_mult").get<double>();
     c.up_channels = j.at("up_channels").get<std::vector<int64_t>>();
     c.head_channels = j.at("head_channels").get<int64_t>();
@@ -37,7 +46,10 @@ CenterNetConfig CenterNetConfig::from_json(const nlohmann::json& j, const std::s
 
 std::string CenterNetDetector::describe() const {
   std::ostringstream s;
-  s << "CenterNet, ResNet-18 x" << cfg.width_mult << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1]
+  s << "CenterNet, ";
+  if (cfg.backbone == "resnet18") s << "ResNet-18 x" << cfg.width_mult;  // ostream's %g-like default format
+  else s << nn::backbone_text(cfg.backbone, cfg.width_mult);
+  s << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1]
     << "/" << cfg.up_channels[2] << ", heads " << cfg.head_channels << ", " << det::with_commas(num_parameters()) << " parameters";
   return s.str();
 }

@@ -24,7 +24,7 @@ class CenterNetDetector final : public CenterNet {
   CenterNetDetector(const CenterNetConfig& cfg, Generator& gen) : CenterNet(cfg, gen) {}
   std::string kind() const override { return "centernet"; }
   int64_t num_classes() const override { return cfg.num_classes; }
-  nlohmann::json config_json() const override { return cfg.to_json(); }
+  nlohmann::json config_json() const override { return cfg.saved_json(); }
   // "CenterNet, ResNet-18 x0.25, up 64-32-32, heads 32, 1,234,567 parameters"
   std::string describe() const override;
   std::vector<std::string> loss_names() const override { return {"heatmap", "wh", "offset"}; }

@@ -7,6 +7,7 @@
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "layers/init.h"
+#include "layers/trunk.h"
 
 namespace dg::centernet {
 
@@ -52,11 +53,7 @@ CenterNet::CenterNet(const CenterNetConfig& c, Generator& gen) : Detector("Cente
   check(cfg.heatmap_prior > 0 && cfg.heatmap_prior < 1, "CenterNet: heatmap_prior must be in (0,1), got ",
         cfg.heatmap_prior);
   for (int64_t u : cfg.up_channels) check(u >= 1, "CenterNet: up_channels must be positive");
-  nn::ResNetOptions ro;
-  ro.depth = 18;
-  ro.width_mult = cfg.width_mult;
-  ro.include_top = false;
-  backbone = register_module("backbone", std::make_shared<nn::ResNet>(ro, gen));
+  backbone = register_module("backbone", nn::make_detector_backbone(cfg.backbone, gen, cfg.width_mult));
   deconv = register_module("deconv", std::make_shared<nn::Sequential>());
   int64_t in = backbone->feature_channels()[3];
   for (int64_t u : cfg.up_channels) {
@@ -80,6 +77,7 @@ CenterNetOutput CenterNet::forward_heads(const Tensor& x) {
 }
 
 int64_t centernet_num_parameters(const CenterNetConfig& cfg) {
+  check(cfg.backbone == "resnet18", "centernet_num_parameters: the formula counts a resnet18 backbone, got ", cfg.backbone);
   const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   int64_t in = w[3];

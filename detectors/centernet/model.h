@@ -25,6 +25,7 @@
 #include "layers/activation.h"
 #include "layers/conv.h"
 #include "layers/norm.h"
+#include "layers/backbone.h"
 #include "layers/resnet.h"
 #include "layers/sequential.h"
 #include "detectors/task/detector.h"
@@ -33,13 +34,16 @@ namespace dg::centernet {
 
 struct CenterNetConfig {
   int64_t num_classes = 80;
-  double width_mult = 1.0;                          // ResNet-18 widths 64..512 times this
+  std::string backbone = "resnet18";                // any make_backbone name; its C5 feeds the up stages
+  double width_mult = 1.0;                          // ResNet widths 64..512 times this (resnet18/34 only)
   std::vector<int64_t> up_channels = {256, 128, 64};  // the three up-convolution stages
   int64_t head_channels = 64;
   double heatmap_prior = 0.1;                       // heatmap final bias = -log((1-p)/p) = -2.19
   int64_t max_objs = 32;                            // objects per image that get training targets
 
   nlohmann::json to_json() const;
+  // to_json() without "backbone" when it is resnet18 (NOTE [ Default backbone key ]).
+  nlohmann::json saved_json() const;
   static CenterNetConfig from_json(const nlohmann::json& j, const std::string& context);
 
   // A small network for CPU budgets: width 0.25, up widths 64,32,32, head width 32.
@@ -71,7 +75,7 @@ class CenterNet : public det::Detector {
   int64_t stride() const { return 4; }
 
   CenterNetConfig cfg;
-  std::shared_ptr<nn::ResNet> backbone;
+  std::shared_ptr<nn::Backbone> backbone;
   std::shared_ptr<nn::Sequential> deconv;
   std::shared_ptr<nn::Sequential> hm, wh, reg;
 };

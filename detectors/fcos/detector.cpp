@@ -13,7 +13,9 @@ namespace dg::fcos {
 std::string FcosDetector::describe() const {
   char mult[32];
   std::snprintf(mult, sizeof mult, "%g", cfg.width_mult);
-  return "FCOS, ResNet-18 x" + std::string(mult) + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
+  const std::string bb = cfg.backbone == "resnet18" ? "ResNet-18 x" + std::string(mult)
+                                                    : nn::backbone_text(cfg.backbone, cfg.width_mult);
+  return "FCOS, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
          std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
          std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) + " (GN " +
          std::to_string(cfg.gn_groups) + "), " + det::with_commas(num_parameters()) + " parameters";

@@ -24,7 +24,7 @@ class FcosDetector final : public Fcos {
   FcosDetector(const FcosConfig& cfg, Generator& gen) : Fcos(cfg, gen) {}
   std::string kind() const override { return "fcos"; }
   int64_t num_classes() const override { return cfg.num_classes; }
-  nlohmann::json config_json() const override { return cfg.to_json(); }
+  nlohmann::json config_json() const override { return cfg.saved_json(); }
   // "FCOS, ResNet-18 x0.25 + FPN P3-P5 x64, head 4 x 64 (GN 32), 1,234,567 parameters"
   std::string describe() const override;
   std::vector<std::string> loss_names() const override { return {"cls", "box", "ctr"}; }

@@ -27,6 +27,7 @@ FcosConfig FcosConfig::cpu(int64_t num_classes) {
 
 nlohmann::json FcosConfig::to_json() const {
   return {{"num_classes", num_classes},
+          {"backbone", backbone},
           {"width_mult", width_mult},
           {"first_level", first_level},
           {"last_level", last_level},
@@ -47,6 +48,16 @@ nlohmann::json FcosConfig::to_json() const {
           {"nms_threshold", nms_threshold}};
 }
 
+nlohmann::json FcosConfig::saved_json() const {
+  nlohmann::json j = to_json();
+  if (backbone == "resnet18") j.erase("backbone");
+  return j;
+}
+
+nn::TrunkOptions FcosConfig::trunk_options() const {
+  return {backbone, width_mult, first_level, last_level, fpn_channels};
+}
+
 FcosConfig FcosConfig::from_json(const nlohmann::json& j) {
   check(j.is_object(), "fcos: config must be a JSON object, got ", j.dump());
   FcosConfig c;
@@ -54,6 +65,7 @@ FcosConfig FcosConfig::from_json(const nlohmann::json& j) {
   for (auto& [key, value] : j.items())
     check(known.contains(key), "fcos: unknown config field '", key, "'");
   for (auto& [key, value] : known.items()) {
+    if (key == "backbone" && !j.contains(key)) continue;  // files before the choice: resnet18
     check(j.contains(key), "fcos: config field '", key, "' is missing");
     const nlohmann::json& v = j.at(key);
     const bool same_type = v.type() == value.type() || (v.is_number() && value.is_number());
@@ -66,6 +78,7 @@ FcosConfig FcosConfig::from_json(const nlohmann::json& j) {
     return v.get<int64_t>();
   };
   c.num_classes = get_int("num_classes");
+  if (j.contains("backbone")) c.backbone = j.at("backbone").get<std::string>();
   c.width_mult = j.at("width_mult").get<double>();
   c.first_level = get_int("first_level");
   c.last_level = get_int("last_level");
@@ -169,18 +182,7 @@ FcosHead::FcosHead(const FcosConfig& cfg, Generator& gen) : Module("FcosHead") {
 
 Fcos::Fcos(const FcosConfig& c, Generator& gen) : det::Detector("FCOS"), cfg(c) {
   cfg.validate();
-  nn::ResNetOptions ro;
-  ro.depth = 18;
-  ro.width_mult = cfg.width_mult;
-  ro.include_top = false;
-  backbone = register_module("backbone", std::make_shared<nn::ResNet>(ro, gen));
-  std::vector<int64_t> in;  // C_first..C5
-  for (int64_t l = cfg.first_level; l <= 5; ++l) in.push_back(backbone->feature_channels()[(size_t)(l - 2)]);
-  nn::FPNOptions fo;
-  fo.p6p7 = cfg.last_level == 7;
-  fo.first_level = cfg.first_level;
-  fo.out_levels = cfg.levels();
-  fpn = register_module("fpn", std::make_shared<nn::FPN>(in, cfg.fpn_channels, gen, fo));
+  trunk = nn::build_trunk(*this, cfg.trunk_options(), gen);
   head = register_module("head", std::make_shared<FcosHead>(cfg, gen));
 }
 
@@ -196,9 +198,7 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0 && x.size(2) > 0 &&
             x.size(3) > 0,
         "FCOS: expected input [N, 3, H, W] with H, W positive multiples of 32, got ", shape_text(x.shape()));
-  std::vector<Tensor> c = backbone->features(x);  // C2..C5
-  std::vector<Tensor> feats(c.begin() + (cfg.first_level - 2), c.end());
-  std::vector<Tensor> p = fpn->forward_features(feats);
+  std::vector<Tensor> p = trunk.forward(x);  // P_first..P_last
   const std::vector<int64_t> strides = cfg.strides(), levels = cfg.levels();
   FcosHeadOutput out;
   const int64_t N = x.size(0), K = cfg.num_classes;
@@ -233,6 +233,7 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
 }
 
 int64_t fcos_num_parameters(const FcosConfig& cfg) {
+  check(cfg.backbone == "resnet18", "fcos_num_parameters: the formula counts a resnet18 trunk, got ", cfg.backbone);
   const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   const int64_t C = cfg.fpn_channels, K = cfg.num_classes;

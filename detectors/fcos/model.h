@@ -39,6 +39,7 @@
 #include "detectors/fcos/targets.h"
 #include "layers/fpn.h"
 #include "layers/resnet.h"
+#include "layers/trunk.h"
 #include "layers/scale.h"
 #include "layers/sequential.h"
 
@@ -46,7 +47,8 @@ namespace dg::fcos {
 
 struct FcosConfig {
   int64_t num_classes = 80;
-  double width_mult = 1.0;         // ResNet-18 widths 64..512 times this
+  std::string backbone = "resnet18";  // any make_backbone name (layers/backbone.h); see NOTE [ Default backbone key ]
+  double width_mult = 1.0;         // ResNet widths 64..512 times this (resnet18/34 only)
   int64_t first_level = 3;         // P3 (stride 8) .. : 3, 4 or 5
   int64_t last_level = 7;          // 5 (P3-P5) or 7 (P6/P7 from P5, the paper)
   int64_t fpn_channels = 256;      // FPN and head width
@@ -68,10 +70,15 @@ struct FcosConfig {
   // The CPU default: ResNet-18 x0.25 + FPN P3-P5 x64, head depth 4, GN 32.
   static FcosConfig cpu(int64_t num_classes);
   nlohmann::json to_json() const;  // every field, including "num_classes"
-  // Every field of to_json() must be present (a saved config is complete); unknown keys => dg::Error.
+  // to_json() without "backbone" when it is the default resnet18: the form saved in model files
+  // (NOTE [ Default backbone key ] in detectors/task/detector.h).
+  nlohmann::json saved_json() const;
+  // Every field of to_json() must be present (a saved config is complete), except "backbone"
+  // (absent: resnet18); unknown keys => dg::Error.
   static FcosConfig from_json(const nlohmann::json& j);
   void validate() const;           // dg::Error "fcos: ..." for an unusable value
 
+  nn::TrunkOptions trunk_options() const;
   std::vector<int64_t> levels() const;   // first_level..last_level
   std::vector<int64_t> strides() const;  // 2^level
   Conventions conventions() const;       // the assignment fields as a Conventions (norm_on_bbox off: pixel targets)
@@ -106,8 +113,7 @@ class Fcos : public det::Detector {
   FcosAssignOptions assign_options(int64_t h, int64_t w) const;
 
   FcosConfig cfg;
-  std::shared_ptr<nn::ResNet> backbone;
-  std::shared_ptr<nn::FPN> fpn;
+  nn::Trunk trunk;                        // backbone + FPN, registered as "backbone" and "fpn"
   std::shared_ptr<FcosHead> head;
 };
 

@@ -112,4 +112,24 @@ EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& d
   return r;
 }
 
+nlohmann::json eval_json(const eval::CocoEvalResult& coco, const std::vector<std::string>& class_names,
+                         double agnostic_ap50, int64_t images, double seconds) {
+  check((int64_t)class_names.size() == coco.K, "eval_json: ", class_names.size(), " class names for ", coco.K,
+        " categories");
+  nlohmann::json j;
+  const auto stats = coco.stats.as_array();
+  for (size_t i = 0; i < stats.size(); ++i) j[eval::CocoStats::names()[i]] = stats[i];
+  if (agnostic_ap50 >= 0) j["agnostic_AP50"] = agnostic_ap50;
+  nlohmann::json per = nlohmann::json::object();
+  for (int k = 0; k < coco.K; ++k) per[class_names[(size_t)k]] = coco.category_ap(k);
+  j["per_class_AP"] = per;
+  j["eval_images"] = images;
+  if (seconds >= 0) j["eval_seconds"] = seconds;
+  return j;
+}
+
+nlohmann::json eval_json(const EvalReport& r, const std::vector<std::string>& class_names) {
+  return eval_json(r.coco, class_names, r.agnostic_ap50, r.images, r.seconds);
+}
+
 }  // namespace dg::det

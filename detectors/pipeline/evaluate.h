@@ -7,6 +7,7 @@
 // detection relabelled to one category, so it measures how well objects are found whatever their
 // label (a detection of the wrong class still counts).
 #pragma once
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <vector>
 
@@ -48,6 +49,18 @@ void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detecti
 // Every annotation / detection relabelled to category 1 (one category "object").
 eval::CocoDataset class_agnostic(const eval::CocoDataset& gt);
 std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDetection>& dets);
+
+// The one JSON form of an evaluation: a run's eval.json and the eval lines of its metrics.jsonl
+// (without per_class_AP), `detgrad eval --json` (which adds "model", "detect_ms_per_image", "voc"):
+//   AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl   the 12 COCO numbers
+//   agnostic_AP50        class-agnostic AP@0.5, when computed (agnostic_ap50 >= 0)
+//   per_class_AP         {class name: AP@[.5:.95]} in category order, -1 for a class without ground truth
+//   eval_images          images evaluated
+//   eval_seconds         when measured (seconds >= 0)
+// class_names[k] names category k of coco (coco.category_ids order).
+nlohmann::json eval_json(const eval::CocoEvalResult& coco, const std::vector<std::string>& class_names,
+                         double agnostic_ap50, int64_t images, double seconds);
+nlohmann::json eval_json(const EvalReport& r, const std::vector<std::string>& class_names);
 
 // The map back to image pixels: the inverse of a loader transform (image -> network input).
 Affine input_to_image(const data::Affine& image_to_input);

@@ -12,17 +12,7 @@ namespace dg::retinanet {
 
 RetinaNetDetector::RetinaNetDetector(const RetinaNetConfig& c, Generator& gen) : Detector("RetinaNet"), cfg(c) {
   cfg.validate();
-  nn::ResNetOptions ro;
-  ro.depth = 18;
-  ro.width_mult = cfg.width_mult;
-  ro.include_top = false;
-  backbone = register_module("backbone", std::make_shared<nn::ResNet>(ro, gen));
-  const std::vector<int64_t> widths = backbone->feature_channels();   // C2..C5
-  std::vector<int64_t> in(widths.begin() + (cfg.first_level - 2), widths.end());
-  nn::FPNOptions fo;
-  fo.p6p7 = cfg.last_level == 7;
-  fo.first_level = cfg.first_level;
-  fpn = register_module("fpn", std::make_shared<nn::FPN>(in, cfg.fpn_channels, gen, fo));
+  trunk = nn::build_trunk(*this, cfg.trunk_options(), gen);
   head = register_module("head", std::make_shared<RetinaNetHead>(cfg, gen));
 }
 
@@ -45,7 +35,9 @@ std::string number_text(double v) {
 }  // namespace
 
 std::string RetinaNetDetector::describe() const {
-  return "RetinaNet, ResNet-18 x" + number_text(cfg.width_mult) + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
+  const std::string bb = cfg.backbone == "resnet18" ? "ResNet-18 x" + number_text(cfg.width_mult)
+                                                    : nn::backbone_text(cfg.backbone, cfg.width_mult);
+  return "RetinaNet, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
          std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
          std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) +
          (cfg.head_norm == "gn" ? " GN" : "") + ", " + std::to_string(cfg.anchors_per_location()) + " anchors, " +
@@ -57,8 +49,7 @@ RetinaNetOutput RetinaNetDetector::forward_heads(const Tensor& x) {
             x.size(3) > 0,
         "retinanet: expected input [N, 3, H, W] with H, W positive multiples of 32, got ",
         x.defined() ? shape_str(x.shape()) : "undefined");
-  const std::vector<Tensor> c = backbone->features(x);   // C2..C5
-  const std::vector<Tensor> p = fpn->forward_features(std::vector<Tensor>(c.begin() + (cfg.first_level - 2), c.end()));
+  const std::vector<Tensor> p = trunk.forward(x);   // P_first..P_last
   RetinaNetOutput out;
   for (const Tensor& level : p) {
     out.cls.push_back((*head->classification_head)(level));

@@ -39,7 +39,7 @@ class RetinaNetDetector : public det::Detector {
 
   std::string kind() const override { return "retinanet"; }
   int64_t num_classes() const override { return cfg.num_classes; }
-  nlohmann::json config_json() const override { return cfg.to_json(); }
+  nlohmann::json config_json() const override { return cfg.saved_json(); }
   // "RetinaNet, ResNet-18 x0.25 + FPN P3-P5 x64, head 4 x 64, 9 anchors, 1,234,567 parameters"
   std::string describe() const override;
   std::vector<std::string> loss_names() const override { return {"cls", "box"}; }
@@ -62,8 +62,7 @@ class RetinaNetDetector : public det::Detector {
   std::vector<AnchorMatch> matched_anchors(const Tensor& boxes, int64_t image_h, int64_t image_w);
 
   RetinaNetConfig cfg;
-  std::shared_ptr<nn::ResNet> backbone;
-  std::shared_ptr<nn::FPN> fpn;
+  nn::Trunk trunk;                        // backbone + FPN, registered as "backbone" and "fpn"
   std::shared_ptr<RetinaNetHead> head;
 
  private:

@@ -26,6 +26,7 @@ RetinaNetConfig RetinaNetConfig::cpu(int64_t num_classes) {
 nlohmann::json RetinaNetConfig::to_json() const {
   return nlohmann::json{
       {"num_classes", num_classes},
+      {"backbone", backbone},
       {"width_mult", width_mult},
       {"first_level", first_level},
       {"last_level", last_level},
@@ -75,6 +76,16 @@ std::vector<double> get_numbers(const nlohmann::json& j, const char* key) {
 }
 }  // namespace
 
+nlohmann::json RetinaNetConfig::saved_json() const {
+  nlohmann::json j = to_json();
+  if (backbone == "resnet18") j.erase("backbone");
+  return j;
+}
+
+nn::TrunkOptions RetinaNetConfig::trunk_options() const {
+  return {backbone, width_mult, first_level, last_level, fpn_channels};
+}
+
 RetinaNetConfig RetinaNetConfig::from_json(const nlohmann::json& j) {
   check(j.is_object() && j.contains("num_classes") && j["num_classes"].is_number_integer(),
         "retinanet: a config needs an integer \"num_classes\", got ", j.dump());
@@ -82,6 +93,7 @@ RetinaNetConfig RetinaNetConfig::from_json(const nlohmann::json& j) {
   det::apply_overrides(full, j, "retinanet");
   RetinaNetConfig c;
   c.num_classes = get_int(full, "num_classes");
+  c.backbone = full["backbone"].get<std::string>();
   c.width_mult = full["width_mult"].get<double>();
   c.first_level = get_int(full, "first_level");
   c.last_level = get_int(full, "last_level");
@@ -229,6 +241,7 @@ RetinaNetHead::RetinaNetHead(const RetinaNetConfig& cfg, Generator& gen) : Modul
 }
 
 int64_t retinanet_num_parameters(const RetinaNetConfig& cfg) {
+  check(cfg.backbone == "resnet18", "retinanet_num_parameters: the formula counts a resnet18 trunk, got ", cfg.backbone);
   const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   // FPN over C_first..C5: 1x1 laterals and 3x3 outputs, plus P6/P7 (layers/fpn.h)

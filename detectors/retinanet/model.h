@@ -37,6 +37,7 @@
 #include "detectors/matcher.h"
 #include "layers/conv.h"
 #include "layers/sequential.h"
+#include "layers/trunk.h"
 
 namespace dg::retinanet {
 
@@ -45,7 +46,8 @@ namespace dg::retinanet {
 struct RetinaNetConfig {
   int64_t num_classes = 80;
   // ---- network ----
-  double width_mult = 1.0;              // ResNet-18 widths 64..512 times this
+  std::string backbone = "resnet18";    // any make_backbone name (layers/backbone.h); NOTE [ Default backbone key ]
+  double width_mult = 1.0;              // ResNet widths 64..512 times this (resnet18/34 only)
   int64_t first_level = 3;              // FPN levels P_first..P_last; first in 2..5
   int64_t last_level = 7;               // 5, or 7 = P6/P7 from P5 (3x3/2 convs, ReLU before P7)
   int64_t fpn_channels = 256;
@@ -78,6 +80,9 @@ struct RetinaNetConfig {
   // The CPU network: ResNet-18 x0.25, FPN P3-P5 x64, head 4 x 64.
   static RetinaNetConfig cpu(int64_t num_classes);
   nlohmann::json to_json() const;
+  // to_json() without "backbone" when it is the default resnet18: the form saved in model files.
+  nlohmann::json saved_json() const;
+  nn::TrunkOptions trunk_options() const;
   // The inverse of to_json: every key must be known and of the right JSON type; missing keys keep
   // the cpu(num_classes) defaults ("num_classes" is required). Validates the result.
   static RetinaNetConfig from_json(const nlohmann::json& j);

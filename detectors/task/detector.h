@@ -73,6 +73,12 @@ class Detector : public nn::Module {
   }
 };
 
+// NOTE [ Default backbone key ]
+// Every detector takes any backbone of layers/backbone.h through its config's "backbone" field. The
+// saved form of a config (config_json(), in model files and checkpoints) leaves the key out when it
+// is the default "resnet18", and reading a config without it means resnet18: model files written
+// before the choice existed load unchanged, and a default run writes the same bytes as before.
+
 // Applies `overrides` (an object whose keys must exist in `config`) onto `config`: how `detgrad train`
 // changes a detector's CPU default (e.g. {"fpn_channels": 32}). An unknown key => dg::Error naming
 // the detector kind and listing the known keys; a value of another JSON type => dg::Error too.

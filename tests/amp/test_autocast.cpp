@@ -9,7 +9,6 @@
 
 #include "autograd/autocast.h"
 #include "autograd/generator.h"
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "layers/resnet.h"
 #include "layers/scale.h"
@@ -341,13 +340,13 @@ TEST_CASE("autocast: f64 stays f64 inside a scope; gradcheck of linear (f64), in
   Tensor w = randn({2, 4}, gen, DType::f64).set_requires_grad(true);
   Tensor b = randn({2}, gen, DType::f64).set_requires_grad(true);
   auto f = [](const std::vector<Tensor>& v) { return linear(v[0], v[1], v[2]); };
-  CHECK_MESSAGE(gradcheck(f, {x, w, b}).ok, gradcheck(f, {x, w, b}).message);
+  check_grad("linear", f, {x, w, b});
   Autocast ac(DType::bf16);
   CHECK(linear(x, w, b).dtype() == DType::f64);
   CHECK(matmul(x, transpose(w, 0, 1)).dtype() == DType::f64);
-  CHECK_MESSAGE(gradcheck(f, {x, w, b}).ok, gradcheck(f, {x, w, b}).message);
+  check_grad("linear", f, {x, w, b});
   auto g = [](const std::vector<Tensor>& v) { return linear(v[0], v[1]); };  // no bias
-  CHECK(gradcheck(g, {x, w}).ok);
+  check_grad("linear", g, {x, w});
   CHECK_THROWS_WITH_PART(linear(x, transpose(w, 0, 1)), "does not match weight");
 }
 

@@ -6,9 +6,7 @@
 #include "tests/support.h"
 
 #include <cmath>
-#include <functional>
 
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
@@ -18,10 +16,6 @@
 using namespace dg;
 
 namespace {
-void gradcheck_loss(const std::string& op, const Tensor& b1, const Tensor& b2, std::map<std::string, std::string> attrs = {}) {
-  gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, attrs);
-}
-
 // A = [0, 0, 2, 2], B = [1, 1, 3, 3]: I = 1, U = 7, C = 9, diag^2 = 18, rho^2 = 2, v = 0.
 const Tensor kA = tensor({0, 0, 2, 2}, {1, 4}, DType::f64);
 const Tensor kB = tensor({1, 1, 3, 3}, {1, 4}, DType::f64);
@@ -118,21 +112,24 @@ TEST_CASE("box_loss: errors") {
         "distance_box_iou_loss: dtype mismatch: f32 and i64");
 }
 
-TEST_CASE("box_loss: gradchecks in f64") {
+GRADCHECK_TEST_CASE("box_loss: gradchecks in f64", "generalized_box_iou_loss", "distance_box_iou_loss", "iou_loss") {
   Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4, 0.3, 0.4, 1.2, 0.9}, {2, 2, 4}, DType::f64);
   Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 3.0, 3.5, 4.0, 6.0}, {2, 2, 4}, DType::f64);
   for (const char* op : {"generalized_box_iou_loss", "distance_box_iou_loss"})
     for (const char* red : {"none", "mean", "sum"}) {
-      gradcheck_loss(op, b1, b2, {{"reduction", red}});
-      gradcheck_loss(op, b1, b2, {{"reduction", red}, {"convention", "original"}, {"eps", "0.2"}});
+      gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, {{"reduction", red}});
+      gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}},
+                       {{"reduction", red}, {"convention", "original"}, {"eps", "0.2"}});
     }
   for (const char* mode : {"linear", "log"}) {
-    gradcheck_loss("iou_loss", b1, b2, {{"mode", mode}});
-    gradcheck_loss("iou_loss", b1, b2, {{"mode", mode}, {"convention", "original"}, {"reduction", "mean"}});
+    gradcheck_ref_op("iou_loss", {{"boxes1", b1}, {"boxes2", b2}}, {{"mode", mode}});
+    gradcheck_ref_op("iou_loss", {{"boxes1", b1}, {"boxes2", b2}},
+                     {{"mode", mode}, {"convention", "original"}, {"reduction", "mean"}});
   }
 }
 
-TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the fixed-alpha loss") {
+GRADCHECK_TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the fixed-alpha loss",
+                    "complete_box_iou_loss") {
   // alpha has no gradient (see NOTE [ Gradchecking CIoU ] in test_iou.cpp): the loss's gradient must
   // equal that of F = 1 - iou + penalty + alpha0 v with alpha0 frozen at the base point, and F must
   // pass a gradcheck.
@@ -151,10 +148,9 @@ TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the fixed-alph
           return reduce_box_loss("fixed", add(add(1.0 - t.iou, t.penalty), mul(alpha0, t.v)), red);
         };
         auto f = [&](const std::vector<Tensor>& v) { return fixed(v[0], v[1]); };
-        GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f),
-                                      {b1.contiguous_copy_no_grad().set_requires_grad(true),
-                                       b2.contiguous_copy_no_grad().set_requires_grad(true)});
-        CHECK_MESSAGE(r.ok, r.message);
+        check_grad("complete_box_iou_loss", f,
+                   {b1.contiguous_copy_no_grad().set_requires_grad(true),
+                    b2.contiguous_copy_no_grad().set_requires_grad(true)});
         std::vector<Tensor> ga, gb;
         for (int k = 0; k < 2; ++k) {
           Tensor x1 = b1.contiguous_copy_no_grad().set_requires_grad(true);
@@ -164,8 +160,8 @@ TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the fixed-alph
           sum(mul(out, u)).backward();
           (k == 0 ? ga : gb) = {x1.grad(), x2.grad()};
         }
-        for (int i = 0; i < 2; ++i)
-          for (int64_t j = 0; j < ga[i].numel(); ++j) CHECK(ga[i].at(j) == doctest::Approx(gb[i].at(j)).epsilon(1e-12));
+        check_close(ga[0], gb[0], 1e-12, "grad boxes1 of the loss vs of the fixed-alpha loss");
+        check_close(ga[1], gb[1], 1e-12, "grad boxes2 of the loss vs of the fixed-alpha loss");
       }
 }
 
@@ -180,7 +176,7 @@ TEST_CASE("box_loss: f16 and bf16 boxes compute in f32 and round back") {
       Tensor want = complete_box_iou_loss(x1.to(DType::f32), x2.to(DType::f32), Reduction::none, 1e-7, c);
       Tensor got = complete_box_iou_loss(x1, x2, Reduction::none, 1e-7, c);
       CHECK(got.dtype() == h);
-      for (int64_t i = 0; i < 2; ++i) CHECK(got.at(i) == doctest::Approx(want.at(i)).epsilon(h == DType::f16 ? 1e-2 : 5e-2));
+      check_close(got, want, h == DType::f16 ? 1e-2 : 5e-2, "half vs f32 on the rounded boxes");
       Tensor m = box_iou(x1, x2, c);
       CHECK(m.dtype() == h);
       CHECK(m.at(0) == doctest::Approx(box_iou(x1.to(DType::f32), x2.to(DType::f32), c).at(0)).epsilon(1e-2));
@@ -194,10 +190,9 @@ TEST_CASE("box_loss: L1 / smooth L1 gradchecks in f64") {
   for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
     auto l1 = [r](const std::vector<Tensor>& v) { return box_l1_loss(v[0], v[1], r); };
     auto sl1 = [r](const std::vector<Tensor>& v) { return box_smooth_l1_loss(v[0], v[1], 0.5, r); };
-    for (auto f : {std::function<Tensor(const std::vector<Tensor>&)>(l1), std::function<Tensor(const std::vector<Tensor>&)>(sl1)}) {
-      GradcheckResult res = gradcheck(f, {p.contiguous_copy_no_grad().set_requires_grad(true),
-                                          t.contiguous_copy_no_grad().set_requires_grad(true)});
-      CHECK_MESSAGE(res.ok, res.message);
-    }
+    const std::vector<Tensor> in = {p.contiguous_copy_no_grad().set_requires_grad(true),
+                                    t.contiguous_copy_no_grad().set_requires_grad(true)};
+    check_grad("box_l1_loss", l1, in);
+    check_grad("box_smooth_l1_loss", sl1, in);
   }
 }

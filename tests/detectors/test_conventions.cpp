@@ -2,21 +2,11 @@
 // its error messages, and the attribute reader used by `detgrad ref`.
 #include <doctest/doctest.h>
 
-#include <functional>
-
 #include "autograd/error.h"
 #include "detectors/conventions.h"
+#include "tests/support.h"
 
 using namespace dg;
-
-static std::string conv_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST_CASE("conventions: the torchvision preset is the default") {
   Conventions d, tv = conventions_preset("torchvision");
@@ -62,7 +52,7 @@ TEST_CASE("conventions: mmdet and original presets") {
   CHECK_FALSE(o.retina_anchor_round);
   CHECK(o.focal_normalizer == "batch_fg");
 
-  CHECK(conv_error([] { conventions_preset("detectron"); }) ==
+  CHECK(error_of([] { conventions_preset("detectron"); }) ==
         "conventions: unknown preset 'detectron' (known presets: torchvision, mmdet, original)");
 }
 
@@ -87,17 +77,17 @@ TEST_CASE("conventions: set_convention parses every field type") {
   set_convention(c, "fcos_box_loss", "linear_iou");
   CHECK(c.fcos_box_loss == "linear_iou");
 
-  CHECK(conv_error([&] { set_convention(c, "pixel_ofset", "1"); }).rfind(
+  CHECK(error_of([&] { set_convention(c, "pixel_ofset", "1"); }).rfind(
             "conventions: unknown field 'pixel_ofset' (known fields: pixel_offset, degenerate_boxes,", 0) == 0);
-  CHECK(conv_error([&] { set_convention(c, "ciou_alpha_gated", "yes"); }) ==
+  CHECK(error_of([&] { set_convention(c, "ciou_alpha_gated", "yes"); }) ==
         "conventions: ciou_alpha_gated='yes' is not a boolean (true or false)");
-  CHECK(conv_error([&] { set_convention(c, "fcos_center_radius", "wide"); }) ==
+  CHECK(error_of([&] { set_convention(c, "fcos_center_radius", "wide"); }) ==
         "conventions: fcos_center_radius='wide' is not a number");
-  CHECK(conv_error([&] { set_convention(c, "retina_detections_per_image", "2.5"); }) ==
+  CHECK(error_of([&] { set_convention(c, "retina_detections_per_image", "2.5"); }) ==
         "conventions: retina_detections_per_image='2.5' is not an integer");
-  CHECK(conv_error([&] { set_convention(c, "degenerate_boxes", "zero"); }) ==
+  CHECK(error_of([&] { set_convention(c, "degenerate_boxes", "zero"); }) ==
         "conventions: degenerate_boxes='zero' is not one of nan|finite");
-  CHECK(conv_error([&] { set_convention(c, "pixel_offset", "2"); }) ==
+  CHECK(error_of([&] { set_convention(c, "pixel_offset", "2"); }) ==
         "conventions: pixel_offset must be 0 or 1, got 2");
 }
 

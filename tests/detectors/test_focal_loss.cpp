@@ -4,44 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <functional>
 
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
 #include "detectors/fcos/loss.h"
 #include "detectors/focal_loss.h"
+#include "tests/support.h"
 
 using namespace dg;
 
 namespace {
-std::string focal_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dg::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-// gradcheck of a registered loss; `input_grad_only` leaves the target as a constant.
-void gradcheck_focal(const std::string& op, const std::string& in_name, const std::string& tgt_name, const Tensor& x,
-                     const Tensor& y, std::map<std::string, std::string> attrs, bool target_grad) {
-  register_all_ref_ops();
-  const OpSpec& spec = find_ref_op(op);
-  std::vector<Tensor> xs = {x.contiguous_copy_no_grad().set_requires_grad(true),
-                            y.contiguous_copy_no_grad().set_requires_grad(target_grad)};
-  GradFn f = [&](const std::vector<Tensor>& v) {
-    OpArgs args(op, {{in_name, v[0]}, {tgt_name, v[1]}}, attrs);
-    return spec.run(args);
-  };
-  GradcheckResult r = gradcheck(f, xs);
-  CAPTURE(op);
-  for (auto& [k, v] : attrs) CAPTURE(k + "=" + v);
-  CHECK_MESSAGE(r.ok, r.message);
-}
-
 const double kLog2 = std::log(2.0);
 }  // namespace
 
@@ -86,7 +59,7 @@ TEST_CASE("focal: CenterNet penalty-reduced focal loss by hand") {
   Tensor big = tensor({30}, {1, 1, 1, 1}, DType::f64);
   CHECK(centernet_focal_loss(big, zeros({1, 1, 1, 1}, DType::f64)).item() ==
         doctest::Approx(-std::log(1e-4) * std::pow(1 - 1e-4, 2)).epsilon(1e-12));
-  CHECK(focal_error([] { centernet_focal_loss(zeros({1, 2}), full({1, 2}, 1.5)); }) ==
+  CHECK(error_of([] { centernet_focal_loss(zeros({1, 2}), full({1, 2}, 1.5)); }) ==
         "centernet_focal_loss: target heatmap values must lie in [0, 1], found 1.5 (shape [1,2])");
 }
 
@@ -109,39 +82,38 @@ TEST_CASE("focal: centerness loss is BCE with logits") {
 }
 
 TEST_CASE("focal: errors") {
-  CHECK(focal_error([] { sigmoid_focal_loss(zeros({2, 3}), zeros({3, 2})); }) ==
+  CHECK(error_of([] { sigmoid_focal_loss(zeros({2, 3}), zeros({3, 2})); }) ==
         "sigmoid_focal_loss: input [2,3] and target [3,2] must have the same shape");
-  CHECK(focal_error([] { varifocal_loss(zeros({2}), zeros({2}, DType::f64)); }) ==
+  CHECK(error_of([] { varifocal_loss(zeros({2}), zeros({2}, DType::f64)); }) ==
         "varifocal_loss: input and target must be floating-point of one dtype, got f32 and f64");
 }
 
-TEST_CASE("focal: gradchecks in f64") {
+GRADCHECK_TEST_CASE("focal: gradchecks in f64", "sigmoid_focal_loss", "varifocal_loss", "centernet_focal_loss") {
   Tensor x = from_vector({-1.3, 0.4, 2.2, -0.2, 0.9, -2.5, 1.7, 0.05}, {2, 4}, DType::f64);
   Tensor y = from_vector({1, 0, 0, 1, 0, 0, 1, 0}, {2, 4}, DType::f64);
   Tensor soft = from_vector({0.9, 0.1, 0.3, 0.6, 0.2, 0.0, 1.0, 0.45}, {2, 4}, DType::f64);
   for (const char* red : {"none", "mean", "sum"}) {
-    gradcheck_focal("sigmoid_focal_loss", "inputs", "targets", x, y, {{"reduction", red}}, true);
-    gradcheck_focal("sigmoid_focal_loss", "inputs", "targets", x, soft, {{"reduction", red}, {"alpha", "-1"}}, true);
-    gradcheck_focal("sigmoid_focal_loss", "inputs", "targets", x, soft, {{"reduction", red}, {"gamma", "1.5"}}, true);
-    gradcheck_focal("varifocal_loss", "input", "target", x, mul(soft, lt(soft, 0.5).to(DType::f64)), {{"reduction", red}},
-                    false);
-    gradcheck_focal("varifocal_loss", "input", "target", x, mul(soft, gt(soft, 0.5).to(DType::f64)),
-                    {{"reduction", red}, {"iou_weighted", "false"}}, false);
+    gradcheck_ref_op("sigmoid_focal_loss", {{"inputs", x}, {"targets", y}}, {{"reduction", red}});
+    gradcheck_ref_op("sigmoid_focal_loss", {{"inputs", x}, {"targets", soft}}, {{"reduction", red}, {"alpha", "-1"}});
+    gradcheck_ref_op("sigmoid_focal_loss", {{"inputs", x}, {"targets", soft}}, {{"reduction", red}, {"gamma", "1.5"}});
+    // the targets of varifocal_loss and centernet_focal_loss are registry constants: no gradient
+    Tensor low = mul(soft, lt(soft, 0.5).to(DType::f64)), high = mul(soft, gt(soft, 0.5).to(DType::f64));
+    gradcheck_ref_op("varifocal_loss", {{"input", x}, {"target", low}}, {{"reduction", red}});
+    gradcheck_ref_op("varifocal_loss", {{"input", x}, {"target", high}}, {{"reduction", red}, {"iou_weighted", "false"}});
   }
   Tensor hm = reshape(from_vector({1, 0.5, 0.2, 0, 0, 0.7, 1, 0.3}, {8}, DType::f64), {1, 2, 2, 2});
   Tensor hx = reshape(x, {1, 2, 2, 2});
-  gradcheck_focal("centernet_focal_loss", "input", "target", hx, hm, {}, false);
-  gradcheck_focal("centernet_focal_loss", "input", "target", hx, mul(hm, 0.5), {{"alpha", "1.5"}, {"beta", "3"}}, false);
-  gradcheck_focal("centernet_focal_loss", "input", "target", sigmoid(hx), hm, {{"logits", "false"}}, false);
+  gradcheck_ref_op("centernet_focal_loss", {{"input", hx}, {"target", hm}});
+  gradcheck_ref_op("centernet_focal_loss", {{"input", hx}, {"target", mul(hm, 0.5)}}, {{"alpha", "1.5"}, {"beta", "3"}});
+  gradcheck_ref_op("centernet_focal_loss", {{"input", sigmoid(hx)}, {"target", hm}}, {{"logits", "false"}});
 }
 
 TEST_CASE("focal: centerness loss gradcheck in f64") {
   Tensor x = from_vector({0.3, -1.2, 2.0, 0.1}, {4}, DType::f64), y = from_vector({0.7, 0.2, 0.95, 0.5}, {4}, DType::f64);
   for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
     auto f = [r](const std::vector<Tensor>& v) { return fcos::centerness_loss(v[0], v[1], r); };
-    GradcheckResult res = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f),
-                                    {x.contiguous_copy_no_grad().set_requires_grad(true),
-                                     y.contiguous_copy_no_grad().set_requires_grad(true)});
-    CHECK_MESSAGE(res.ok, res.message);
+    check_grad("centerness_loss", f,
+               {x.contiguous_copy_no_grad().set_requires_grad(true),
+                y.contiguous_copy_no_grad().set_requires_grad(true)});
   }
 }

@@ -4,13 +4,11 @@
 #include <doctest/doctest.h>
 
 #include "tests/support.h"
-#include <omp.h>
 
 #include <cmath>
 #include <functional>
 
 #include "autograd/generator.h"
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
@@ -20,10 +18,6 @@
 using namespace dg;
 
 namespace {
-void gradcheck_iou(const std::string& op, const Tensor& b1, const Tensor& b2, std::map<std::string, std::string> attrs = {}) {
-  gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, attrs);
-}
-
 bool all_finite(const Tensor& t) {
   for (double v : t.to_vector())
     if (!std::isfinite(v)) return false;
@@ -40,14 +34,13 @@ Conventions with(const std::string& field, const std::string& value) {
 // CIoU treats alpha as a constant (torchvision: torch.no_grad()), so its gradient is not the
 // derivative of its value. It is the derivative of the fixed-alpha function
 //   F(b1, b2) = DIoU(b1, b2) - alpha0 v(b1, b2),   alpha0 = alpha at the base point.
-// check_fixed_alpha (1) gradchecks F and (2) checks that the op's backward equals F's at the base point.
-void check_fixed_alpha(const std::function<Tensor(const Tensor&, const Tensor&)>& op,
+// check_fixed_alpha (1) gradchecks F and (2) checks that the op's backward equals F's at the base point;
+// together they are the gradient check of the CIoU op `name`.
+void check_fixed_alpha(const std::string& name, const std::function<Tensor(const Tensor&, const Tensor&)>& op,
                        const std::function<Tensor(const Tensor&, const Tensor&)>& fixed, const Tensor& b1, const Tensor& b2) {
   auto f = [&](const std::vector<Tensor>& v) { return fixed(v[0], v[1]); };
-  std::vector<Tensor> xs = {b1.contiguous_copy_no_grad().set_requires_grad(true),
-                            b2.contiguous_copy_no_grad().set_requires_grad(true)};
-  GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f), xs);
-  CHECK_MESSAGE(r.ok, "fixed-alpha CIoU: " << r.message);
+  check_grad(name, f,
+             {b1.contiguous_copy_no_grad().set_requires_grad(true), b2.contiguous_copy_no_grad().set_requires_grad(true)});
   std::vector<Tensor> ga, gb;
   for (int k = 0; k < 2; ++k) {
     Tensor x1 = b1.contiguous_copy_no_grad().set_requires_grad(true), x2 = b2.contiguous_copy_no_grad().set_requires_grad(true);
@@ -56,8 +49,8 @@ void check_fixed_alpha(const std::function<Tensor(const Tensor&, const Tensor&)>
     sum(mul(out, reshape(u, out.shape()))).backward();
     (k == 0 ? ga : gb) = {x1.grad(), x2.grad()};
   }
-  for (int i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < ga[i].numel(); ++j) CHECK(ga[i].at(j) == doctest::Approx(gb[i].at(j)).epsilon(1e-12));
+  check_close(ga[0], gb[0], 1e-12, name + ": grad boxes1 of the op vs of the fixed-alpha function");
+  check_close(ga[1], gb[1], 1e-12, name + ": grad boxes2 of the op vs of the fixed-alpha function");
 }
 
 // v = 4/pi^2 (atan(w1/h1) - atan(w2/h2))^2 as an [N, M] matrix.
@@ -163,10 +156,10 @@ TEST_CASE("iou: aspect_angle and atan") {
   for (const char* mode : {"nan", "finite"}) {
     Conventions c = with("degenerate_boxes", mode);
     auto f = [c](const std::vector<Tensor>& v) { return aspect_angle(v[0], v[1], c); };
-    GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(f),
-                                  {wn.contiguous_copy_no_grad().set_requires_grad(true),
-                                   hn.contiguous_copy_no_grad().set_requires_grad(true)});
-    CHECK_MESSAGE(r.ok, mode << ": " << r.message);
+    CAPTURE(mode);
+    check_grad("aspect_angle", f,
+               {wn.contiguous_copy_no_grad().set_requires_grad(true),
+                hn.contiguous_copy_no_grad().set_requires_grad(true)});
   }
 }
 
@@ -193,23 +186,25 @@ TEST_CASE("iou: errors") {
   CHECK(error_of([] { parse_iou_kind("hiou"); }) == "iou: unknown kind 'hiou' (known: iou, giou, diou, ciou)");
 }
 
-TEST_CASE("iou: gradchecks in f64 (matrices and paired, every convention side)") {
+GRADCHECK_TEST_CASE("iou: gradchecks in f64 (matrices and paired, every convention side)", "box_iou", "generalized_box_iou",
+                    "distance_box_iou", "paired_box_iou") {
   Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4}, {3, 4}, DType::f64);
   Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 2.0, 2.5, 9.0, 4.0},
                           {4, 4}, DType::f64);
   for (const char* op : {"box_iou", "generalized_box_iou", "distance_box_iou"}) {
-    gradcheck_iou(op, b1, b2);
-    gradcheck_iou(op, b1, b2, {{"convention", "mmdet"}});
-    gradcheck_iou(op, b1, b2, {{"convention", "original"}});
+    gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}});
+    gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, {{"convention", "mmdet"}});
+    gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, {{"convention", "original"}});
   }
   Tensor p1 = narrow(b2, 0, 0, 3);
   for (const char* kind : {"iou", "giou", "diou"}) {
-    gradcheck_iou("paired_box_iou", b1, p1, {{"kind", kind}});
-    gradcheck_iou("paired_box_iou", b1, p1, {{"kind", kind}, {"convention", "original"}});
+    gradcheck_ref_op("paired_box_iou", {{"boxes1", b1}, {"boxes2", p1}}, {{"kind", kind}});
+    gradcheck_ref_op("paired_box_iou", {{"boxes1", b1}, {"boxes2", p1}}, {{"kind", kind}, {"convention", "original"}});
   }
 }
 
-TEST_CASE("iou: CIoU gradients are those of the fixed-alpha function (see NOTE [ Gradchecking CIoU ])") {
+GRADCHECK_TEST_CASE("iou: CIoU gradients are those of the fixed-alpha function (see NOTE [ Gradchecking CIoU ])",
+                    "complete_box_iou") {
   Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4}, {3, 4}, DType::f64);
   Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 2.0, 2.5, 9.0, 4.0},
                           {4, 4}, DType::f64);
@@ -219,7 +214,8 @@ TEST_CASE("iou: CIoU gradients are those of the fixed-alpha function (see NOTE [
       CAPTURE(eps);
       Conventions c = conventions_preset(preset);
       Tensor alpha0 = ciou_alpha(aspect_matrix(b1, b2, c), box_iou(b1, b2, c), eps, c);
-      check_fixed_alpha([&](const Tensor& x, const Tensor& y) { return complete_box_iou(x, y, eps, c); },
+      check_fixed_alpha("complete_box_iou",
+                        [&](const Tensor& x, const Tensor& y) { return complete_box_iou(x, y, eps, c); },
                         [&](const Tensor& x, const Tensor& y) {
                           return sub(distance_box_iou(x, y, eps, c), mul(alpha0, aspect_matrix(x, y, c)));
                         },
@@ -228,7 +224,8 @@ TEST_CASE("iou: CIoU gradients are those of the fixed-alpha function (see NOTE [
       Tensor p1 = narrow(b2, 0, 0, 3);
       PairedIoUTerms t0 = paired_iou_terms(IoUKind::ciou, b1, p1, eps, c);
       Tensor palpha0 = ciou_alpha(t0.v, t0.iou, eps, c);
-      check_fixed_alpha([&](const Tensor& x, const Tensor& y) { return paired_box_iou(IoUKind::ciou, x, y, eps, c); },
+      check_fixed_alpha("paired_box_iou",
+                        [&](const Tensor& x, const Tensor& y) { return paired_box_iou(IoUKind::ciou, x, y, eps, c); },
                         [&](const Tensor& x, const Tensor& y) {
                           PairedIoUTerms t = paired_iou_terms(IoUKind::ciou, x, y, eps, c);
                           return sub(sub(t.iou, t.penalty), mul(palpha0, t.v));
@@ -283,18 +280,10 @@ TEST_CASE("iou: same bits for 1, 2 and 3 threads (fast path and composed path wi
     v.insert(v.end(), {x, y, x + 1 + 9 * gen.uniform01(), y + 1 + 9 * gen.uniform01()});
   }
   Tensor a = from_vector(v, {3000, 4}), b = narrow(a, 0, 0, 12).contiguous_copy_no_grad();
-  const int saved = omp_get_max_threads();
-  std::vector<std::vector<double>> fast, grad;
-  for (int t : {1, 2, 3}) {
-    omp_set_num_threads(t);
-    fast.push_back(box_iou(a, b).to_vector());
+  same_bits_for_threads([&] {
     Tensor x = a.contiguous_copy_no_grad().set_requires_grad(true);
     sum(complete_box_iou(x, b)).backward();
-    grad.push_back(x.grad().to_vector());
-  }
-  omp_set_num_threads(saved);
-  CHECK(fast[0] == fast[1]);
-  CHECK(fast[0] == fast[2]);
-  CHECK(grad[0] == grad[1]);
-  CHECK(grad[0] == grad[2]);
+    return std::vector<std::pair<std::string, Tensor>>{{"box_iou (fast path)", box_iou(a, b)},
+                                                       {"grad of complete_box_iou", x.grad()}};
+  });
 }

@@ -8,7 +8,6 @@
 // - a model file / checkpoint / run directory loads back to the same network; bad files are errors;
 // - evaluation of perfect detections is AP 1, class-agnostic relabelling, the letterbox round trip.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -144,12 +143,12 @@ TEST_CASE("pipeline train: a run writes its files; resume and thread count give 
 
   // One thread instead of the default: the same bytes.
   const std::string c = temp_dir("one_thread");
-  const int before = omp_get_max_threads();
-  omp_set_num_threads(1);
-  TrainOptions oc = tiny_options(c);
-  oc.steps = 12;
-  train(oc, false);
-  omp_set_num_threads(before);
+  {
+    ScopedThreads one(1);
+    TrainOptions oc = tiny_options(c);
+    oc.steps = 12;
+    train(oc, false);
+  }
   CHECK(file_bytes((fs::path(a) / "model.safetensors").string()) ==
         file_bytes((fs::path(c) / "model.safetensors").string()));
 

@@ -33,9 +33,9 @@ int64_t count_in(const Tensor& img, const Frame& f, Rgb c, bool inside = true) {
 }
 Series red(std::vector<double> x, std::vector<double> y) { return Series{"", std::move(x), std::move(y), kRed}; }
 
-void check_ticks(const Axis& a, const std::vector<double>& want) {
-  REQUIRE(a.ticks.size() == want.size());
-  for (size_t i = 0; i < want.size(); ++i) CHECK(a.ticks[i] == doctest::Approx(want[i]).epsilon(1e-12));
+void check_ticks(const Axis& a, const std::vector<double>& want,
+                 std::source_location loc = std::source_location::current()) {
+  check_close(a.ticks, want, 1e-12, "ticks", ErrorScale::element, loc);
 }
 }  // namespace
 

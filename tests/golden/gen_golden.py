@@ -97,6 +97,11 @@ def _maxmin(fn, t, a):
     return (r.values, r.indices)                  # values, int64 indices
 
 
+def _amaxmin(fn, t, a):
+    dim = a_dims(a.get("dim", "none"))            # none: torch's dim=() reduces every dim
+    return (fn(t["input"], dim=() if dim is None else dim, keepdim=a_bool(a.get("keepdim", "false"))),)
+
+
 def _pow(t, a):
     if "exponent" in t:
         return (torch.pow(t["input"], t["exponent"]),)
@@ -140,6 +145,8 @@ TORCH_OPS = {
     "mean": lambda t, a: _reduce(torch.mean, t, a),
     "max": lambda t, a: _maxmin(torch.max, t, a),
     "min": lambda t, a: _maxmin(torch.min, t, a),
+    "amax": lambda t, a: _amaxmin(torch.amax, t, a),
+    "amin": lambda t, a: _amaxmin(torch.amin, t, a),
     "var": lambda t, a: (torch.var(t["input"], dim=a_dims(a.get("dim", "none")),
                                    correction=a_int(a.get("correction", "1")),
                                    keepdim=a_bool(a.get("keepdim", "false"))),),
@@ -387,6 +394,15 @@ def fam_reduce(C):
     C.add("var_dim_neg_c2", "var", [("input", randn(rng, 3, 6))], {"dim": "-1", "correction": "2"})
     C.add("var_all_c0", "var", [("input", randn(rng, 5))], {"dim": "none", "correction": "0"})
     C.add("var_size1_kept", "var", [("input", randn(rng, 1, 4, 2))], {"dim": "1", "keepdim": "true"})
+    # amax / amin last, so that adding them left the earlier cases' random draws alone. Ties share the
+    # gradient equally (unlike max/min with a dim, where the first index takes it all).
+    for op in ("amax", "amin"):
+        C.add(op + "_all", op, [("input", distinct(rng, 3, 4))], dtypes=BOTH)
+        C.add(op + "_dims_0_2", op, [("input", distinct(rng, 2, 3, 4))], {"dim": "0,2"}, BOTH)
+        C.add(op + "_dim_neg_keepdim", op, [("input", distinct(rng, 2, 3, 4))], {"dim": "-1", "keepdim": "true"})
+        t = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 2.0], [0.5, -2.0, -2.0, 0.0]])
+        C.add(op + "_dim_ties", op, [("input", t if op == "amax" else -t)], {"dim": "1"})
+        C.add(op + "_all_ties", op, [("input", t if op == "amax" else -t)])
 
 
 def fam_matmul(C):

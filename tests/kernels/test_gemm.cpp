@@ -2,7 +2,6 @@
 // leading dimensions, every ISA path the CPU has (portable, AVX2 6x16, AVX-512 8x32); and
 // bit-identical results for 1, 2 and 3 OpenMP threads.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <array>
 #include <cmath>
@@ -15,6 +14,7 @@
 #include "autograd/error.h"
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/gemm.h"
+#include "tests/support.h"
 
 using namespace dg::kernels;
 
@@ -238,7 +238,6 @@ TEST_CASE("gemm: bad leading dimensions throw dg::Error") {
 // thread count splits the work differently; the bits must not change (DESIGN.md: determinism for
 // every thread count).
 TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
-  const int saved_threads = omp_get_max_threads();
   const int64_t shapes[][3] = {{301, 283, 613}, {10, 700, 300}};
   for (const auto& shape : shapes)
     for (int t = 0; t < 4; ++t) {
@@ -254,38 +253,23 @@ TEST_CASE("gemm: sgemm and dgemm are bit-identical for 1, 2 and 3 threads") {
       for (Isa v : available_isas()) {
         IsaGuard guard(v);
         CAPTURE(isa_name());
-        std::vector<float> first;
-        for (int threads : {1, 2, 3}) {
-          CAPTURE(threads);
-          omp_set_num_threads(threads);
+        same_bits_for_threads([&] {
           std::vector<float> C = random_values<float>(M * N, 9);
-          sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(),
-                N);
-          if (first.empty())
-            first = C;
-          else
-            CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(float)) == 0);
-        }
+          sgemm(ta, tb, M, N, K, 0.5f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.25f, C.data(), N);
+          return as_tensor(C, {M, N});
+        });
       }
       for (Isa v : available_isas()) {
         if (v == Isa::avx2) continue;  // same dgemm as scalar
         IsaGuard guard(v);
         CAPTURE(isa_name());
-        std::vector<double> first;
-        for (int threads : {1, 2, 3}) {
-          CAPTURE(threads);
-          omp_set_num_threads(threads);
+        same_bits_for_threads([&] {
           std::vector<double> C(M * N);
-          dgemm(ta, tb, M, N, K, 1.0, Ad.data(), ta ? M : K, Bd.data(), tb ? K : N, 0.0, C.data(),
-                N);
-          if (first.empty())
-            first = C;
-          else
-            CHECK(std::memcmp(C.data(), first.data(), C.size() * sizeof(double)) == 0);
-        }
+          dgemm(ta, tb, M, N, K, 1.0, Ad.data(), ta ? M : K, Bd.data(), tb ? K : N, 0.0, C.data(), N);
+          return as_tensor(C, {M, N});
+        });
       }
     }
-  omp_set_num_threads(saved_threads);
 }
 
 // The AVX2 (6x16) and AVX-512 (8x32) kernels differ in tile shape only: both sum each C element in

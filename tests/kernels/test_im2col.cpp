@@ -2,7 +2,6 @@
 // worked example of docs/conv.md verbatim, the adjoint identity <im2col x, y> = <x, col2im y>, and
 // thread-count independence.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/depthwise.h"
 #include "autograd/kernels/im2col.h"
+#include "tests/support.h"
 
 using namespace dg::kernels;
 
@@ -157,34 +157,16 @@ TEST_CASE("im2col: the same bits for 1, 2 and 3 threads (large enough to run in 
   const ConvGeom g = geo.make();
   const int64_t C = 24, K = C * 9, P = g.P();
   const std::vector<float> x = random_values<float>(C * g.H * g.W, 11), y = random_values<float>(K * P, 12);
-  const int saved = omp_get_max_threads();
-  std::vector<std::vector<float>> cols_by_threads, x_by_threads;
-  for (int t : {1, 2, 3}) {
-    omp_set_num_threads(t);
+  same_bits_for_threads([&] {
     std::vector<float> cols((size_t)(K * P)), back((size_t)(C * g.H * g.W), 0.0f);
     im2col(x.data(), C, g, cols.data(), P);
     col2im(y.data(), P, C, g, back.data());
-    cols_by_threads.push_back(cols);
-    x_by_threads.push_back(back);
-  }
-  omp_set_num_threads(saved);
-  CHECK(cols_by_threads[0] == cols_by_threads[1]);
-  CHECK(cols_by_threads[0] == cols_by_threads[2]);
-  CHECK(x_by_threads[0] == x_by_threads[1]);
-  CHECK(x_by_threads[0] == x_by_threads[2]);
+    return std::vector<std::pair<std::string, dg::Tensor>>{{"im2col", as_tensor(cols, {K, P})},
+                                                           {"col2im", as_tensor(back, {C, g.H, g.W})}};
+  });
 }
 
 // ---- depthwise --------------------------------------------------------------------------------
-// |fast - ref| <= tol * (1 + |ref|) elementwise: the sums are formed in different orders.
-template <class T>
-void check_close(const std::vector<T>& fast, const std::vector<T>& ref, double tol) {
-  REQUIRE(fast.size() == ref.size());
-  for (size_t i = 0; i < fast.size(); ++i) {
-    CAPTURE(i);
-    CHECK(std::abs((double)fast[i] - (double)ref[i]) <= tol * (1.0 + std::abs((double)ref[i])));
-  }
-}
-
 TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their ref twins", T, float, double) {
   const double tol = sizeof(T) == 4 ? 2e-5 : 1e-12;
   const Isa saved = isa();
@@ -207,20 +189,20 @@ TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their r
         std::vector<T> out((size_t)(N * C * m * P)), out_ref(out.size());
         depthwise_forward(x.data(), w.data(), b.data(), N, C, m, g, out.data());
         depthwise_forward_ref(x.data(), w.data(), b.data(), N, C, m, g, out_ref.data());
-        check_close(out, out_ref, tol);
+        check_close(out, out_ref, tol, "out");  // the sums are formed in different orders
         depthwise_forward(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out.data());  // no bias
         depthwise_forward_ref(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out_ref.data());
-        check_close(out, out_ref, tol);
+        check_close(out, out_ref, tol, "out without bias");
 
         std::vector<T> dx(x.size(), T(7)), dx_ref(x.size(), T(-7));  // both overwrite
         depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
         depthwise_backward_input_ref(gout.data(), w.data(), N, C, m, g, dx_ref.data());
-        check_close(dx, dx_ref, tol);
+        check_close(dx, dx_ref, tol, "grad input");
 
         std::vector<T> dw(w.size(), T(7)), dw_ref(w.size(), T(-7));
         depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
         depthwise_backward_weight_ref(gout.data(), x.data(), N, C, m, g, dw_ref.data());
-        check_close(dw, dw_ref, tol * 10);
+        check_close(dw, dw_ref, tol * 10, "grad weight");
       }
   set_isa(saved);
 }
@@ -234,13 +216,13 @@ TEST_CASE("depthwise: equals the general direct convolution with groups == C") {
   std::vector<double> out((size_t)(N * O * g.P())), direct(out.size());
   depthwise_forward(x.data(), w.data(), b.data(), N, C, m, g, out.data());
   conv2d_direct_ref(x.data(), w.data(), b.data(), N, C, O, C, g, direct.data());
-  check_close(out, direct, 1e-13);
+  check_close(out, direct, 1e-13, "out");
   std::vector<double> dx(x.size()), dx_d(x.size()), dw(w.size()), dw_d(w.size()), db_d((size_t)O);
   depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
   depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
   conv2d_direct_backward_ref(gout.data(), x.data(), w.data(), N, C, O, C, g, dx_d.data(), dw_d.data(), db_d.data());
-  check_close(dx, dx_d, 1e-13);
-  check_close(dw, dw_d, 1e-12);
+  check_close(dx, dx_d, 1e-13, "grad input");
+  check_close(dw, dw_d, 1e-12, "grad weight");
 }
 
 TEST_CASE("depthwise: the same bits for 1, 2 and 3 threads") {
@@ -248,21 +230,14 @@ TEST_CASE("depthwise: the same bits for 1, 2 and 3 threads") {
   const int64_t N = 2, C = 32, m = 1;
   const std::vector<float> x = random_values<float>(N * C * g.H * g.W, 41), w = random_values<float>(C * 9, 42),
                            gout = random_values<float>(N * C * g.P(), 43);
-  const int saved = omp_get_max_threads();
-  std::vector<std::vector<float>> res;
-  for (int t : {1, 2, 3}) {
-    omp_set_num_threads(t);
+  same_bits_for_threads([&] {
     std::vector<float> out((size_t)(N * C * g.P())), dx(x.size()), dw(w.size());
     depthwise_forward(x.data(), w.data(), (const float*)nullptr, N, C, m, g, out.data());
     depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
     depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
-    out.insert(out.end(), dx.begin(), dx.end());
-    out.insert(out.end(), dw.begin(), dw.end());
-    res.push_back(out);
-  }
-  omp_set_num_threads(saved);
-  CHECK(res[0] == res[1]);
-  CHECK(res[0] == res[2]);
+    return std::vector<std::pair<std::string, dg::Tensor>>{
+        {"out", as_tensor(out)}, {"grad input", as_tensor(dx)}, {"grad weight", as_tensor(dw)}};
+  });
 }
 
 // A block (rows [r0, r1), columns [p0, p1)) is exactly that part of the full column matrix, and

@@ -1,9 +1,7 @@
-// Helpers shared by the layer tests: gradient checks of a whole module (input AND parameters), and
-// closeness of two tensors as a relative error.
+// The layer suite's own helper: a gradient check of a whole module (input AND parameters). Closeness
+// and thread helpers are the shared ones of tests/support.h.
 #pragma once
 #include <doctest/doctest.h>
-
-#include <omp.h>
 
 #include <cmath>
 #include <string>
@@ -12,19 +10,9 @@
 #include "autograd/graph.h"
 #include "autograd/ops.h"
 #include "layers/module.h"
+#include "tests/support.h"
 
 namespace dg::nn::testing {
-
-// max |a - b| / max |b|  (0 when both are all zero)
-inline double rel_err(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    num = std::max(num, std::abs(a.at(i) - b.at(i)));
-    den = std::max(den, std::abs(b.at(i)));
-  }
-  return den == 0 ? num : num / den;
-}
 
 // Central differences for every element of x and of every parameter of m (f64 module and input),
 // against the tape, for L = sum(m(x) * u) with a random non-uniform u. Returns "" or the first
@@ -32,11 +20,7 @@ inline double rel_err(const Tensor& a, const Tensor& b) {
 // Runs on one OpenMP thread (restored after): thousands of tiny forwards, where thread start-up
 // would dominate on a busy machine. The result does not depend on it (determinism).
 inline std::string check_module_gradients(Module& m, const Tensor& x_in, double tol = 1e-6) {
-  struct OneThread {
-    int prev = omp_get_max_threads();
-    OneThread() { omp_set_num_threads(1); }
-    ~OneThread() { omp_set_num_threads(prev); }
-  } one_thread;
+  ScopedThreads one_thread(1);
   Tensor x = x_in.contiguous_copy_no_grad();
   x.set_requires_grad(true);
   Generator gen(77);

@@ -12,7 +12,7 @@
 #include "layers/resnet.h"
 #include "layers/serialize.h"
 #include "layers/shufflenet.h"
-#include "tests/layers/layers_test_util.h"
+#include "tests/support.h"
 
 using namespace dg;
 using namespace dg::nn;
@@ -101,21 +101,23 @@ TEST_CASE("layers resnet: width-reduced torchvision ResNet-18 gives torchvision'
   m->eval();
   {
     NoGradGuard ng;
-    CHECK(testing::rel_err(m->forward(x), io::load_npy(kFix + "tiny_resnet.logits.npy")) <= 1e-4);
+    check_close(m->forward(x), io::load_npy(kFix + "tiny_resnet.logits.npy"), 1e-4, "logits", ErrorScale::tensor);
     std::vector<Tensor> f = m->features(x);
     REQUIRE(f.size() == 4);
     for (int i = 0; i < 4; ++i) {
       Tensor want = io::load_npy(kFix + "tiny_resnet.c" + std::to_string(i + 2) + ".npy");
       CHECK(f[(size_t)i].shape() == want.shape());
-      CHECK(testing::rel_err(f[(size_t)i], want) <= 1e-4);
+      check_close(f[(size_t)i], want, 1e-4, "features c" + std::to_string(i + 2), ErrorScale::tensor);
     }
   }
   // One train-mode forward: batch statistics, and the running statistics PyTorch leaves behind.
   m->train();
   Tensor y = m->forward(x);
-  CHECK(testing::rel_err(y, io::load_npy(kFix + "tiny_resnet.train_logits.npy")) <= 1e-4);
-  CHECK(testing::rel_err(m->bn1->running_mean, io::load_npy(kFix + "tiny_resnet.train_bn1_running_mean.npy")) <= 1e-5);
-  CHECK(testing::rel_err(m->bn1->running_var, io::load_npy(kFix + "tiny_resnet.train_bn1_running_var.npy")) <= 1e-5);
+  check_close(y, io::load_npy(kFix + "tiny_resnet.train_logits.npy"), 1e-4, "train logits", ErrorScale::tensor);
+  check_close(m->bn1->running_mean, io::load_npy(kFix + "tiny_resnet.train_bn1_running_mean.npy"), 1e-5, "bn1.running_mean",
+              ErrorScale::tensor);
+  check_close(m->bn1->running_var, io::load_npy(kFix + "tiny_resnet.train_bn1_running_var.npy"), 1e-5, "bn1.running_var",
+              ErrorScale::tensor);
   CHECK(m->bn1->num_batches_tracked.at(0) == 8);  // 7 in the file + 1
 }
 
@@ -126,14 +128,14 @@ TEST_CASE("layers resnet: a training step's gradients equal torchvision's (width
   m->train();
   Tensor x = io::load_npy(kFix + "tiny_resnet.input.npy").set_requires_grad(true);
   cross_entropy(m->forward(x), io::load_npy(kFix + "tiny_resnet.train_target.npy")).backward();
-  CHECK(testing::rel_err(x.grad(), io::load_npy(kFix + "tiny_resnet.grad_input.npy")) <= 1e-4);
+  check_close(x.grad(), io::load_npy(kFix + "tiny_resnet.grad_input.npy"), 1e-4, "grad input", ErrorScale::tensor);
   std::map<std::string, Tensor> params;
   for (auto& [k, p] : m->named_parameters()) params[k] = p;
   for (const char* name : {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer3.0.downsample.0.weight",
                            "layer4.1.bn2.bias", "fc.weight", "fc.bias"}) {
     REQUIRE(params.count(name));
-    CHECK_MESSAGE(testing::rel_err(params[name].grad(), io::load_npy(kFix + "tiny_resnet.grad_" + name + ".npy")) <= 1e-4,
-                  name);
+    check_close(params[name].grad(), io::load_npy(kFix + "tiny_resnet.grad_" + name + ".npy"), 1e-4, name,
+                ErrorScale::tensor);
   }
 }
 
@@ -144,7 +146,7 @@ TEST_CASE("layers shufflenet: small torchvision ShuffleNetV2 gives torchvision's
   m.eval();
   NoGradGuard ng;
   Tensor x = io::load_npy(kFix + "tiny_shufflenet.input.npy");
-  CHECK(testing::rel_err(m.forward(x), io::load_npy(kFix + "tiny_shufflenet.logits.npy")) <= 1e-4);
+  check_close(m.forward(x), io::load_npy(kFix + "tiny_shufflenet.logits.npy"), 1e-4, "logits", ErrorScale::tensor);
 }
 
 TEST_CASE("layers shufflenet: 5x5 depthwise units (SNet) match torchvision's ShuffleNetV2 patched to 5x5") {
@@ -154,8 +156,8 @@ TEST_CASE("layers shufflenet: 5x5 depthwise units (SNet) match torchvision's Shu
   load_weights(m, kFix + "tiny_snet.safetensors");
   m.eval();
   NoGradGuard ng;
-  CHECK(testing::rel_err(m.forward(io::load_npy(kFix + "tiny_snet.input.npy")), io::load_npy(kFix + "tiny_snet.logits.npy")) <=
-        1e-4);
+  check_close(m.forward(io::load_npy(kFix + "tiny_snet.input.npy")), io::load_npy(kFix + "tiny_snet.logits.npy"), 1e-4,
+              "logits", ErrorScale::tensor);
 }
 
 TEST_CASE("layers backbones: loading a wrong file lists the offending keys") {

@@ -12,25 +12,14 @@
 #include "layers/model_zoo.h"
 #include "layers/serialize.h"
 #include "layers/shufflenet.h"
-#include "tests/layers/layers_test_util.h"
+#include "tests/support.h"
 
 using namespace dg;
 using namespace dg::nn;
 namespace fs = std::filesystem;
 
 namespace {
-const std::string kBin = std::string(DETGRAD_BINARY_DIR) + "/detgrad";
 const std::string kFix = std::string(DETGRAD_SOURCE_DIR) + "/tests/layers/fixtures/";
-
-int run_cli(const std::string& args, std::string& out) {
-  FILE* p = popen((kBin + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  out.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 }  // namespace
 
 TEST_CASE("layers model ref: detgrad ref model:shufflenet_v2_x0_5 writes logits and every intermediate") {
@@ -52,27 +41,27 @@ TEST_CASE("layers model ref: detgrad ref model:shufflenet_v2_x0_5 writes logits 
     want = (*m)(x);
   }
   std::string out;
-  int st = run_cli("ref model:shufflenet_v2_x0_5 --weights " + (d / "w.safetensors").string() + " --in input=" +
+  int st = run_detgrad("ref model:shufflenet_v2_x0_5 --weights " + (d / "w.safetensors").string() + " --in input=" +
                        (d / "x.npy").string() + " --out " + (d / "out").string() + " --dump-intermediates",
                    out);
   CHECK_MESSAGE(st == 0, out);
   Tensor got = io::load_npy((d / "out/out.npy").string());
   CHECK(got.shape() == Shape{1, 7});
-  CHECK(testing::rel_err(got, want) == 0);  // same code, same thread count: same bits
+  check_close(got, want, 0);  // same code, same thread count: same bits
   CHECK(fs::exists(d / "out/conv1.0.npy"));
   CHECK(fs::exists(d / "out/stage2.npy"));
   CHECK(fs::exists(d / "out/fc.npy"));
   REQUIRE(fs::exists(d / "out/stage3.2.branch2.3.npy"));
-  CHECK(testing::rel_err(io::load_npy((d / "out/stage3.2.branch2.3.npy").string()), want_unit) == 0);
+  check_close(io::load_npy((d / "out/stage3.2.branch2.3.npy").string()), want_unit, 0);
 
   // Weights of another model: exit 1, the offending keys listed.
-  st = run_cli("ref model:resnet18 --weights " + (d / "w.safetensors").string() + " --in input=" + (d / "x.npy").string() +
+  st = run_detgrad("ref model:resnet18 --weights " + (d / "w.safetensors").string() + " --in input=" + (d / "x.npy").string() +
                    " --out " + (d / "out2").string(),
                out);
   CHECK(st == 1);
   CHECK_MESSAGE(out.find("missing key(s): conv1.weight, bn1.weight") != std::string::npos, out);
   CHECK_MESSAGE(out.find("unexpected key(s): conv1.0.weight") != std::string::npos, out);
-  st = run_cli("ref model:resnet18 --in input=" + (d / "x.npy").string() + " --out " + (d / "out2").string(), out);
+  st = run_detgrad("ref model:resnet18 --in input=" + (d / "x.npy").string() + " --out " + (d / "out2").string(), out);
   CHECK(st == 1);
   CHECK_MESSAGE(out.find("--weights FILE.safetensors is required") != std::string::npos, out);
   fs::remove_all(d);

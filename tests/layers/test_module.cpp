@@ -83,8 +83,8 @@ TEST_CASE("layers module: load_state_dict copies in place and reports every bad 
   Tensor b_weight = b.head->weight;  // a handle held elsewhere (as an optimiser would)
   b.load_state_dict(a.state_dict());
   CHECK(b.head->weight.impl() == b_weight.impl());                  // same tensor...
-  CHECK(testing::rel_err(b_weight, a.head->weight) == 0);           // ...new values
-  CHECK(testing::rel_err(b.body->operator[](0).own_parameters()[0].second, a.body->operator[](0).own_parameters()[0].second) == 0);
+  check_close(b_weight, a.head->weight, 0);           // ...new values
+  check_close(b.body->operator[](0).own_parameters()[0].second, a.body->operator[](0).own_parameters()[0].second, 0);
 
   StateDict sd = a.state_dict();
   sd.erase(sd.begin() + 1);                                          // missing body.0.weight
@@ -216,10 +216,10 @@ TEST_CASE("layers conv: default init bounds and parameter shapes") {
 TEST_CASE("layers simple modules: activations, pools, upsample, dropout, scale, norms") {
   Generator gen(8);
   Tensor x = randn({2, 4, 6, 6}, gen);
-  CHECK(testing::rel_err(ReLU()(x), relu(x)) == 0);
-  CHECK(testing::rel_err(LeakyReLU(0.2)(x), leaky_relu(x, 0.2)) == 0);
-  CHECK(testing::rel_err(SiLU()(x), silu(x)) == 0);
-  CHECK(testing::rel_err(Sigmoid()(x), sigmoid(x)) == 0);
+  check_close(ReLU()(x), relu(x), 0);
+  check_close(LeakyReLU(0.2)(x), leaky_relu(x, 0.2), 0);
+  check_close(SiLU()(x), silu(x), 0);
+  check_close(Sigmoid()(x), sigmoid(x), 0);
   CHECK(MaxPool2d({3}, {2}, {1})(x).shape() == Shape{2, 4, 3, 3});
   CHECK(AvgPool2d({2})(x).shape() == Shape{2, 4, 3, 3});
   CHECK(AdaptiveAvgPool2d({1, 1})(x).shape() == Shape{2, 4, 1, 1});
@@ -238,7 +238,7 @@ TEST_CASE("layers simple modules: activations, pools, upsample, dropout, scale, 
   CHECK(zeros_seen > x.numel() / 4);
   CHECK(zeros_seen < 3 * x.numel() / 4);
   d.eval();
-  CHECK(testing::rel_err(d(x), x) == 0);
+  check_close(d(x), x, 0);
 
   Scale s;
   CHECK(s.scale.shape() == Shape{});

@@ -73,7 +73,9 @@ std::vector<double> to_double(const std::vector<T>& v) {
   return std::vector<double>(v.begin(), v.end());
 }
 
-// Runs conv2d (fast) and the direct loops on the same data; compares output and all gradients.
+// Runs conv2d (fast) and the direct loops on the same data; compares output and all gradients. The
+// sums run over up to ~2000 products in different orders: errors scale with the largest magnitude
+// (check_close's ErrorScale::tensor).
 template <class T>
 void check_against_direct(const ConvCase& c, DType dt, double tol) {
   CAPTURE(c.str());
@@ -92,10 +94,10 @@ void check_against_direct(const ConvCase& c, DType dt, double tol) {
                              c.groups, g, ref.data());
   kernels::conv2d_direct_backward_ref(gout.data<T>(), x.data<T>(), w.data<T>(), c.N, c.C, c.O, c.groups, g,
                                       dx.data(), dw.data(), db.data());
-  check_close(out, to_double(ref), tol, "out");
-  check_close(x.grad(), to_double(dx), tol, "grad input");
-  check_close(w.grad(), to_double(dw), tol, "grad weight");
-  if (c.bias) check_close(b.grad(), to_double(db), tol, "grad bias");
+  check_close(out, to_double(ref), tol, "out", ErrorScale::tensor);
+  check_close(x.grad(), to_double(dx), tol, "grad input", ErrorScale::tensor);
+  check_close(w.grad(), to_double(dw), tol, "grad weight", ErrorScale::tensor);
+  if (c.bias) check_close(b.grad(), to_double(db), tol, "grad bias", ErrorScale::tensor);
 }
 
 }  // namespace
@@ -164,12 +166,12 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
                                    dx.data());
         kernels::conv2d_direct_backward_ref(x.data<T>(), gout.data<T>(), (const T*)nullptr, t.N, t.Cout, t.Cin,
                                             t.groups, g, (T*)nullptr, dw.data(), (T*)nullptr);
-        check_close(out, to_double(fwd), tol, "out");
-        check_close(x.grad(), to_double(dx), tol, "grad input");
-        check_close(w.grad(), to_double(dw), tol, "grad weight");
+        check_close(out, to_double(fwd), tol, "out", ErrorScale::tensor);
+        check_close(x.grad(), to_double(dx), tol, "grad input", ErrorScale::tensor);
+        check_close(w.grad(), to_double(dw), tol, "grad weight", ErrorScale::tensor);
         if (t.bias) {
           Tensor db_t = sum(gout, {0, 2, 3});
-          check_close(b.grad(), db_t.to_vector(), tol, "grad bias");
+          check_close(b.grad(), db_t.to_vector(), tol, "grad bias", ErrorScale::tensor);
         }
       };
       if (dt == DType::f64) run(double());
@@ -201,7 +203,8 @@ GRADCHECK_TEST_CASE("conv2d: gradcheck in f64 (bias, stride, padding, dilation, 
   }
 }
 
-GRADCHECK_TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups, dilation, stride)", "conv_transpose2d") {
+GRADCHECK_TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups, dilation, stride)",
+                    "conv_transpose2d") {
   struct T {
     Shape x, w;
     Hw stride, padding, output_padding;

@@ -59,8 +59,9 @@ GRADCHECK_TEST_CASE("channel_shuffle: the permutation by hand, gradcheck and err
   CHECK(channel_shuffle(x, 2).to_vector() == std::vector<double>{0, 3, 1, 4, 2, 5});
   CHECK(channel_shuffle(x, 3).to_vector() == std::vector<double>{0, 2, 4, 1, 3, 5});
   CHECK(channel_shuffle(x, 1).to_vector() == x.to_vector());
-  check_grad("channel_shuffle", [](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 3); }, {normal64({2, 6, 2, 3}, 13)});
-  check_grad("channel_shuffle", [](const std::vector<Tensor>& v) { return channel_shuffle(v[0], 2); }, {normal64({2, 4, 5}, 14)});
+  auto shuffle = [](int64_t g) { return [g](const std::vector<Tensor>& v) { return channel_shuffle(v[0], g); }; };
+  check_grad("channel_shuffle", shuffle(3), {normal64({2, 6, 2, 3}, 13)});
+  check_grad("channel_shuffle", shuffle(2), {normal64({2, 4, 5}, 14)});
   CHECK(error_of([] { channel_shuffle(zeros({1, 6, 2, 2}), 4); }) ==
         "channel_shuffle: groups 4 must divide the 6 channels of input [1,6,2,2]");
   CHECK(error_of([] { channel_shuffle(zeros({2, 6}), 2); }) ==

@@ -4,19 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
+#include "tests/ops/golden.h"
 
 using namespace dg;
 
 namespace {
-const std::string kGolden = std::string(DETGRAD_SOURCE_DIR) + "/tests/golden/";
+const std::string& kGolden = golden_dir();
 
 // "" when close; otherwise the first offending element.
 std::string compare(const Tensor& got, const Tensor& want, double rtol, double atol) {
@@ -37,32 +35,15 @@ std::string compare(const Tensor& got, const Tensor& want, double rtol, double a
 }
 }  // namespace
 
-// Every tests/golden/manifest*.json (one per family's generator script).
-static std::vector<nlohmann::json> manifests() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(kGolden)) {
-    std::string n = e.path().filename().string();
-    if (n.rfind("manifest", 0) == 0 && e.path().extension() == ".json") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<nlohmann::json> r;
-  for (const std::string& p : files) {
-    std::ifstream f(p);
-    r.push_back(nlohmann::json::parse(f));
-  }
-  return r;
-}
-
 TEST_CASE("golden: every PyTorch case through the ref registry") {
   register_all_ref_ops();
-  std::vector<nlohmann::json> ms = manifests();
+  std::vector<nlohmann::json> ms = golden_manifests();
   REQUIRE(!ms.empty());
   int failures = 0, checked = 0;
   for (const auto& m : ms)
   for (const auto& c : m["cases"]) {
     const std::string name = c["name"];
-    std::vector<std::pair<std::string, Tensor>> inputs;
-    for (const auto& in : c["inputs"]) inputs.push_back({in[0].get<std::string>(), io::load_npy(kGolden + in[1].get<std::string>())});
+    std::vector<std::pair<std::string, Tensor>> inputs = golden_inputs(c);
     std::map<std::string, std::string> attrs;
     for (auto it = c["attrs"].begin(); it != c["attrs"].end(); ++it) attrs[it.key()] = it.value().get<std::string>();
     std::vector<Tensor> grad_outs;

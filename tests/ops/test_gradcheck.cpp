@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
+#include "tests/support.h"
 
 using namespace dg;
 
@@ -108,16 +109,22 @@ std::vector<Case> cases() {
   c.push_back({"min", {{"input", {3, 4}, W}}, {{"dim", "0"}, {"keepdim", "true"}}});
   c.push_back({"max", {{"input", {3, 4}, W}}, {}});
   c.push_back({"amin", {{"input", {2, 3, 4}, W}}, {{"dim", "0,2"}}});
+  c.push_back({"amax", {{"input", {2, 3, 4}, W}}, {{"dim", "1"}, {"keepdim", "true"}}});
+  c.push_back({"amax", {{"input", {3, 4}, W}}, {}});
   c.push_back({"matmul", {{"input", {3, 4}, A}, {"other", {4, 2}, A}}, {}});
   c.push_back({"matmul", {{"input", {4}, A}, {"other", {4}, A}}, {}});
   c.push_back({"matmul", {{"input", {4}, A}, {"other", {2, 4, 3}, A}}, {}});
   c.push_back({"matmul", {{"input", {2, 1, 3, 4}, A}, {"other", {5, 4, 2}, A}}, {}});
   c.push_back({"matmul", {{"input", {2, 3, 4}, A}, {"other", {4}, A}}, {}});
+  c.push_back({"linear", {{"input", {2, 3, 4}, A}, {"weight", {5, 4}, A}, {"bias", {5}, A}}, {}});
+  c.push_back({"linear", {{"input", {3, 4}, A}, {"weight", {2, 4}, A}}, {}});
   c.push_back({"reshape", {{"input", {2, 3, 4}, A}}, {{"shape", "4,-1"}}});
+  c.push_back({"view", {{"input", {2, 3, 4}, A}}, {{"shape", "6,4"}}});
   c.push_back({"permute", {{"input", {2, 3, 4}, A}}, {{"dims", "2,0,1"}}});
   c.push_back({"transpose", {{"input", {2, 3, 4}, A}}, {{"dim0", "0"}, {"dim1", "-1"}}});
   c.push_back({"expand", {{"input", {3, 1}, A}}, {{"size", "2,3,4"}}});
   c.push_back({"cat", {{"tensors", {2, 3}, A}, {"tensors", {2, 0}, A}, {"tensors", {2, 2}, A}}, {{"dim", "1"}}});
+  c.push_back({"concat", {{"tensors", {3, 2}, A}, {"tensors", {1, 2}, A}}, {}});
   c.push_back({"stack", {{"tensors", {2, 3}, A}, {"tensors", {2, 3}, A}}, {{"dim", "-1"}}});
   c.push_back({"split", {{"tensor", {5, 2}, A}}, {{"split_size_or_sections", "2"}}});
   c.push_back({"split", {{"tensor", {2, 6}, A}}, {{"split_size_or_sections", "1,2,3"}, {"dim", "1"}}});
@@ -150,33 +157,28 @@ std::vector<Case> cases() {
                {{"reduction", "batchmean"}, {"log_target", "true"}}});
   return c;
 }
+
+std::vector<std::string> ops_of(const std::vector<Case>& cases) {
+  std::vector<std::string> ops;
+  for (const Case& c : cases) ops.push_back(c.op);
+  return ops;
+}
 }  // namespace
 
-TEST_CASE("gradcheck: every differentiable op in f64") {
+// The table's ops are this case's claim for tests/ops/test_registry_coverage.cpp.
+GRADCHECK_TEST_CASE("gradcheck: every differentiable op in f64", ops_of(cases())) {
   Generator gen(7);
   int n = 0;
   for (const Case& c : cases()) {
     CAPTURE(c);
-    const OpSpec& spec = find_ref_op(c.op);
-    std::vector<Tensor> xs;
-    for (const In& in : c.inputs) {
-      Tensor t = make(in, gen);
-      bool constant = spec.constants.find(in.name) != std::string::npos;
-      if (t.dtype() == DType::f64 && !constant) t.set_requires_grad(true);
-      xs.push_back(t);
-    }
-    GradFn f = [&](const std::vector<Tensor>& v) {
-      std::vector<std::pair<std::string, Tensor>> named;
-      for (size_t i = 0; i < v.size(); ++i) named.push_back({c.inputs[i].name, v[i]});
-      OpArgs args(c.op, named, c.attrs);
-      return spec.run(args);
-    };
+    std::vector<std::pair<std::string, Tensor>> inputs;
     bool any_elements = false;
-    for (const Tensor& t : xs) any_elements = any_elements || (t.requires_grad() && t.numel() > 0);
-    GradcheckResult r = gradcheck(f, xs);
-    if (!any_elements) continue;
-    CHECK_MESSAGE(r.ok, r.message);
-    ++n;
+    for (const In& in : c.inputs) {
+      inputs.push_back({in.name, make(in, gen)});
+      any_elements = any_elements || (inputs.back().second.dtype() == DType::f64 && inputs.back().second.numel() > 0);
+    }
+    gradcheck_ref_op(c.op, inputs, c.attrs);
+    n += any_elements;
   }
   CHECK(n > 80);
 }

@@ -107,7 +107,8 @@ GRADCHECK_TEST_CASE("interpolate: gradchecks in f64", "interpolate") {
   for (const C& c : cases) {
     CAPTURE(shape_str(c.s));
     CAPTURE(interp_mode_name(c.o.mode));
-    check_grad("interpolate", [&](const std::vector<Tensor>& v) { return interpolate(v[0], c.o); }, {normal64(c.s, 31)});
+    check_grad("interpolate", [&](const std::vector<Tensor>& v) { return interpolate(v[0], c.o); },
+               {normal64(c.s, 31)});
   }
 }
 

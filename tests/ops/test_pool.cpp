@@ -105,13 +105,15 @@ GRADCHECK_TEST_CASE("pool: gradchecks in f64", "max_pool2d", "avg_pool2d", "adap
                                                {{3, 5, 5}, {2}, {1}, {0}, false, true, 0}}) {
     CAPTURE(shape_str(c.s));
     CAPTURE(shape_str(c.k));
-    check_grad("avg_pool2d", [&](const std::vector<Tensor>& v) { return avg_pool2d(v[0], c.k, c.st, c.p, c.ceil, c.cip, c.div); },
+    check_grad("avg_pool2d",
+               [&](const std::vector<Tensor>& v) { return avg_pool2d(v[0], c.k, c.st, c.p, c.ceil, c.cip, c.div); },
                {normal64(c.s, 12)});
   }
   for (auto [s, o] : std::vector<std::pair<Shape, Size2>>{{{2, 3, 7, 10}, {3, 4}}, {{1, 2, 3, 4}, {5, 7}},
                                                           {{2, 2, 5, 6}, {1}}, {{3, 9, 5}, {4}}}) {
     CAPTURE(shape_str(s));
-    check_grad("adaptive_avg_pool2d", [&](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], o); }, {normal64(s, 13)});
+    check_grad("adaptive_avg_pool2d", [&](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], o); },
+               {normal64(s, 13)});
   }
 }
 

@@ -69,5 +69,5 @@ TEST_CASE("train/eval/detect cli: fcos and retinanet end to end on a tiny run, -
   CHECK(run_detgrad("train fcos --steps 1 --lr -1 --out " + d + "/bad", out) == 1);
   CHECK_MESSAGE(out.find("--lr must be positive (0: the detector's default), got -1") != std::string::npos, out);
   CHECK(run_detgrad("train retinanet --steps 1 --amp fp8 --out " + d + "/bad", out) == 1);
-  CHECK_MESSAGE(out.find("amp must be none, fp16 or bf16, got 'fp8'") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("--amp must be none, fp16 or bf16, got 'fp8'") != std::string::npos, out);
 }
