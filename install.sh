@@ -5,7 +5,7 @@
 #   ./install.sh --golden   also python3-torch / torchvision, only needed to regenerate tests/golden/
 set -euo pipefail
 packages=(cmake g++ make libgomp1 doctest-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libopenblas-dev dataset-fashion-mnist)
+          libopenblas-dev dataset-fashion-mnist python3)
 if [[ "${1:-}" == "--golden" ]]; then packages+=(python3-torch python3-torchvision python3-numpy); fi
 
 missing=()

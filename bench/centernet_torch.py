@@ -216,9 +216,9 @@ def augment(img, boxes, labels, draw, out_h=0, out_w=0):
     return out, kb, kl, m, flipped
 
 
-# ---- targets (detectors/heatmap.cpp) ---------------------------------------------------------------
+# ---- targets (detectors/centernet/targets.cpp) ---------------------------------------------------------------
 def gaussian_radius(h, w, o=0.7):
-    """CornerNet/CenterNet's code version (see NOTE [ The CenterNet radius bug ] in heatmap.cpp)."""
+    """CornerNet/CenterNet's code version (see NOTE [ The CenterNet radius bug ] in detectors/centernet/targets.cpp)."""
     b1, c1 = h + w, w * h * (1 - o) / (1 + o)
     b2, c2 = 2 * (h + w), (1 - o) * w * h
     a3, b3, c3 = 4 * o, -2 * o * (h + w), (o - 1) * w * h

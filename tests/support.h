@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <doctest/doctest.h>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -26,6 +25,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "autograd/error.h"
 #include "autograd/generator.h"
@@ -59,10 +60,14 @@ inline std::string multi_index(const dg::Shape& shape, int64_t flat) {
 
 // ---- errors --------------------------------------------------------------------------------------
 // Asserts that `expr` throws dg::Error whose message contains `needle` (and prints the message if not).
-#define CHECK_THROWS_WITH_PART(expr, needle)                                             \
-  do {                                                                                   \
-    std::string msg_;                                                                    \
-    try { (void)(expr); } catch (const dg::Error& e) { msg_ = e.what(); }                \
+#define CHECK_THROWS_WITH_PART(expr, needle)                                            \
+  do {                                                                                  \
+    std::string msg_;                                                                   \
+    try {                                                                               \
+      (void)(expr);                                                                     \
+    } catch (const dg::Error& e) {                                                      \
+      msg_ = e.what();                                                                  \
+    }                                                                                   \
     CHECK_MESSAGE(msg_.find(needle) != std::string::npos, "message: '" << msg_ << "'"); \
   } while (0)
 
@@ -253,9 +258,9 @@ inline std::string bits_report(const Named& a, const Named& b, int threads) {
         ++n_diff;
       }
     r += name + " " + dg::shape_str(x.shape()) + " " + dg::dtype_name(x.dtype()) + ": " + std::to_string(n_diff) +
-         " of " + std::to_string(x.numel()) + " elements differ; first at " + multi_index(x.shape(), first) + " (flat " +
-         std::to_string(first) + "): " + num(x.at(first)) + " with 1 thread, " + num(y.at(first)) + " with " +
-         std::to_string(threads) + " threads; ";
+         " of " + std::to_string(x.numel()) + " elements differ; first at " + multi_index(x.shape(), first) +
+         " (flat " + std::to_string(first) + "): " + num(x.at(first)) + " with 1 thread, " + num(y.at(first)) +
+         " with " + std::to_string(threads) + " threads; ";
   }
   return r.empty() ? r : r.substr(0, r.size() - 2);
 }
@@ -296,7 +301,7 @@ void same_bits_for_threads(F&& fn, std::source_location loc = std::source_locati
 namespace support_detail {
 struct GradcheckLedger {
   std::map<std::string, std::set<std::string>> claims;  // op -> names of the test cases claiming it
-  std::set<std::string> checked_in_case;                 // ops check_grad ran on in the current case
+  std::set<std::string> checked_in_case;                // ops check_grad ran on in the current case
 };
 inline GradcheckLedger& ledger() {
   static GradcheckLedger l;
@@ -312,7 +317,8 @@ inline void end_gradcheck_case(const std::string& test_case) {
     if (!cases.count(test_case)) continue;
     const bool checked = ledger().checked_in_case.count(op) > 0;
     CHECK_MESSAGE(checked, "GRADCHECK_TEST_CASE \"" << test_case << "\" claims op '" << op
-                                                    << "' but ran no check_grad / gradcheck_ref_op named '" << op << "'");
+                                                    << "' but ran no check_grad / gradcheck_ref_op named '" << op
+                                                    << "'");
   }
 }
 }  // namespace support_detail
@@ -322,17 +328,17 @@ inline const std::map<std::string, std::set<std::string>>& gradcheck_claims() {
   return support_detail::ledger().claims;
 }
 
-#define DG_GRADCHECK_TEST_CASE_IMPL(body, reg, name, ...)                                              \
-  static void body();                                                                                  \
-  [[maybe_unused]] static const bool reg =                                                             \
-      ::support_detail::claim_gradchecks(name, std::vector<std::string>{__VA_ARGS__});                 \
-  TEST_CASE(name) {                                                                                    \
-    ::support_detail::begin_gradcheck_case();                                                          \
-    body();                                                                                            \
-    ::support_detail::end_gradcheck_case(name);                                                        \
-  }                                                                                                    \
+#define DG_GRADCHECK_TEST_CASE_IMPL(body, reg, name, ...)                                                             \
+  static void body();                                                                                                 \
+  [[maybe_unused]] static const bool reg = ::support_detail::claim_gradchecks(name,                                   \
+                                                                              std::vector<std::string>{__VA_ARGS__}); \
+  TEST_CASE(name) {                                                                                                   \
+    ::support_detail::begin_gradcheck_case();                                                                         \
+    body();                                                                                                           \
+    ::support_detail::end_gradcheck_case(name);                                                                       \
+  }                                                                                                                   \
   static void body()
-#define GRADCHECK_TEST_CASE(name, ...)                                                            \
+#define GRADCHECK_TEST_CASE(name, ...)                                                                           \
   DG_GRADCHECK_TEST_CASE_IMPL(DOCTEST_ANONYMOUS(DG_GRADCHECK_BODY_), DOCTEST_ANONYMOUS(DG_GRADCHECK_REG_), name, \
                               __VA_ARGS__)
 

@@ -403,7 +403,7 @@ Tensor narrow_if(bool half, const Tensor& t, DType dt) { return half ? t.to(dt) 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Hw padding, Hw dilation,
               int64_t groups) {
   const char* op = "conv2d";
-  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in amp/autocast.h)
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in autograd/autocast.h)
     Tensor x = amp::autocast_low(input), w = amp::autocast_low(weight), b = amp::autocast_low(bias);
     amp::NoAutocast off;
     return conv2d(x, w, b, stride, padding, dilation, groups);

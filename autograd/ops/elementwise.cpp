@@ -41,7 +41,7 @@ static Tensor compare_map(const char* op, const Tensor& a, const Tensor& b, F f)
 
 // f16/bf16: compute in f32 and round back. The casts are differentiable, so the graph stays exact.
 // Inside an autocast scope, a binary op with mixed floating dtypes (f16 conv output + f32 bias or
-// residual) runs in the wider type instead of failing (NOTE [ Autocast hooks ] in amp/autocast.h).
+// residual) runs in the wider type instead of failing (NOTE [ Autocast hooks ] in autograd/autocast.h).
 #define DG_HALF_UNARY(FN, X, ...) \
   if (is_half(X.dtype())) return FN(X.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(X.dtype())
 #define DG_HALF_BINARY(FN, A, B, ...)                                                          \

@@ -50,7 +50,7 @@ static void pair_check(const char* op, const Tensor& input, const Tensor& target
 }
 
 // (x - y)^2
-// Autocast: every loss is an f32 op (NOTE [ Autocast hooks ] in amp/autocast.h): inside a scope,
+// Autocast: every loss is an f32 op (NOTE [ Autocast hooks ] in autograd/autocast.h): inside a scope,
 // f16/bf16 inputs, targets and weights are widened to f32 and the loss is computed and returned in f32.
 using amp::autocast_f32;
 using amp::autocast_widens;

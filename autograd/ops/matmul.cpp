@@ -54,7 +54,7 @@ Tensor bmm_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   check(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both arguments need at least 1 dimension, got ",
         shape_text(a_in.shape()), " @ ", shape_text(b_in.shape()));
-  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in amp/autocast.h)
+  if (amp::autocast_enabled()) {  // autocast: a low-precision op (NOTE [ Autocast hooks ] in autograd/autocast.h)
     Tensor a = amp::autocast_low(a_in), b = amp::autocast_low(b_in);
     amp::NoAutocast off;
     return matmul(a, b);

@@ -225,37 +225,23 @@ FashionScenes::FashionScenes(SceneConfig config, Split split, uint64_t seed, con
   }
 }
 
-Scene FashionScenes::get(int64_t i, bool with_masks) const {
-  check(i >= 0, "fashion_scenes: scene index must be >= 0, got ", i);
-  const SceneConfig& c = cfg_;
+namespace {
+
+// Rejection sampling: each item gets up to max_tries (size, position) draws; a draw is kept when,
+// with it on top, every item keeps >= min_visible of its pixels and all pairwise visible-box IoUs
+// stay <= max_iou. Items that never fit are dropped (the first always fits). draw_item(g, label)
+// returns an item's 28x28 alpha in [0, 1] and sets its label.
+template <class DrawItem>
+std::vector<Placed> place_items(const SceneConfig& c, Generator& g, DrawItem draw_item, std::vector<float>& T) {
   const int64_t H = c.height, W = c.width;
-  Generator g(scene_seed(seed_, split_, i));
-
-  std::vector<float> img = background(c, g);
-
-  // Rejection sampling: each item gets up to max_tries (size, position) draws; a draw is kept when,
-  // with it on top, every item keeps >= min_visible of its pixels and all pairwise visible-box IoUs
-  // stay <= max_iou. Items that never fit are dropped (the first always fits).
   const int n_want = static_cast<int>(g.randint(c.min_items, c.max_items + 1));
   std::vector<Placed> placed;
-  std::vector<float> T;
   for (int k = 0; k < n_want; ++k) {
-    std::vector<float> item;
     int label;
-    if (source_ == ItemSource::fashion_mnist) {
-      const int64_t idx = g.randint(0, static_cast<int64_t>(item_labels_->size()));
-      const uint8_t* px = items_->data() + idx * kItem * kItem;
-      item.resize(kItem * kItem);
-      for (int p = 0; p < kItem * kItem; ++p) item[p] = px[p] / 255.f;
-      label = (*item_labels_)[idx];
-    } else {
-      label = static_cast<int>(g.randint(0, 10));
-      item = draw_shape(label, g);
-    }
+    const std::vector<float> item = draw_item(g, label);
     std::array<float, 3> colour;
     const double bright = uniform(g, 190, 255);
     for (float& ch : colour) ch = static_cast<float>(std::min(255.0, bright * (1 + c.tint * uniform(g, -0.5, 0.5))));
-
     for (int attempt = 0; attempt < c.max_tries; ++attempt) {
       Placed p;
       p.s = static_cast<int>(g.randint(c.min_size, c.max_size + 1));
@@ -281,8 +267,11 @@ Scene FashionScenes::get(int64_t i, bool with_masks) const {
       placed.pop_back();
     }
   }
+  return placed;
+}
 
-  // Paste in order: out = a * colour + (1 - a) * out.
+// Paste in order: out = a * colour + (1 - a) * out. img is [3, H, W].
+void paste(const std::vector<Placed>& placed, std::vector<float>& img, int64_t H, int64_t W) {
   for (const Placed& p : placed)
     for (int r = 0; r < p.s; ++r)
       for (int q = 0; q < p.s; ++q) {
@@ -292,16 +281,45 @@ Scene FashionScenes::get(int64_t i, bool with_masks) const {
           o = a * p.colour[ch] + (1 - a) * o;
         }
       }
+}
 
-  Scene s;
-  s.image = Tensor::empty({H, W, 3}, DType::u8);
-  uint8_t* out = s.image.data<uint8_t>();
+// [3, H, W] floats -> u8 [H, W, 3], rounded and clamped.
+Tensor to_u8_image(const std::vector<float>& img, int64_t H, int64_t W) {
+  Tensor t = Tensor::empty({H, W, 3}, DType::u8);
+  uint8_t* out = t.data<uint8_t>();
   for (int64_t y = 0; y < H; ++y)
     for (int64_t x = 0; x < W; ++x)
       for (int ch = 0; ch < 3; ++ch)
-        out[(y * W + x) * 3 + ch] =
-            static_cast<uint8_t>(std::clamp(std::lround(img[(ch * H + y) * W + x]), 0L, 255L));
+        out[(y * W + x) * 3 + ch] = static_cast<uint8_t>(std::clamp(std::lround(img[(ch * H + y) * W + x]), 0L, 255L));
+  return t;
+}
 
+}  // namespace
+
+Scene FashionScenes::get(int64_t i, bool with_masks) const {
+  check(i >= 0, "fashion_scenes: scene index must be >= 0, got ", i);
+  const SceneConfig& c = cfg_;
+  const int64_t H = c.height, W = c.width;
+  Generator g(scene_seed(seed_, split_, i));
+  std::vector<float> img = background(c, g);
+  auto draw_item = [&](Generator& gen, int& label) {
+    if (source_ != ItemSource::fashion_mnist) {
+      label = static_cast<int>(gen.randint(0, 10));
+      return draw_shape(label, gen);
+    }
+    const int64_t idx = gen.randint(0, static_cast<int64_t>(item_labels_->size()));
+    const uint8_t* px = items_->data() + idx * kItem * kItem;
+    std::vector<float> item(kItem * kItem);
+    for (int p = 0; p < kItem * kItem; ++p) item[p] = px[p] / 255.f;
+    label = (*item_labels_)[idx];
+    return item;
+  };
+  std::vector<float> T;
+  const std::vector<Placed> placed = place_items(c, g, draw_item, T);
+  paste(placed, img, H, W);
+
+  Scene s;
+  s.image = to_u8_image(img, H, W);
   const int64_t n = static_cast<int64_t>(placed.size());
   if (with_masks) {
     s.masks = Tensor::empty({n, H, W}, DType::u8);

@@ -230,13 +230,19 @@ double CocoEvalResult::category_ap(int k) const {
   return s.empty() ? -1 : numpy_pairwise_sum(s.data(), s.size()) / (double)s.size();
 }
 
-CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetection>& dets, const CocoEvalParams& p) {
+namespace {
+
+void check_params(const CocoEvalParams& p) {
   check(!p.iou_thresholds.empty() && !p.recall_thresholds.empty() && !p.max_dets.empty() && !p.area_ranges.empty(),
         "coco_evaluate: params need at least one IoU threshold, recall point, maxDets value and area range");
   check(p.area_labels.size() == p.area_ranges.size(), "coco_evaluate: ", p.area_ranges.size(), " area ranges but ",
         p.area_labels.size(), " area labels");
   check(std::is_sorted(p.max_dets.begin(), p.max_dets.end()) && p.max_dets.front() > 0,
         "coco_evaluate: max_dets must be positive and ascending");
+}
+
+// The sorted unique image and category ids, the dimensions, and precision / recall filled with -1.
+CocoEvalResult empty_result(const CocoDataset& gt, const CocoEvalParams& p) {
   CocoEvalResult r;
   r.params = p;
   for (const CocoImage& im : gt.images) r.image_ids.push_back(im.id);
@@ -252,31 +258,40 @@ CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetect
   r.M = (int)p.max_dets.size();
   r.precision.assign((size_t)r.T * r.R * r.K * r.A * r.M, -1.0);
   r.recall.assign((size_t)r.T * r.K * r.A * r.M, -1.0);
+  return r;
+}
 
+// pycocotools indexes annotations by id, so two gts sharing an id would both be evaluated as the later
+// one. Refuse instead of reproducing that silently.
+void check_unique_annotation_ids(const CocoDataset& gt) {
+  std::unordered_map<int64_t, size_t> seen;
+  for (size_t n = 0; n < gt.annotations.size(); ++n) {
+    auto [it, fresh] = seen.emplace(gt.annotations[n].id, n);
+    check(fresh, "coco_evaluate: gt annotations ", it->second, " and ", n, " share the id ", gt.annotations[n].id,
+          " (annotation ids must be unique)");
+  }
+}
+
+// gts and detections of every (category, image) pair, in file order inside a pair.
+struct Buckets {
+  std::vector<std::pair<int64_t, const CocoAnnotation*>> gkeys;  // key k * I + i
+  std::vector<std::pair<int64_t, const CocoDetection*>> dkeys;
+  std::vector<size_t> gstart, dstart;                             // each category's range
+};
+
+Buckets bucket(const CocoDataset& gt, const std::vector<CocoDetection>& dets, const CocoEvalResult& r) {
   std::unordered_map<int64_t, int> img_index, cat_index;
   for (size_t i = 0; i < r.image_ids.size(); ++i) img_index[r.image_ids[i]] = (int)i;
   for (size_t k = 0; k < r.category_ids.size(); ++k) cat_index[r.category_ids[k]] = (int)k;
 
-  // pycocotools indexes annotations by id, so two gts sharing an id would both be evaluated as the later
-  // one. Refuse instead of reproducing that silently.
-  {
-    std::unordered_map<int64_t, size_t> seen;
-    for (size_t n = 0; n < gt.annotations.size(); ++n) {
-      auto [it, fresh] = seen.emplace(gt.annotations[n].id, n);
-      check(fresh, "coco_evaluate: gt annotations ", it->second, " and ", n, " share the id ", gt.annotations[n].id,
-            " (annotation ids must be unique)");
-    }
-  }
-
+  Buckets b;
   // Bucket gts and detections by (category, image), keeping file order inside a bucket.
   const int64_t I = (int64_t)r.image_ids.size();
-  std::vector<std::pair<int64_t, const CocoAnnotation*>> gkeys;
   for (const CocoAnnotation& a : gt.annotations) {
     auto i = img_index.find(a.image_id);
     auto k = cat_index.find(a.category_id);
-    if (i != img_index.end() && k != cat_index.end()) gkeys.push_back({k->second * I + i->second, &a});
+    if (i != img_index.end() && k != cat_index.end()) b.gkeys.push_back({k->second * I + i->second, &a});
   }
-  std::vector<std::pair<int64_t, const CocoDetection*>> dkeys;
   for (size_t n = 0; n < dets.size(); ++n) {
     const CocoDetection& d = dets[n];
     auto i = img_index.find(d.image_id);
@@ -284,21 +299,31 @@ CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetect
           " which is not an image of the ground truth (pycocotools: 'Results do not correspond to current coco set')");
     check(std::isfinite(d.score), "coco_evaluate: detection ", n, " has a non-finite score");
     auto k = cat_index.find(d.category_id);
-    if (k != cat_index.end()) dkeys.push_back({k->second * I + i->second, &d});
+    if (k != cat_index.end()) b.dkeys.push_back({k->second * I + i->second, &d});
   }
   auto by_key = [](const auto& x, const auto& y) { return x.first < y.first; };
-  std::stable_sort(gkeys.begin(), gkeys.end(), by_key);
-  std::stable_sort(dkeys.begin(), dkeys.end(), by_key);
+  std::stable_sort(b.gkeys.begin(), b.gkeys.end(), by_key);
+  std::stable_sort(b.dkeys.begin(), b.dkeys.end(), by_key);
 
-  // Start of each category's range in gkeys / dkeys.
-  std::vector<size_t> gstart(r.K + 1), dstart(r.K + 1);
+  // Start of each category's range in b.gkeys / b.dkeys.
+  b.gstart.resize(r.K + 1);
+  b.dstart.resize(r.K + 1);
   for (int k = 0; k <= r.K; ++k) {
-    gstart[k] = std::lower_bound(gkeys.begin(), gkeys.end(), std::make_pair((int64_t)k * I, (const CocoAnnotation*)nullptr),
-                                 by_key) - gkeys.begin();
-    dstart[k] = std::lower_bound(dkeys.begin(), dkeys.end(), std::make_pair((int64_t)k * I, (const CocoDetection*)nullptr),
-                                 by_key) - dkeys.begin();
+    b.gstart[k] = std::lower_bound(b.gkeys.begin(), b.gkeys.end(),
+                                   std::make_pair((int64_t)k * I, (const CocoAnnotation*)nullptr), by_key) -
+                  b.gkeys.begin();
+    b.dstart[k] = std::lower_bound(b.dkeys.begin(), b.dkeys.end(),
+                                   std::make_pair((int64_t)k * I, (const CocoDetection*)nullptr), by_key) -
+                  b.dkeys.begin();
   }
+  return b;
+}
 
+void evaluate_categories(const Buckets& b, const CocoEvalParams& p, CocoEvalResult& r) {
+  const auto& gkeys = b.gkeys;
+  const auto& dkeys = b.dkeys;
+  const auto& gstart = b.gstart;
+  const auto& dstart = b.dstart;
   // Categories are independent: each writes only its own k slices.
 #pragma omp parallel for schedule(dynamic, 1)
   for (int k = 0; k < r.K; ++k) {
@@ -319,6 +344,10 @@ CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetect
       for (int m = 0; m < r.M; ++m) accumulate(acc[a], p.max_dets[m], p, k, a, m, r);
   }
 
+}
+
+void summarize_stats(CocoEvalResult& r) {
+  const CocoEvalParams& p = r.params;
   // summarize(): the 12 numbers, defined for the standard labels and maxDets (else -1).
   CocoStats& s = r.stats;
   // As _summarizeDets: stats[0] uses _summarize's default maxDets=100, the others maxDets[0..2].
@@ -336,6 +365,17 @@ CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetect
   s.ARs = r.summarize(false, -1, "small", m2);
   s.ARm = r.summarize(false, -1, "medium", m2);
   s.ARl = r.summarize(false, -1, "large", m2);
+}
+
+}  // namespace
+
+CocoEvalResult coco_evaluate(const CocoDataset& gt, const std::vector<CocoDetection>& dets, const CocoEvalParams& p) {
+  check_params(p);
+  CocoEvalResult r = empty_result(gt, p);
+  check_unique_annotation_ids(gt);
+  const Buckets b = bucket(gt, dets, r);
+  evaluate_categories(b, p, r);
+  summarize_stats(r);
   return r;
 }
 

@@ -1,6 +1,6 @@
 // FcosDetector: the FCOS network (detectors/fcos/model.h) behind the shared det::Detector interface,
 // so `detgrad train|eval|detect fcos` drive it like CenterNet:
-//   loss(batch)   forward_heads -> fcos_batch_targets (assign.h per image) -> fcos_loss: parts
+//   loss(batch)   forward_heads -> fcos_batch_targets (targets.h per image) -> fcos_loss: parts
 //                 "cls" (focal), "box" (centerness-weighted GIoU), "ctr" (BCE centerness)
 //   detect(x)     forward_heads without gradients -> fcos_decode (decode.h): threshold, top-k per
 //                 level, sqrt(cls*ctr), class-wise NMS, max_detections

@@ -106,9 +106,8 @@ Outs with_explain(Outs outs, const std::vector<NmsEvent>* events, DType dt) {
   return outs;
 }
 
-std::vector<OpSpec> target_ops() {
-  std::vector<OpSpec> t;
-  // ---- NMS family ----
+// The NMS family: nms, batched_nms, soft_nms, diou_nms.
+void add_nms_ops(std::vector<OpSpec>& t) {
   t.push_back({"nms", "boxes, scores", "iou_threshold, explain (false), convention (torchvision), nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
@@ -147,6 +146,10 @@ std::vector<OpSpec> target_ops() {
                  Tensor keep = diou_nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), a.f("beta", 1.0), c, ex);
                  return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
+}
+
+// Heatmap and point targets: gaussian_radius, draw_gaussian, centernet_targets, fcos_targets.
+void add_point_target_ops(std::vector<OpSpec>& t) {
   // ---- CenterNet heatmaps ----
   t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), convention, gaussian_radius_code", "sizes",
                [](OpArgs& a) {
@@ -199,6 +202,10 @@ std::vector<OpSpec> target_ops() {
                  FcosTargets f = fcos_targets(a.in("boxes"), a.in("labels"), o, c);
                  return Outs{f.points, f.labels, f.matched, f.ltrb, f.centerness};
                }});
+}
+
+// Anchor targets: anchors, retinanet_match, box_encode, box_decode.
+void add_anchor_target_ops(std::vector<OpSpec>& t) {
   // ---- RetinaNet ----
   t.push_back({"anchors", "(none)",
                "image_size (H,W), strides (8,16,32,64,128), sizes (4*stride), scales (2^0,2^1/3,2^2/3), "
@@ -233,6 +240,13 @@ std::vector<OpSpec> target_ops() {
                  conv_of(a);
                  return Outs{box_decode(a.in("deltas"), a.in("anchors"), coder_options(a, "box_decode"))};
                }});
+}
+
+std::vector<OpSpec> target_ops() {
+  std::vector<OpSpec> t;
+  add_nms_ops(t);
+  add_point_target_ops(t);
+  add_anchor_target_ops(t);
   return t;
 }
 }  // namespace

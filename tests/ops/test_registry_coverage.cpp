@@ -40,10 +40,10 @@ const Exemption kExemptions[] = {
 // constants, e.g. nms's boxes and scores); run_ref differentiates every other floating input. So an
 // op is differentiable when, run on the inputs of one of its golden cases with every floating,
 // non-constant input requiring grad (as run_ref sets them up), it returns at least one floating output
-// that is on the tape. Integer outputs (nms, anchors' indices, targets), ops whose inputs are all
-// constants (draw_gaussian, retinanet_match) and ops with no inputs (anchors) are therefore not
-// differentiable. An op without a golden case cannot be run here and counts as differentiable: it needs
-// a gradcheck or an exemption.
+// that is on the tape. Ops whose floating inputs are all constants (nms and its variants,
+// draw_gaussian, retinanet_match; centernet_targets and fcos_targets, whose labels are integers) and
+// ops with no inputs (anchors) are therefore not differentiable. An op without a golden case cannot be
+// run here and counts as differentiable: it needs a gradcheck or an exemption.
 bool differentiable_on(const OpSpec& spec, const nlohmann::json& c) {
   const std::string constants = "," + spec.constants + ",";
   std::vector<std::pair<std::string, Tensor>> leaves;
