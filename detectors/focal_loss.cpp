@@ -10,9 +10,7 @@
 
 namespace dg {
 
-namespace {
-
-void same_shape(const char* op, const Tensor& input, const Tensor& target) {
+void check_input_target(const char* op, const Tensor& input, const Tensor& target) {
   check(input.defined() && target.defined(), op, ": input or target is undefined");
   check(is_floating(input.dtype()) && input.dtype() == target.dtype(), op,
         ": input and target must be floating-point of one dtype, got ", dtype_name(input.dtype()), " and ",
@@ -20,6 +18,8 @@ void same_shape(const char* op, const Tensor& input, const Tensor& target) {
   check(input.shape() == target.shape(), op, ": input ", shape_text(input.shape()), " and target ",
         shape_text(target.shape()), " must have the same shape");
 }
+
+namespace {
 
 // A bool mask as 0/1 of `like`'s dtype (a constant).
 Tensor as_float(const Tensor& mask, const Tensor& like) { return where(mask, ones_like(like.detach()), zeros_like(like.detach())); }
@@ -29,7 +29,7 @@ Tensor as_float(const Tensor& mask, const Tensor& like) { return where(mask, one
 // p_t = p y + (1 - p)(1 - y);  loss = BCE (1 - p_t)^gamma;  loss *= alpha y + (1 - alpha)(1 - y) if alpha >= 0
 Tensor sigmoid_focal_loss(const Tensor& inputs, const Tensor& targets, double alpha, double gamma, Reduction r) {
   const char* op = "sigmoid_focal_loss";
-  same_shape(op, inputs, targets);
+  check_input_target(op, inputs, targets);
   Tensor p = sigmoid(inputs);
   Tensor ce = binary_cross_entropy_with_logits(inputs, targets, Tensor(), Tensor(), Reduction::none);
   Tensor p_t = add(mul(p, targets), mul(1.0 - p, 1.0 - targets));
@@ -46,7 +46,7 @@ Tensor sigmoid_focal_loss(const Tensor& inputs, const Tensor& targets, double al
 //      = -sum log(1-p) p^a (1-y)^b neg                                          (num_pos = 0)
 Tensor centernet_focal_loss(const Tensor& input, const Tensor& target_in, bool logits, double alpha, double beta) {
   const char* op = "centernet_focal_loss";
-  same_shape(op, input, target_in);
+  check_input_target(op, input, target_in);
   Tensor target = target_in.detach();
   for (double y : target.to_vector())
     check(y >= 0.0 && y <= 1.0, op, ": target heatmap values must lie in [0, 1], found ", y, " (shape ",
@@ -72,7 +72,7 @@ Tensor centernet_focal_loss(const Tensor& input, const Tensor& target_in, bool l
 Tensor varifocal_loss(const Tensor& input, const Tensor& target_in, double alpha, double gamma, bool iou_weighted,
                       Reduction r) {
   const char* op = "varifocal_loss";
-  same_shape(op, input, target_in);
+  check_input_target(op, input, target_in);
   Tensor target = target_in.detach();
   Tensor p = sigmoid(input);
   Tensor pos = as_float(gt(target, 0.0), target);

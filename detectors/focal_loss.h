@@ -7,6 +7,10 @@
 
 namespace dg {
 
+// The checks every classification loss here makes: input and target defined, floating, of one dtype
+// and one shape; dg::Error naming `op` otherwise.
+void check_input_target(const char* op, const Tensor& input, const Tensor& target);
+
 // RetinaNet focal loss (torchvision.ops.sigmoid_focal_loss): p = sigmoid(x),
 // p_t = p y + (1 - p)(1 - y), loss = alpha_t BCE(x, y) (1 - p_t)^gamma, alpha_t = alpha y + (1 - alpha)(1 - y);
 // alpha < 0 drops the alpha_t factor. Reduction none / sum / mean (mean of nothing is 0, see docs).

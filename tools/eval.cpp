@@ -57,56 +57,79 @@ data::Dataset model_dataset(const EvalOptions& o) {
   return data::open_dataset(spec, data::Split::val);
 }
 
-int run(const EvalOptions& o) {
+// What one evaluation produced, whichever way it was run.
+struct Evaluated {
   eval::CocoDataset gt;
   std::vector<eval::CocoDetection> dets;
   eval::CocoEvalResult r;
-  double agnostic = -1, detect_ms = -1;
-  nlohmann::json model_json;  // model mode: what was evaluated  // model mode: Detector::detect time per image (network + decoding + NMS)
-  eval::CocoEvalParams params;
-  params.use_ignore_flag = o.use_ignore_flag;
-  if (!o.model.empty()) {
-    check(o.gt.empty() && o.dt.empty(), "eval: give either a model (RUN_DIR or weights) or --gt/--dt, not both");
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    det::LoadedModel m = det::load_model(o.model);
-    data::Dataset ds = model_dataset(o);
-    std::printf("model %s (%s) on %s\n", m.path.c_str(), m.net->describe().c_str(), ds.description.c_str());
-    if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
-    ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
-    det::EvalOptions eo;
-    eo.use_defaults = false;
-    eo.inference = m.net->default_inference();
-    if (!o.nms.empty()) eo.inference.nms.kind = det::post_nms_from_name(o.nms);
-    if (o.nms_iou > 0) eo.inference.nms.iou = o.nms_iou;
-    std::printf("inference: score > %g, %lld candidates, NMS %s (IoU %g), %lld detections per image\n",
-                eo.inference.score_threshold, (long long)eo.inference.topk_candidates,
-                det::post_nms_name(eo.inference.nms.kind), eo.inference.nms.iou, (long long)eo.inference.max_detections);
-    det::EvalReport rep = det::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
-    bar.finish();
-    gt = ds.ground_truth();
-    dets = rep.detections;
-    r = rep.coco;
-    agnostic = rep.agnostic_ap50;
-    model_json = {{"kind", m.info.kind}, {"describe", m.net->describe()}, {"parameters", m.net->num_parameters()},
-                  {"nms", det::post_nms_name(eo.inference.nms.kind)}, {"nms_iou", eo.inference.nms.iou}};
-    detect_ms = rep.images > 0 ? 1000 * rep.detect_seconds / (double)rep.images : -1;
-    std::printf("inference: %.2f ms per image (network, decoding and NMS; batches of %lld, %d threads)\n", detect_ms,
-                (long long)eo.batch, omp_get_max_threads());
-    if (!o.dt_out.empty()) {
-      eval::write_coco_detections(o.dt_out, dets);
-      std::printf("wrote %s\n", o.dt_out.c_str());
-    }
-  } else {
-    check(!o.gt.empty() && !o.dt.empty(), "eval: give a model (RUN_DIR or weights), or both --gt GT.json and --dt DETECTIONS.json");
-    gt = eval::read_coco_gt(o.gt);
-    dets = eval::read_coco_detections(o.dt);
-    try {
-      r = eval::coco_evaluate(gt, dets, params);
-    } catch (const Error& e) {
-      fail(o.dt, " against ", o.gt, ": ", e.what());
-    }
-  }
+  double agnostic = -1, detect_ms = -1;  // model mode only
+  nlohmann::json model_json;             // model mode: what was evaluated
+};
 
+// Model mode: the model's detections on its dataset, timed (Detector::detect per image: network,
+// decoding and NMS).
+Evaluated evaluate_model(const EvalOptions& o) {
+  Evaluated e;
+  auto& gt = e.gt;
+  auto& dets = e.dets;
+  auto& r = e.r;
+  auto& agnostic = e.agnostic;
+  auto& detect_ms = e.detect_ms;
+  auto& model_json = e.model_json;
+  check(o.gt.empty() && o.dt.empty(), "eval: give either a model (RUN_DIR or weights) or --gt/--dt, not both");
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  det::LoadedModel m = det::load_model(o.model);
+  data::Dataset ds = model_dataset(o);
+  std::printf("model %s (%s) on %s\n", m.path.c_str(), m.net->describe().c_str(), ds.description.c_str());
+  if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
+  ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
+  det::EvalOptions eo;
+  eo.use_defaults = false;
+  eo.inference = m.net->default_inference();
+  if (!o.nms.empty()) eo.inference.nms.kind = det::post_nms_from_name(o.nms);
+  if (o.nms_iou > 0) eo.inference.nms.iou = o.nms_iou;
+  std::printf("inference: score > %g, %lld candidates, NMS %s (IoU %g), %lld detections per image\n",
+              eo.inference.score_threshold, (long long)eo.inference.topk_candidates,
+              det::post_nms_name(eo.inference.nms.kind), eo.inference.nms.iou, (long long)eo.inference.max_detections);
+  det::EvalReport rep = det::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+  bar.finish();
+  gt = ds.ground_truth();
+  dets = rep.detections;
+  r = rep.coco;
+  agnostic = rep.agnostic_ap50;
+  model_json = {{"kind", m.info.kind}, {"describe", m.net->describe()}, {"parameters", m.net->num_parameters()},
+                {"nms", det::post_nms_name(eo.inference.nms.kind)}, {"nms_iou", eo.inference.nms.iou}};
+  detect_ms = rep.images > 0 ? 1000 * rep.detect_seconds / (double)rep.images : -1;
+  std::printf("inference: %.2f ms per image (network, decoding and NMS; batches of %lld, %d threads)\n", detect_ms,
+              (long long)eo.batch, omp_get_max_threads());
+  if (!o.dt_out.empty()) {
+    eval::write_coco_detections(o.dt_out, dets);
+    std::printf("wrote %s\n", o.dt_out.c_str());
+  }
+  return e;
+}
+
+// File mode: a COCO result file against a COCO ground-truth file.
+Evaluated evaluate_files(const EvalOptions& o, const eval::CocoEvalParams& params) {
+  Evaluated e;
+  check(!o.gt.empty() && !o.dt.empty(), "eval: give a model (RUN_DIR or weights), or both --gt GT.json and --dt DETECTIONS.json");
+  e.gt = eval::read_coco_gt(o.gt);
+  e.dets = eval::read_coco_detections(o.dt);
+  try {
+    e.r = eval::coco_evaluate(e.gt, e.dets, params);
+  } catch (const Error& err) {
+    fail(o.dt, " against ", o.gt, ": ", err.what());
+  }
+  return e;
+}
+
+// The pycocotools table, the per-category table, VOC on request, and the JSON (one schema).
+void report(const EvalOptions& o, const Evaluated& e) {
+  const auto& gt = e.gt;
+  const auto& dets = e.dets;
+  const auto& r = e.r;
+  const double agnostic = e.agnostic, detect_ms = e.detect_ms;
+  const nlohmann::json& model_json = e.model_json;
   std::printf("detgrad eval: %zu images, %zu categories, %zu gt annotations, %zu detections\n", r.image_ids.size(),
               r.category_ids.size(), gt.annotations.size(), dets.size());
   std::printf("%s", eval::coco_summary_text(r).c_str());
@@ -147,6 +170,12 @@ int run(const EvalOptions& o) {
     eval::write_json_file(o.json_out, out, 2);
     std::printf("wrote %s\n", o.json_out.c_str());
   }
+}
+
+int run(const EvalOptions& o) {
+  eval::CocoEvalParams params;
+  params.use_ignore_flag = o.use_ignore_flag;
+  report(o, o.model.empty() ? evaluate_files(o, params) : evaluate_model(o));
   return 0;
 }
 }  // namespace

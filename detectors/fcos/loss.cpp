@@ -17,12 +17,7 @@ namespace dg::fcos {
 // loss_i = BCE_with_logits(x_i, c_i) = max(x, 0) - x c + log(1 + e^-|x|)
 Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r) {
   const char* op = "centerness_loss";
-  check(input.defined() && target.defined(), op, ": input or target is undefined");
-  check(is_floating(input.dtype()) && input.dtype() == target.dtype(), op,
-        ": input and target must be floating-point of one dtype, got ", dtype_name(input.dtype()), " and ",
-        dtype_name(target.dtype()));
-  check(input.shape() == target.shape(), op, ": input ", shape_text(input.shape()), " and target ",
-        shape_text(target.shape()), " must have the same shape");
+  check_input_target(op, input, target);
   return reduce_box_loss(op, binary_cross_entropy_with_logits(input, target, Tensor(), Tensor(), Reduction::none), r);
 }
 
