@@ -1,6 +1,7 @@
 #include "tools/flags.h"
 
 #include <cctype>
+#include <regex>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,18 @@ std::string with_flags(const std::string& message, bool assignments_only) {
     }
   }
   return s;
+}
+
+std::string with_ref_hints(const std::string& message) {
+  // The registry says what is missing or unknown; the command line says how to give it.
+  static const std::regex missing_inputs("missing input '([^']+)' \\(one or more tensors\\)");
+  static const std::regex missing_input("missing input '([^']+)'$");
+  static const std::regex missing_attr("missing attribute '([^']+)'$");
+  static const std::regex unknown("(unknown (input|attribute) '[^']+')");
+  std::string s = std::regex_replace(message, missing_inputs, "missing input '$1' (pass --in $1=FILE.npy once per tensor)");
+  s = std::regex_replace(s, missing_input, "missing input '$1' (pass --in $1=FILE.npy)");
+  s = std::regex_replace(s, missing_attr, "missing attribute '$1' (pass --attr $1=VALUE)");
+  return std::regex_replace(s, unknown, "$1 (see detgrad ref --list)");
 }
 
 }  // namespace dg::tools

@@ -9,4 +9,8 @@ namespace dg::tools {
 
 std::string with_flags(const std::string& message, bool assignments_only = false);
 
+// `detgrad ref`: the registry's "missing input 'x'" / "missing attribute 'k'" / "unknown ..." errors
+// with the flag that gives them ("(pass --in x=FILE.npy)", "(pass --attr k=VALUE)", "(see detgrad ref --list)").
+std::string with_ref_hints(const std::string& message);
+
 }  // namespace dg::tools

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "detgrad: error: %s\n", dg::tools::with_flags(e.what()).c_str());
+    std::fprintf(stderr, "detgrad: error: %s\n", dg::tools::with_ref_hints(dg::tools::with_flags(e.what())).c_str());
     return 1;
   }
 }

@@ -65,7 +65,7 @@ Size2 output_size(OpArgs& a) {
     check(end && *end == 0, "adaptive_avg_pool2d: attribute output_size='", it, "' is not an integer or none");
     r.push_back((int64_t)v);
   }
-  check(!r.empty(), "adaptive_avg_pool2d: missing attribute 'output_size' (pass --attr output_size=VALUE)");
+  check(!r.empty(), "adaptive_avg_pool2d: missing attribute 'output_size'");
   return r;
 }
 }  // namespace
@@ -75,7 +75,7 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
                "kernel_size, stride (kernel_size), padding (0), dilation (1), ceil_mode (false), return_indices (false)",
                "", [](OpArgs& a) {
                  Size2 k = a.ints("kernel_size");
-                 check(!k.empty(), "max_pool2d: missing attribute 'kernel_size' (pass --attr kernel_size=VALUE)");
+                 check(!k.empty(), "max_pool2d: missing attribute 'kernel_size'");
                  auto [v, i] = max_pool2d_with_indices(a.in("input"), k, size2(a, "stride", {}), size2(a, "padding", {0}),
                                                        size2(a, "dilation", {1}), a.b("ceil_mode", false));
                  return a.b("return_indices", false) ? Outs{v, i} : Outs{v};
@@ -85,7 +85,7 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
                "divisor_override (none)",
                "", [](OpArgs& a) {
                  Size2 k = a.ints("kernel_size");
-                 check(!k.empty(), "avg_pool2d: missing attribute 'kernel_size' (pass --attr kernel_size=VALUE)");
+                 check(!k.empty(), "avg_pool2d: missing attribute 'kernel_size'");
                  int64_t dv = a.i("divisor_override", 0);
                  check(!a.has_attr("divisor_override") || dv != 0, "avg_pool2d: divisor_override must not be 0");
                  return Outs{avg_pool2d(a.in("input"), k, size2(a, "stride", {}), size2(a, "padding", {0}),
@@ -126,7 +126,7 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
                }});
   t.push_back({"layer_norm", "input, [weight], [bias]", "normalized_shape, eps (1e-5)", "", [](OpArgs& a) {
                  Shape ns = a.ints("normalized_shape");
-                 check(!ns.empty(), "layer_norm: missing attribute 'normalized_shape' (pass --attr normalized_shape=VALUE)");
+                 check(!ns.empty(), "layer_norm: missing attribute 'normalized_shape'");
                  return Outs{layer_norm(a.in("input"), ns, a.opt("weight"), a.opt("bias"), a.f("eps", 1e-5))};
                }});
   t.push_back({"dropout", "input",

@@ -17,7 +17,7 @@ const Tensor& OpArgs::in(const std::string& name) {
   used_inputs_.insert(name);
   for (auto& [n, t] : inputs_)
     if (n == name) return t;
-  fail(op_, ": missing input '", name, "' (pass --in ", name, "=FILE.npy)");
+  fail(op_, ": missing input '", name, "'");
 }
 
 Tensor OpArgs::opt(const std::string& name) {
@@ -32,7 +32,7 @@ std::vector<Tensor> OpArgs::list(const std::string& name) {
   std::vector<Tensor> r;
   for (auto& [n, t] : inputs_)
     if (n == name) r.push_back(t);
-  check(!r.empty(), op_, ": missing input '", name, "' (pass --in ", name, "=FILE.npy once per tensor)");
+  check(!r.empty(), op_, ": missing input '", name, "' (one or more tensors)");
   return r;
 }
 
@@ -70,7 +70,7 @@ double OpArgs::f(const std::string& key, double dflt) {
 }
 double OpArgs::f(const std::string& key) {
   const std::string* v = attr(key);
-  check(v != nullptr, op_, ": missing attribute '", key, "' (pass --attr ", key, "=VALUE)");
+  check(v != nullptr, op_, ": missing attribute '", key, "'");
   return parse_double(op_, key, *v);
 }
 int64_t OpArgs::i(const std::string& key, int64_t dflt) {
@@ -79,7 +79,7 @@ int64_t OpArgs::i(const std::string& key, int64_t dflt) {
 }
 int64_t OpArgs::i(const std::string& key) {
   const std::string* v = attr(key);
-  check(v != nullptr, op_, ": missing attribute '", key, "' (pass --attr ", key, "=VALUE)");
+  check(v != nullptr, op_, ": missing attribute '", key, "'");
   return parse_int(op_, key, *v);
 }
 bool OpArgs::b(const std::string& key, bool dflt) {
@@ -119,9 +119,9 @@ std::vector<int64_t> OpArgs::ints(const std::string& key) {
 
 void OpArgs::check_all_used() const {
   for (auto& [n, t] : inputs_)
-    check(used_inputs_.count(n) > 0, op_, ": unknown input '", n, "' (see detgrad ref --list)");
+    check(used_inputs_.count(n) > 0, op_, ": unknown input '", n, "'");
   for (auto& [k, v] : attrs_)
-    check(used_attrs_.count(k) > 0, op_, ": unknown attribute '", k, "' (see detgrad ref --list)");
+    check(used_attrs_.count(k) > 0, op_, ": unknown attribute '", k, "'");
 }
 
 // ---- the table -----------------------------------------------------------------------------------

@@ -35,12 +35,12 @@ TEST_CASE("errors: the ref registry rejects unknown ops, inputs and attributes")
   CHECK(error_of([&] { run_ref("nope", {{"input", x}}, {}); }).rfind("unknown op 'nope'; known ops: add, sub", 0) == 0);
   CHECK(error_of([&] { run_ref("add", {{"input", x}}, {}); }) == "missing input or attribute 'other'");
   CHECK(error_of([&] { run_ref("exp", {{"input", x}, {"other", x}}, {}); }) ==
-        "exp: unknown input 'other' (see detgrad ref --list)");
+        "exp: unknown input 'other'");
   CHECK(error_of([&] { run_ref("sum", {{"input", x}}, {{"dimm", "0"}}); }) ==
-        "sum: unknown attribute 'dimm' (see detgrad ref --list)");
+        "sum: unknown attribute 'dimm'");
   CHECK(error_of([&] { run_ref("sum", {{"input", x}}, {{"dim", "x"}}); }) == "sum: attribute dim='x' is not an integer");
   CHECK(error_of([&] { run_ref("softmax", {{"input", x}}, {}); }) ==
-        "softmax: missing attribute 'dim' (pass --attr dim=VALUE)");
+        "softmax: missing attribute 'dim'");
   CHECK(error_of([&] { run_ref("mse_loss", {{"input", x}, {"target", x}}, {{"reduction", "avg"}}); }) ==
         "reduction must be none, mean, sum or batchmean, got 'avg'");
 }

@@ -75,6 +75,11 @@ TEST_CASE("ref cli: bad input gives a clear error and a non-zero exit") {
   CHECK(out.find("unknown op 'frobnicate'") != std::string::npos);
   CHECK(run("ref add --in input=" + x + " --out " + o, out) == 1);
   CHECK(out.find("missing input or attribute 'other'") != std::string::npos);
+  // The library says what is missing; the CLI adds the flag that gives it (tools/flags.h).
+  CHECK(run("ref softmax --in input=" + x + " --out " + o, out) == 1);
+  CHECK_MESSAGE(out.find("softmax: missing attribute 'dim' (pass --attr dim=VALUE)") != std::string::npos, out);
+  CHECK(run("ref exp --in input=" + x + " --in other=" + x + " --out " + o, out) == 1);
+  CHECK_MESSAGE(out.find("exp: unknown input 'other' (see detgrad ref --list)") != std::string::npos, out);
   CHECK(run("ref softmax --in input=" + x + " --attr dim=abc --out " + o, out) == 1);
   CHECK(out.find("attribute dim='abc' is not an integer") != std::string::npos);
   CHECK(run("ref exp --in input=" + (d / "missing.npy").string() + " --out " + o, out) == 1);
