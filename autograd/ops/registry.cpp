@@ -190,6 +190,8 @@ void add_elementwise_ops(std::vector<OpSpec>& t) {
   t.push_back(unary("log", log));
   t.push_back(unary("sqrt", sqrt));
   t.push_back(unary("abs", abs));
+  t.push_back(unary("atan", atan));
+  t.push_back({"atan_ratio", "input, other", "", "", [](OpArgs& a) { return one(atan_ratio(a.in("input"), a.in("other"))); }});
   t.push_back({"pow", "input, [exponent]", "exponent (scalar, if not an input)", "", [](OpArgs& a) {
                  const Tensor& x = a.in("input");
                  Tensor e = a.opt("exponent");

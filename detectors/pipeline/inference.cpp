@@ -33,7 +33,8 @@ ImageDetections detect_image(const LoadedModel& m, const Tensor& image, const In
   ImageDetections r;
   r.in_input = m.net->detect(batch.images, inf)[0];
   r.in_image = map_boxes(r.in_input, input_to_image(batch.transforms[0]));
-  r.input = data::warp_affine(image, batch.transforms[0], m.info.input_height, m.info.input_width);
+  r.image = image;
+  r.to_input = batch.transforms[0];
   r.input_batch = batch.images;
   return r;
 }
@@ -62,11 +63,13 @@ Tensor score_map_picture(const LoadedModel& m, const ImageDetections& d, double 
   const Tensor maps = m.net->score_maps(d.input_batch);
   if (!maps.defined()) return Tensor();
   Tensor probs = squeeze(maps, 0);
+  // Drawn on the letterboxed input, where the maps live (warped only here, when a picture is wanted).
+  const Tensor input = data::warp_affine(d.image, d.to_input, m.info.input_height, m.info.input_width);
   PictureOptions ph;
   ph.score_threshold = score;
   ph.heatmap = &probs;
-  ph.scale = picture_scale(d.input);
-  return detection_picture(d.input, d.in_input, m.info.class_names, ph);
+  ph.scale = picture_scale(input);
+  return detection_picture(input, d.in_input, m.info.class_names, ph);
 }
 
 }  // namespace dg::det

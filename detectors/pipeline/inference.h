@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detectors/data/augment.h"
 #include "detectors/detections.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/visualize.h"
@@ -29,7 +30,8 @@ InferenceOptions apply_inference_overrides(const Detector& net, const InferenceO
 struct ImageDetections {
   Detections in_image;   // boxes in the image's own pixels
   Detections in_input;   // the same in network-input pixels
-  Tensor input;          // u8 [h, w, 3]: the letterboxed network input (where score maps live)
+  Tensor image;          // u8 [H, W, 3]: the image itself
+  data::Affine to_input; // image pixels -> network-input pixels (the letterbox)
   Tensor input_batch;    // [1, 3, h, w]: the normalised network input
 };
 

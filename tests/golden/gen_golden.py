@@ -136,6 +136,9 @@ TORCH_OPS = {
     "log": lambda t, a: (torch.log(t["input"]),),
     "sqrt": lambda t, a: (torch.sqrt(t["input"]),),
     "abs": lambda t, a: (torch.abs(t["input"]),),
+    "atan": lambda t, a: (torch.atan(t["input"]),),
+    # atan_ratio(w, h) = atan(w / h), +-pi/2 at h = 0: torch.atan2 wherever h >= 0 and (w, h) != (0, 0)
+    "atan_ratio": lambda t, a: (torch.atan2(t["input"], t["other"]),),
     "pow": _pow,
     "clamp": lambda t, a: (torch.clamp(t["input"], min=a_opt_float(a.get("min", "none")),
                                        max=a_opt_float(a.get("max", "none"))),),
@@ -357,6 +360,12 @@ def fam_unary(C):
                                         ("other", randn(rng, 2, 1))])
     C.add("where_bcast_all", "where", [("condition", rng.random((2, 1, 4)) < 0.5), ("input", randn(rng)),
                                        ("other", randn(rng, 3, 4))])
+    # atan and atan_ratio (added last, so the cases above keep their random draws)
+    C.add("atan_2d", "atan", [("input", randn(rng, 2, 3, scale=3.0))], dtypes=BOTH)
+    C.add("atan_empty", "atan", [("input", randn(rng, 2, 0))])
+    C.add("atan_ratio_2d", "atan_ratio", [("input", randn(rng, 2, 3)), ("other", positive(rng, 2, 3))], dtypes=BOTH)
+    # h = 0 with w != 0: +-pi/2, gradient (0, -1/w), as torch.atan2
+    C.add("atan_ratio_h0", "atan_ratio", [("input", np.array([1.5, -0.5, 2.0])), ("other", np.array([0.0, 0.0, 4.0]))])
 
 
 def fam_reduce(C):

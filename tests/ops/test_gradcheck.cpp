@@ -86,7 +86,8 @@ std::vector<Case> cases() {
   c.push_back({"add", {{"input", {2, 3}, A}, {"other", {3}, A}}, {{"alpha", "-2.5"}}});
   c.push_back({"minimum", {{"input", {3, 4}, W}, {"other", {4}, W}}, {}});
   c.push_back({"maximum", {{"input", {2, 1, 3}, W}, {"other", {4, 1}, W}}, {}});
-  for (const char* op : {"neg", "exp", "tanh", "sigmoid", "silu"}) c.push_back({op, {{"input", {2, 3}, A}}, {}});
+  for (const char* op : {"neg", "exp", "tanh", "sigmoid", "silu", "atan"}) c.push_back({op, {{"input", {2, 3}, A}}, {}});
+  c.push_back({"atan_ratio", {{"input", {2, 3}, A}, {"other", {2, 3}, P}}, {}});
   for (const char* op : {"log", "sqrt"}) c.push_back({op, {{"input", {2, 3}, P}}, {}});
   for (const char* op : {"abs", "relu"}) c.push_back({op, {{"input", {3, 4}, W}}, {}});
   c.push_back({"leaky_relu", {{"input", {3, 4}, W}}, {{"negative_slope", "0.2"}}});
