@@ -14,6 +14,8 @@ TEST_CASE("errors: messages name the op and the shapes") {
   CHECK(error_of([&] { matmul(a, b); }) == "matmul: inner dimensions differ: [2,3] @ [4,5]");
   CHECK(error_of([&] { add(a, b); }) == "add: shapes [2,3] and [4,5] cannot be broadcast (dimension 0: 2 vs 4)");
   CHECK(error_of([&] { mul(a, d); }) == "mul: dtype mismatch: f32 and f64");
+  CHECK(error_of([&] { atan_ratio(a, b); }) == "atan_ratio: w and h must have one shape, got [2,3] and [4,5]");
+  CHECK(error_of([&] { atan_ratio(a, d); }) == "atan_ratio: dtype mismatch: f32 and f64");
   CHECK(error_of([&] { sum(a, {2}); }) == "sum: dim 2 out of range for shape [2,3]");
   CHECK(error_of([&] { reshape(a, {4, -1}); }) == "reshape: shape [4,-1] is invalid for input of shape [2,3] (6 elements)");
   CHECK(error_of([&] { cat({a, b}, 0); }) == "cat: sizes must match except in dimension 0: tensor 1 has shape [4,5], tensor 0 has [2,3]");
