@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/error.h"
+#include "detectors/conventions.h"
 
 namespace dg {
 
@@ -26,31 +27,36 @@ std::vector<double> octave_scales(const AnchorOptions& opt) {
 
 // The anchor math in T (torchvision computes it in the features' dtype, usually f32).
 template <class T>
-std::vector<double> cell(double size, const AnchorOptions& opt, const Conventions& conv) {
+std::vector<double> cell(double size, const AnchorOptions& opt) {
   std::vector<double> out;
   for (double ratio : opt.ratios) {
     const T h_ratio = std::sqrt(T(ratio)), w_ratio = T(1) / h_ratio;
     for (double scale : octave_scales(opt)) {
       // torchvision: sizes = tuple(int(x * 2 ** (i / 3)) ...): truncated toward zero.
-      const T s = conv.retina_anchor_round ? T(std::trunc(size * scale)) : T(size * scale);
+      const T s = opt.anchor_round ? T(std::trunc(size * scale)) : T(size * scale);
       const T w = w_ratio * s, h = h_ratio * s;
       T box[4] = {-w / T(2), -h / T(2), w / T(2), h / T(2)};
-      for (T& v : box) out.push_back(conv.retina_anchor_round ? double(std::nearbyint(v)) : double(v));
+      for (T& v : box) out.push_back(opt.anchor_round ? double(std::nearbyint(v)) : double(v));
     }
   }
   return out;
 }
 }  // namespace
 
-Tensor cell_anchors(double size, const AnchorOptions& opt, const Conventions& conv, DType dtype) {
+void apply_preset(AnchorOptions& opt, const std::string& preset) {
+  check_convention_preset("anchors", preset);
+  opt.anchor_round = preset == "torchvision";
+}
+
+Tensor cell_anchors(double size, const AnchorOptions& opt, DType dtype) {
   check_anchor_options("cell_anchors", opt);
   check(size > 0, "cell_anchors: size must be positive, got ", size);
   check(dtype == DType::f32 || dtype == DType::f64, "cell_anchors: dtype must be f32 or f64, got ", dtype_name(dtype));
-  std::vector<double> v = dtype == DType::f32 ? cell<float>(size, opt, conv) : cell<double>(size, opt, conv);
+  std::vector<double> v = dtype == DType::f32 ? cell<float>(size, opt) : cell<double>(size, opt);
   return from_vector(v, {(int64_t)v.size() / 4, 4}, dtype);
 }
 
-Tensor retinanet_anchors(const AnchorOptions& opt, const Conventions& conv, DType dtype, std::vector<int64_t>* level_sizes) {
+Tensor retinanet_anchors(const AnchorOptions& opt, DType dtype, std::vector<int64_t>* level_sizes) {
   check_anchor_options("anchors", opt);
   check(dtype == DType::f32 || dtype == DType::f64, "anchors: dtype must be f32 or f64, got ", dtype_name(dtype));
   std::vector<double> all;
@@ -58,7 +64,7 @@ Tensor retinanet_anchors(const AnchorOptions& opt, const Conventions& conv, DTyp
   for (size_t l = 0; l < opt.strides.size(); ++l) {
     const int64_t s = opt.strides[l];
     const double size = opt.sizes.empty() ? 4.0 * double(s) : opt.sizes[l];
-    const std::vector<double> base = dtype == DType::f32 ? cell<float>(size, opt, conv) : cell<double>(size, opt, conv);
+    const std::vector<double> base = dtype == DType::f32 ? cell<float>(size, opt) : cell<double>(size, opt);
     const int64_t A = (int64_t)base.size() / 4;
     const int64_t h = (opt.image_h + s - 1) / s, w = (opt.image_w + s - 1) / s;
     for (int64_t y = 0; y < h; ++y)

@@ -53,7 +53,7 @@ Tensor iou_loss(const Tensor& boxes1, const Tensor& boxes2, IoULossMode mode, Re
   check_paired_boxes("iou_loss", boxes1, boxes2);
   PairedIoUTerms t = paired_iou_terms(IoUKind::iou, boxes1, boxes2, eps, c);
   // FCOS's own IOULoss: (I + 1) / (U + 1) instead of I / (U + eps).
-  Tensor iou = c.fcos_iou_loss_plus_one ? div(add(t.inter, 1.0), add(t.uni, 1.0)) : t.iou;
+  Tensor iou = c.iou_loss_plus_one ? div(add(t.inter, 1.0), add(t.uni, 1.0)) : t.iou;
   if (mode == IoULossMode::linear) return reduce_box_loss("iou_loss", 1.0 - iou, r);
   return reduce_box_loss("iou_loss", neg(log(clamp_min(iou, eps))), r);
 }

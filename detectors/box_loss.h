@@ -24,7 +24,7 @@ Tensor distance_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reducti
 Tensor complete_box_iou_loss(const Tensor& boxes1, const Tensor& boxes2, Reduction r = Reduction::none,
                              double eps = 1e-7, const Conventions& c = Conventions{});
 
-// UnitBox-style IoU loss. With c.fcos_iou_loss_plus_one (FCOS's own code) IoU = (I + 1) / (U + 1).
+// UnitBox-style IoU loss. With c.iou_loss_plus_one (FCOS's own code) IoU = (I + 1) / (U + 1).
 enum class IoULossMode { linear, log };
 IoULossMode parse_iou_loss_mode(const std::string& s);  // "linear" | "log"
 Tensor iou_loss(const Tensor& boxes1, const Tensor& boxes2, IoULossMode mode = IoULossMode::linear,

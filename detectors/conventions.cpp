@@ -16,8 +16,8 @@ namespace dg {
 
 namespace {
 
-// A field: its name and a pointer to the member it lives in (one of four types).
-using Member = std::variant<double Conventions::*, bool Conventions::*, int Conventions::*, std::string Conventions::*>;
+// A field: its name and a pointer to the member it lives in (one of three types).
+using Member = std::variant<double Conventions::*, bool Conventions::*, std::string Conventions::*>;
 struct Field {
   const char* name;
   Member member;
@@ -30,22 +30,7 @@ const std::vector<Field>& fields() {
       {"degenerate_boxes", &Conventions::degenerate_boxes, "nan|finite"},
       {"nms_suppress_on_equal", &Conventions::nms_suppress_on_equal, ""},
       {"ciou_alpha_gated", &Conventions::ciou_alpha_gated, ""},
-      {"gaussian_radius_code", &Conventions::gaussian_radius_code, ""},
-      {"fcos_half_stride_offset", &Conventions::fcos_half_stride_offset, ""},
-      {"fcos_range_inclusive", &Conventions::fcos_range_inclusive, ""},
-      {"fcos_center_sampling", &Conventions::fcos_center_sampling, ""},
-      {"fcos_center_radius", &Conventions::fcos_center_radius, ""},
-      {"fcos_norm_on_bbox", &Conventions::fcos_norm_on_bbox, ""},
-      {"fcos_centerness_on_reg", &Conventions::fcos_centerness_on_reg, ""},
-      {"fcos_score_sqrt", &Conventions::fcos_score_sqrt, ""},
-      {"fcos_nms_threshold", &Conventions::fcos_nms_threshold, ""},
-      {"fcos_iou_loss_plus_one", &Conventions::fcos_iou_loss_plus_one, ""},
-      {"fcos_box_loss", &Conventions::fcos_box_loss, "giou|iou|linear_iou"},
-      {"retina_anchor_round", &Conventions::retina_anchor_round, ""},
-      {"retina_box_loss_beta", &Conventions::retina_box_loss_beta, ""},
-      {"retina_detections_per_image", &Conventions::retina_detections_per_image, ""},
-      {"retina_nms_threshold", &Conventions::retina_nms_threshold, ""},
-      {"focal_normalizer", &Conventions::focal_normalizer, "batch_fg|per_image|ema"},
+      {"iou_loss_plus_one", &Conventions::iou_loss_plus_one, ""},
   };
   return f;
 }
@@ -80,22 +65,25 @@ std::string format_number(double d) {
 
 // The presets. torchvision is the struct's defaults; the others list only what differs, each line
 // with the reference it follows (see DETECTION_NOTES.md).
+const std::vector<std::string>& convention_presets() {
+  static const std::vector<std::string> names = {"torchvision", "mmdet", "original"};
+  return names;
+}
+
+void check_convention_preset(const std::string& what, const std::string& name) {
+  for (const std::string& p : convention_presets())
+    if (p == name) return;
+  fail(what, ": unknown preset '", name, "' (known presets: torchvision, mmdet, original)");
+}
+
 Conventions conventions_preset(const std::string& name) {
+  check_convention_preset("conventions", name);
   Conventions c;
   c.preset = name;
   if (name == "torchvision") return c;
   if (name == "mmdet") {
     c.degenerate_boxes = "finite";       // mmcv bbox_overlaps clamps the union to eps: 0/eps = 0
     c.ciou_alpha_gated = true;           // mmdet ciou_loss: alpha = (iou > 0.5) * v / (1 - iou + v)
-    c.fcos_half_stride_offset = true;    // points at x*s + s//2
-    c.fcos_range_inclusive = true;       // lo <= m <= hi
-    c.fcos_center_sampling = false;      // off in the default FCOS config
-    c.fcos_score_sqrt = false;           // score = cls * ctr
-    c.fcos_nms_threshold = 0.5;
-    c.fcos_box_loss = "iou";             // IoULoss, mode log: -log IoU
-    c.retina_anchor_round = false;
-    c.retina_detections_per_image = 100;
-    c.focal_normalizer = "batch_fg";     // avg_factor = number of positives in the batch
     return c;
   }
   if (name == "original") {
@@ -103,18 +91,10 @@ Conventions conventions_preset(const std::string& name) {
     c.degenerate_boxes = "finite";       // with +1 no union is ever zero; keep everything finite
     c.nms_suppress_on_equal = true;      // legacy +1 NMS suppresses on IoU >= thr
     c.ciou_alpha_gated = true;           // the CIoU authors' detectron/YOLACT code: S = (IoU > 0.5)
-    c.fcos_half_stride_offset = true;
-    c.fcos_range_inclusive = true;
-    c.fcos_center_sampling = false;      // official default (on in its improved configs)
-    c.fcos_iou_loss_plus_one = true;     // FCOS IOULoss: (I + 1) / (U + 1)
-    c.fcos_box_loss = "iou";             // FCOS default loc_loss_type "iou": -log IoU
-    c.retina_anchor_round = false;
-    c.retina_box_loss_beta = 0.11;       // Detectron smooth L1
-    c.retina_detections_per_image = 100;
-    c.focal_normalizer = "batch_fg";     // Detectron: divide by the batch's foreground count
+    c.iou_loss_plus_one = true;          // FCOS IOULoss: (I + 1) / (U + 1)
     return c;
   }
-  fail("conventions: unknown preset '", name, "' (known presets: torchvision, mmdet, original)");
+  return c;
 }
 
 void set_convention(Conventions& c, const std::string& field, const std::string& value) {
@@ -129,10 +109,6 @@ void set_convention(Conventions& c, const std::string& field, const std::string&
           else fail("conventions: ", field, "='", value, "' is not a boolean (true or false)");
         } else if constexpr (std::is_same_v<V, double>) {
           c.*m = parse_number(field, value);
-        } else if constexpr (std::is_same_v<V, int>) {
-          double d = parse_number(field, value);
-          check(d == (double)(int)d, "conventions: ", field, "='", value, "' is not an integer");
-          c.*m = (int)d;
         } else {
           std::string allowed = std::string("|") + f->choices + "|";
           check(!*f->choices || allowed.find("|" + value + "|") != std::string::npos, "conventions: ", field, "='",
@@ -166,7 +142,6 @@ std::vector<std::pair<std::string, std::string>> convention_fields(const Convent
           using V = std::remove_cvref_t<decltype(c.*m)>;
           if constexpr (std::is_same_v<V, bool>) return c.*m ? "true" : "false";
           else if constexpr (std::is_same_v<V, double>) return format_number(c.*m);
-          else if constexpr (std::is_same_v<V, int>) return std::to_string(c.*m);
           else return c.*m;
         },
         f.member);

@@ -1,7 +1,7 @@
-// Conventions: every place where reference detection code disagrees is one field here, so detgrad
-// never picks silently. Presets: "torchvision", "mmdet", "original" (the paper authors' code).
+// Conventions: every place where reference code disagrees about the shared box family (boxes, IoU,
+// box losses, NMS) is one field here, so detgrad never picks silently. Presets: "torchvision", "mmdet", "original" (the paper authors' code).
 // The default preset is "torchvision" (documented in docs/conventions.md, which tables every field).
-// `detgrad ref ... --attr convention=mmdet --attr fcos_range_inclusive=false` selects a preset and
+// `detgrad ref ... --attr convention=mmdet --attr ciou_alpha_gated=false` selects a preset and
 // overrides single fields. See ../shared/DETECTION_NOTES.md for the facts behind each field.
 #pragma once
 #include <map>
@@ -32,35 +32,21 @@ struct Conventions {
   // alpha = v / (1 - IoU + v + eps) always (false: torchvision), or only where IoU > 0.5 (true).
   bool ciou_alpha_gated = false;
 
-  // ---- CenterNet heatmaps ----
-  // gaussian_radius as the CornerNet/CenterNet code computes it (true: original) or the corrected
-  // roots (false).
-  bool gaussian_radius_code = true;
+  // ---- IoU loss ----
+  // UnitBox-style IoU loss as FCOS's own IOULoss computes it: IoU = (I + 1) / (U + 1) (true, original)
+  // or I / (U + eps) (false).
+  bool iou_loss_plus_one = false;
 
-  // ---- FCOS ----
-  bool fcos_half_stride_offset = false;   // points at x*s + s//2 (original, mmdet) or x*s (torchvision)
-  bool fcos_range_inclusive = false;      // lo <= m <= hi (original, mmdet) or strict 4s < m < 8s (torchvision)
-  bool fcos_center_sampling = true;       // torchvision on; original off; mmdet off by default
-  double fcos_center_radius = 1.5;
-  bool fcos_norm_on_bbox = false;         // ltrb targets divided by stride
-  bool fcos_centerness_on_reg = false;    // centerness branch on the regression tower
-  bool fcos_score_sqrt = true;            // score sqrt(cls*ctr) (original, torchvision) or cls*ctr (mmdet)
-  double fcos_nms_threshold = 0.6;        // 0.6 (original, torchvision) or 0.5 (mmdet)
-  bool fcos_iou_loss_plus_one = false;    // original IoU loss adds +1 to I and U
-  std::string fcos_box_loss = "giou";     // "giou" | "iou" | "linear_iou"
-
-  // ---- RetinaNet ----
-  bool retina_anchor_round = true;        // torchvision truncates anchor sizes to integers
-  double retina_box_loss_beta = 0.0;      // 0: L1 (torchvision, mmdet); 0.11 (Detectron) / 0.1 (detectron2)
-  int retina_detections_per_image = 300;  // torchvision 300, others 100
-  double retina_nms_threshold = 0.5;
-
-  // ---- focal loss normalisation ----
-  // "batch_fg" (Detectron: divide by the batch's foreground count), "per_image" (torchvision: per
-  // image by max(1, fg), then mean over images), "ema" (detectron2: EMA of fg, momentum 0.9, init 100).
-  std::string focal_normalizer = "per_image";
+  // Settings where references disagree but only one detector reads them live with that detector, one
+  // field each (docs/conventions.md tables them all): the CenterNet radius in CenterNetTargetOptions,
+  // FCOS assignment in FcosAssignOptions (apply_preset there), anchor rounding in AnchorOptions
+  // (apply_preset there), and the detectors' own settings in FcosConfig / RetinaNetConfig.
 };
 
+// The preset names, in the order of the docs: torchvision, mmdet, original.
+const std::vector<std::string>& convention_presets();
+// Throws dg::Error listing the presets unless name is one of them ("what" prefixes the message).
+void check_convention_preset(const std::string& what, const std::string& name);
 // A preset by name; throws dg::Error listing the presets for an unknown one.
 Conventions conventions_preset(const std::string& name);
 // Sets one field from a string ("true", "0.5", "giou"); throws for an unknown field or a bad value.

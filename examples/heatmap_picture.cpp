@@ -32,10 +32,10 @@ void hot(double v, uint8_t* rgb) {
   rgb[2] = uint8_t(255 * std::clamp(3 * v - 2, 0.0, 1.0));
 }
 
-// One panel: the targets of `boxes` under `conv`, drawn into img (width img_w) at column x0.
-void panel(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt, const Conventions& conv,
-           std::vector<uint8_t>& img, int img_w, int x0) {
-  const CenterNetTargets t = centernet_targets(boxes, labels, opt, conv);
+// One panel: the targets of `boxes` under `opt`, drawn into img (width img_w) at column x0.
+void panel(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt, std::vector<uint8_t>& img,
+           int img_w, int x0) {
+  const CenterNetTargets t = centernet_targets(boxes, labels, opt);
   const int64_t H = opt.out_h, W = opt.out_w;
   for (int64_t y = 0; y < H; ++y)
     for (int64_t x = 0; x < W; ++x) {
@@ -85,11 +85,11 @@ int main(int argc, char** argv) {
   opt.num_classes = 1, opt.out_h = 96, opt.out_w = 128, opt.stride = 4;
   const int pw = int(opt.out_w) * kCell, ph = int(opt.out_h) * kCell, gap = 8, img_w = 2 * pw + gap;
   std::vector<uint8_t> img(3 * (size_t)img_w * ph, 255);
-  Conventions code, fixed;
+  CenterNetTargetOptions code = opt, fixed = opt;
   code.gaussian_radius_code = true;
   fixed.gaussian_radius_code = false;
-  panel(boxes, labels, opt, code, img, img_w, 0);
-  panel(boxes, labels, opt, fixed, img, img_w, pw + gap);
+  panel(boxes, labels, code, img, img_w, 0);
+  panel(boxes, labels, fixed, img, img_w, pw + gap);
   if (!stbi_write_png(out.c_str(), img_w, ph, 3, img.data(), img_w * 3)) {
     std::fprintf(stderr, "heatmap_picture: cannot write %s\n", out.c_str());
     return 1;

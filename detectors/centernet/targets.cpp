@@ -40,7 +40,7 @@ double gaussian_radius(double h, double w, double o, bool code_version) {
 namespace {
 template <class T>
 void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNetTargetOptions& opt,
-                     const Conventions& conv, CenterNetTargets& t) {
+                     CenterNetTargets& t) {
   const int64_t H = opt.out_h, W = opt.out_w;
   T* wh = t.wh.data<T>();
   T* off = t.offset.data<T>();
@@ -56,7 +56,7 @@ void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNe
     T y2 = std::clamp(T(b[4 * k + 3] / T(opt.stride)), T(0), T(H - 1));
     const T h = y2 - y1, w = x2 - x1;
     if (!(h > T(0) && w > T(0))) continue;  // empty after clipping: slot stays masked out
-    const double r = gaussian_radius(std::ceil(double(h)), std::ceil(double(w)), opt.min_overlap, conv.gaussian_radius_code);
+    const double r = gaussian_radius(std::ceil(double(h)), std::ceil(double(w)), opt.min_overlap, opt.gaussian_radius_code);
     const int64_t radius = std::max<int64_t>(0, (int64_t)r);  // int() truncates toward zero
     const T cx = (x1 + x2) / T(2), cy = (y1 + y2) / T(2);
     const int64_t ix = (int64_t)cx, iy = (int64_t)cy;       // cx, cy >= 0: truncation = floor
@@ -69,8 +69,7 @@ void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNe
 }
 }  // namespace
 
-CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt,
-                                   const Conventions& conv) {
+CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt) {
   const char* op = "centernet_targets";
   check(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes must be [N,4], got ",
         boxes.defined() ? shape_str(boxes.shape()) : "undefined");
@@ -96,9 +95,9 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
   t.indices = zeros({opt.max_objs}, DType::i64);
   t.mask = zeros({opt.max_objs}, DType::u8);
   if (dt == DType::f32)
-    build_centernet<float>(boxes.data<float>(), labels, boxes.size(0), opt, conv, t);
+    build_centernet<float>(boxes.data<float>(), labels, boxes.size(0), opt, t);
   else
-    build_centernet<double>(boxes.data<double>(), labels, boxes.size(0), opt, conv, t);
+    build_centernet<double>(boxes.data<double>(), labels, boxes.size(0), opt, t);
   return t;
 }
 

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "autograd/tensor.h"
-#include "detectors/conventions.h"
 #include "detectors/data/loader.h"
 #include "detectors/gaussian.h"
 
@@ -18,7 +17,7 @@ namespace dg {
 //   case 1: a=1,  b=h+w,        c=w*h*(1-o)/(1+o)
 //   case 2: a=4,  b=2(h+w),     c=(1-o)*w*h
 //   case 3: a=4o, b=-2o(h+w),   c=(o-1)*w*h
-// code_version = true (conv.gaussian_radius_code, the CornerNet/CenterNet code): every root taken as
+// code_version = true (CenterNetTargetOptions::gaussian_radius_code, the CornerNet/CenterNet code): every root taken as
 // (b + sqrt(b^2-4ac)) / 2, minimum returned. false: the corrected roots (b1 - sq1)/(2a1),
 // (b2 - sq2)/(2a2), (b3 + sq3)/(2a3). 64x64 at o=0.7: 17.49 (code) vs 5.23 (corrected).
 // Returns the real value; CenterNet then uses max(0, int(r)).
@@ -30,6 +29,9 @@ struct CenterNetTargetOptions {
   double stride = 4;                 // input pixels per output cell
   int64_t max_objs = 128;
   double min_overlap = 0.7;
+  // gaussian_radius as the CornerNet/CenterNet code computes it (true: every reference, the authors'
+  // code included) or with the corrected roots (false). See gaussian_radius above.
+  bool gaussian_radius_code = true;
 };
 
 struct CenterNetTargets {
@@ -43,11 +45,10 @@ struct CenterNetTargets {
 // CenterNet's ctdet targets. boxes [N,4] x1,y1,x2,y2 in input pixels (f32/f64), labels [N] i64 in
 // [0, num_classes). Box k goes to slot k (k < max_objs; later boxes are ignored): it is divided by the
 // stride, clipped to [0, out_w-1] x [0, out_h-1], skipped (mask 0) if its clipped w or h is <= 0;
-// otherwise radius = max(0, int(gaussian_radius(ceil(h), ceil(w)))) under conv.gaussian_radius_code,
+// otherwise radius = max(0, int(gaussian_radius(ceil(h), ceil(w)))) under opt.gaussian_radius_code,
 // the Gaussian is drawn at floor(centre) in heatmap[label], and wh, offset, index, mask are set.
 // Arithmetic in the boxes' dtype (the original code uses float32).
-CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt,
-                                   const Conventions& conv = {});
+CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptions& opt);
 
 }  // namespace dg
 

@@ -32,7 +32,7 @@ det::LossReport FcosDetector::loss(const data::Batch& batch) {
   auto wide = [](const Tensor& t) { return t.dtype() == DType::f64 ? t : t.to(DType::f32); };
   out.cls = wide(out.cls), out.box = wide(out.box), out.ctr = wide(out.ctr);
   FcosBatchTargets t = fcos_batch_targets(batch.boxes, batch.labels, cfg.num_classes,
-                                          assign_options(x.size(2), x.size(3)), cfg.conventions(), out.cls.dtype());
+                                          cfg.assign_options(x.size(2), x.size(3)), out.cls.dtype());
   FcosLossOptions lo;
   lo.focal_alpha = cfg.focal_alpha;
   lo.focal_gamma = cfg.focal_gamma;
@@ -55,7 +55,7 @@ std::vector<det::Detections> FcosDetector::detect(const Tensor& images, const de
   NoGradGuard no_grad;
   FcosHeadOutput out = forward_heads(images);
   const int64_t H = images.size(2), W = images.size(3);
-  Tensor points = fcos_points(assign_options(H, W), cfg.conventions(), DType::f64);
+  Tensor points = fcos_points(cfg.assign_options(H, W), DType::f64);
   return fcos_decode(out.cls, out.box, out.ctr, points, out.level_sizes, H, W, opt, cfg.score_sqrt);
 }
 

@@ -11,18 +11,17 @@ namespace dg::fcos {
 
 det::TargetExplanation FcosDetector::explain_targets(const data::Augmented& a, const std::vector<std::string>& names) {
   const int64_t h = a.scene.image.size(0), w = a.scene.image.size(1);
-  const FcosAssignOptions ao = assign_options(h, w);
-  const Conventions conv = cfg.conventions();
-  FcosTargets t = fcos_targets(det::scene_boxes(a.scene), det::scene_labels(a.scene), ao, conv);
+  const FcosAssignOptions ao = cfg.assign_options(h, w);
+  FcosTargets t = fcos_targets(det::scene_boxes(a.scene), det::scene_labels(a.scene), ao);
   std::vector<int64_t> sizes;
-  fcos_points(ao, conv, DType::f32, &sizes);
+  fcos_points(ao, DType::f32, &sizes);
   const std::vector<double> pts = t.points.to_vector(), matched = t.matched.to_vector();
   std::vector<Tensor> panels;
   std::ostringstream sum;
   sum << "FCOS positives (";
-  if (conv.fcos_center_sampling) sum << "centre sampling r=" << conv.fcos_center_radius;
+  if (ao.center_sampling) sum << "centre sampling r=" << ao.center_radius;
   else sum << "no centre sampling";
-  sum << ", points at " << (conv.fcos_half_stride_offset ? "x*s + s/2" : "x*s") << "):";
+  sum << ", points at " << (ao.half_stride_offset ? "x*s + s/2" : "x*s") << "):";
   const int64_t k = det::kExplainScale;
   int64_t first = 0;
   const std::vector<int64_t> strides = cfg.strides(), levels = cfg.levels();

@@ -19,7 +19,6 @@
 
 #include "autograd/ops/loss.h"
 #include "autograd/tensor.h"
-#include "detectors/conventions.h"
 #include "detectors/data/augment.h"
 #include "detectors/fcos/targets.h"
 

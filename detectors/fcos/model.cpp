@@ -132,19 +132,17 @@ std::vector<int64_t> FcosConfig::strides() const {
   return s;
 }
 
-Conventions FcosConfig::conventions() const {
-  Conventions c;
-  c.preset = "fcos-config";
-  c.fcos_half_stride_offset = half_stride_offset;
-  c.fcos_center_sampling = center_sampling;
-  c.fcos_center_radius = center_radius;
-  c.fcos_range_inclusive = range_inclusive;
-  c.fcos_norm_on_bbox = false;  // targets stay in pixels; the head's output is mapped to pixels instead
-  c.fcos_centerness_on_reg = centerness_on_reg;
-  c.fcos_score_sqrt = score_sqrt;
-  c.fcos_nms_threshold = nms_threshold;
-  c.fcos_box_loss = "giou";
-  return c;
+FcosAssignOptions FcosConfig::assign_options(int64_t h, int64_t w) const {
+  FcosAssignOptions o;
+  o.image_h = h;
+  o.image_w = w;
+  o.strides = strides();  // ranges empty: the FCOS defaults, first from -1, last open-ended
+  o.half_stride_offset = half_stride_offset;
+  o.range_inclusive = range_inclusive;
+  o.center_sampling = center_sampling;
+  o.center_radius = center_radius;
+  o.norm_on_bbox = false;  // targets stay in pixels: the head's output is mapped to pixels instead
+  return o;
 }
 
 namespace {
@@ -184,14 +182,6 @@ Fcos::Fcos(const FcosConfig& c, Generator& gen) : det::Detector("FCOS"), cfg(c) 
   cfg.validate();
   trunk = nn::build_trunk(*this, cfg.trunk_options(), gen);
   head = register_module("head", std::make_shared<FcosHead>(cfg, gen));
-}
-
-FcosAssignOptions Fcos::assign_options(int64_t h, int64_t w) const {
-  FcosAssignOptions o;
-  o.image_h = h;
-  o.image_w = w;
-  o.strides = cfg.strides();
-  return o;  // ranges empty: the FCOS defaults, first from -1, last open-ended
 }
 
 FcosHeadOutput Fcos::forward_heads(const Tensor& x) {

@@ -34,7 +34,6 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
-#include "detectors/conventions.h"
 #include "detectors/task/detector.h"
 #include "detectors/fcos/targets.h"
 #include "layers/fpn.h"
@@ -59,7 +58,7 @@ struct FcosConfig {
   bool norm_on_bbox = true;        // box = ReLU(scale x) * stride (official "imprv"); false: exp(scale x)
   bool score_sqrt = true;          // detection score sqrt(cls * ctr) (official, torchvision); false: cls * ctr (mmdet)
   std::string box_loss_weighting = "centerness";  // "centerness" (official) | "none" (torchvision)
-  // Target assignment (detectors/fcos/targets.h, conventions fcos_*): the official FCOS "imprv" config.
+  // Target assignment (FcosAssignOptions in detectors/fcos/targets.h): the official FCOS "imprv" config.
   bool half_stride_offset = true;  // points at x*s + s//2 (official, mmdet); false: x*s (torchvision)
   bool center_sampling = true;     // official imprv, torchvision
   double center_radius = 1.5;
@@ -81,7 +80,9 @@ struct FcosConfig {
   nn::TrunkOptions trunk_options() const;
   std::vector<int64_t> levels() const;   // first_level..last_level
   std::vector<int64_t> strides() const;  // 2^level
-  Conventions conventions() const;       // the assignment fields as a Conventions (norm_on_bbox off: pixel targets)
+  // The assignment for an input of h x w: strides, FCOS default ranges, the assignment fields above
+  // (norm_on_bbox off: targets in pixels).
+  FcosAssignOptions assign_options(int64_t h, int64_t w) const;
 };
 
 // The head shared by every level (see the file comment).
@@ -109,8 +110,6 @@ class Fcos : public det::Detector {
   Fcos(const FcosConfig& cfg, Generator& gen);
   // x [N,3,H,W] (H, W multiples of 32) -> the head outputs of every level.
   FcosHeadOutput forward_heads(const Tensor& x);
-  // The assignment geometry for an input of h x w (strides, FCOS default ranges).
-  FcosAssignOptions assign_options(int64_t h, int64_t w) const;
 
   FcosConfig cfg;
   nn::Trunk trunk;                        // backbone + FPN, registered as "backbone" and "fpn"

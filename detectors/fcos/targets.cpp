@@ -8,6 +8,7 @@
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "detectors/conventions.h"
 
 namespace dg {
 
@@ -38,7 +39,18 @@ void check_options(const char* op, const FcosAssignOptions& opt) {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
 
-Tensor fcos_points(const FcosAssignOptions& opt, const Conventions& conv, DType dtype, std::vector<int64_t>* level_sizes) {
+// torchvision is the struct's defaults; the others list what differs (../shared/DETECTION_NOTES.md).
+void apply_preset(FcosAssignOptions& opt, const std::string& preset) {
+  check_convention_preset("fcos assignment", preset);
+  const FcosAssignOptions tv;
+  opt.half_stride_offset = preset != "torchvision";  // official and mmdet: points at x*s + s//2
+  opt.range_inclusive = preset != "torchvision";     // official and mmdet: lo <= m <= hi
+  opt.center_sampling = preset == "torchvision";     // off in the official and mmdet default configs
+  opt.center_radius = tv.center_radius;
+  opt.norm_on_bbox = tv.norm_on_bbox;                // on only in the improved ("imprv") configs
+}
+
+Tensor fcos_points(const FcosAssignOptions& opt, DType dtype, std::vector<int64_t>* level_sizes) {
   check_options("fcos_points", opt);
   check(dtype == DType::f32 || dtype == DType::f64, "fcos_points: dtype must be f32 or f64, got ", dtype_name(dtype));
   std::vector<double> xy;
@@ -47,7 +59,7 @@ Tensor fcos_points(const FcosAssignOptions& opt, const Conventions& conv, DType 
     const int64_t h = ceil_div(opt.image_h, s), w = ceil_div(opt.image_w, s);
     // Official FCOS / mmdet: the centre of the cell's receptive field s//2 (integer division);
     // torchvision: the cell's top-left corner.
-    const double shift = conv.fcos_half_stride_offset ? double(s / 2) : 0.0;
+    const double shift = opt.half_stride_offset ? double(s / 2) : 0.0;
     for (int64_t y = 0; y < h; ++y)
       for (int64_t x = 0; x < w; ++x) {
         xy.push_back(double(x * s) + shift);
@@ -60,7 +72,7 @@ Tensor fcos_points(const FcosAssignOptions& opt, const Conventions& conv, DType 
 
 namespace {
 template <class T>
-void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions& opt, const Conventions& conv,
+void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions& opt,
             const std::vector<int64_t>& level_sizes, FcosTargets& t) {
   const auto ranges = level_ranges(opt);
   const T* pts = t.points.data<T>();
@@ -73,7 +85,7 @@ void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions
   int64_t p = 0;
   for (size_t lvl = 0; lvl < level_sizes.size(); ++lvl) {
     const T s = T(opt.strides[lvl]);
-    const T radius = T(conv.fcos_center_radius) * s;
+    const T radius = T(opt.center_radius) * s;
     const double lo = ranges[lvl].first, hi = ranges[lvl].second;
     for (int64_t k = 0; k < level_sizes[lvl]; ++k, ++p) {
       const T x = pts[2 * p], y = pts[2 * p + 1];
@@ -82,12 +94,12 @@ void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions
         const T* bg = b + 4 * g;
         const T l = x - bg[0], tt = y - bg[1], r = bg[2] - x, bb = bg[3] - y;
         if (!(std::min({l, tt, r, bb}) > T(0))) continue;                  // 1. strictly inside
-        if (conv.fcos_center_sampling) {                                  // 2. near the centre
+        if (opt.center_sampling) {                                  // 2. near the centre
           const T cx = (bg[0] + bg[2]) / T(2), cy = (bg[1] + bg[3]) / T(2);
           if (!(std::abs(x - cx) < radius && std::abs(y - cy) < radius)) continue;
         }
         const double m = double(std::max({l, tt, r, bb}));                // 3. the level's scale
-        const bool in_range = conv.fcos_range_inclusive ? (lo <= m && m <= hi) : (lo < m && m < hi);
+        const bool in_range = opt.range_inclusive ? (lo <= m && m <= hi) : (lo < m && m < hi);
         if (!in_range) continue;
         if (best < 0 || area[(size_t)g] < area[(size_t)best]) best = g;   // smallest area, first on ties
       }
@@ -99,14 +111,14 @@ void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions
       // Centerness (FCOS Eq. 3): 1 at the box centre, -> 0 at its sides; scale-free, so it is the
       // same before and after dividing by the stride.
       ctr[p] = std::sqrt((std::min(l, r) / std::max(l, r)) * (std::min(tt, bb) / std::max(tt, bb)));
-      if (conv.fcos_norm_on_bbox) l /= s, tt /= s, r /= s, bb /= s;
+      if (opt.norm_on_bbox) l /= s, tt /= s, r /= s, bb /= s;
       ltrb[4 * p] = l, ltrb[4 * p + 1] = tt, ltrb[4 * p + 2] = r, ltrb[4 * p + 3] = bb;
     }
   }
 }
 }  // namespace
 
-FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAssignOptions& opt, const Conventions& conv) {
+FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAssignOptions& opt) {
   const char* op = "fcos_targets";
   check_options(op, opt);
   check(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes must be [G,4], got ",
@@ -121,16 +133,16 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
           shape_text(boxes.shape()), ")");
   std::vector<int64_t> sizes;
   FcosTargets t;
-  t.points = fcos_points(opt, conv, boxes.dtype(), &sizes);
+  t.points = fcos_points(opt, boxes.dtype(), &sizes);
   const int64_t P = t.points.size(0);
   t.labels = full({P}, -1, DType::i64);
   t.matched = full({P}, -1, DType::i64);
   t.ltrb = zeros({P, 4}, boxes.dtype());
   t.centerness = zeros({P}, boxes.dtype());
   if (boxes.dtype() == DType::f32)
-    assign<float>(boxes.data<float>(), labels, boxes.size(0), opt, conv, sizes, t);
+    assign<float>(boxes.data<float>(), labels, boxes.size(0), opt, sizes, t);
   else
-    assign<double>(boxes.data<double>(), labels, boxes.size(0), opt, conv, sizes, t);
+    assign<double>(boxes.data<double>(), labels, boxes.size(0), opt, sizes, t);
   return t;
 }
 
@@ -140,14 +152,14 @@ namespace dg::fcos {
 
 FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& boxes,
                                     const std::vector<std::vector<int>>& labels, int64_t K,
-                                    const FcosAssignOptions& opt, const Conventions& conv, DType dtype) {
+                                    const FcosAssignOptions& opt, DType dtype) {
   const char* op = "fcos_batch_targets";
   check(boxes.size() == labels.size(), op, ": ", boxes.size(), " box lists but ", labels.size(), " label lists");
   check(dtype == DType::f32 || dtype == DType::f64, op, ": dtype must be f32 or f64, got ", dtype_name(dtype));
   check(K >= 1, op, ": num_classes must be >= 1, got ", K);
   const int64_t N = (int64_t)boxes.size();
   std::vector<int64_t> sizes;
-  const int64_t P = fcos_points(opt, conv, DType::f64, &sizes).size(0);
+  const int64_t P = fcos_points(opt, DType::f64, &sizes).size(0);
 
   FcosBatchTargets t;
   t.onehot = zeros({N, K, P}, dtype);
@@ -166,7 +178,7 @@ FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& b
     }
     const int64_t G = (int64_t)b.size();
     // Assignment in f64 whatever the loss dtype: the targets are constants.
-    FcosTargets ft = fcos_targets(from_vector(bv, {G, 4}, DType::f64), from_vector(lv, {G}, DType::i64), opt, conv);
+    FcosTargets ft = fcos_targets(from_vector(bv, {G, 4}, DType::f64), from_vector(lv, {G}, DType::i64), opt);
     const int64_t* cls = ft.labels.data<int64_t>();
     const double* ltrb = ft.ltrb.data<double>();
     const double* ctr = ft.centerness.data<double>();

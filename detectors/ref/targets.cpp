@@ -1,6 +1,7 @@
 // `detgrad ref` entries for the target family (see detectors/ref/ref_ops.h): the NMS family, CenterNet
 // heatmaps, FCOS targets, RetinaNet anchors / matcher / box coder. Every op also takes
-// `--attr convention=torchvision|mmdet|original` and single Conventions fields as attributes.
+// `--attr convention=torchvision|mmdet|original` and single Conventions fields as attributes; FCOS
+// targets and anchors also take their own options' convention fields (FcosAssignOptions, AnchorOptions).
 // The table with inputs, attributes and defaults is docs/detection/nms.md, heatmaps.md and assign.md.
 // Only box_encode and box_decode are differentiable; every other op lists its float inputs as
 // constants, so `detgrad ref` writes no (meaningless, all-zero) gradient files for them.
@@ -151,9 +152,10 @@ void add_nms_ops(std::vector<OpSpec>& t) {
 // Heatmap and point targets: gaussian_radius, draw_gaussian, centernet_targets, fcos_targets.
 void add_point_target_ops(std::vector<OpSpec>& t) {
   // ---- CenterNet heatmaps ----
-  t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), convention, gaussian_radius_code", "sizes",
+  t.push_back({"gaussian_radius", "sizes ([K,2]: h, w)", "min_overlap (0.7), gaussian_radius_code (true)", "sizes",
                [](OpArgs& a) {
-                 Conventions c = conv_of(a);
+                 conv_of(a);
+                 const bool code = a.b("gaussian_radius_code", true);
                  const Tensor& s = a.in("sizes");
                  check(s.dim() == 2 && s.size(1) == 2 && is_floating(s.dtype()),
                        "gaussian_radius: sizes must be a float [K,2] (h, w), got ", shape_text(s.shape()), " ",
@@ -161,7 +163,7 @@ void add_point_target_ops(std::vector<OpSpec>& t) {
                  const double o = a.f("min_overlap", 0.7);
                  std::vector<double> r((size_t)s.size(0));
                  for (int64_t k = 0; k < s.size(0); ++k)
-                   r[(size_t)k] = gaussian_radius(s.at(2 * k), s.at(2 * k + 1), o, c.gaussian_radius_code);
+                   r[(size_t)k] = gaussian_radius(s.at(2 * k), s.at(2 * k + 1), o, code);
                  return Outs{from_vector(r, {s.size(0)}, s.dtype())};
                }});
   t.push_back({"draw_gaussian", "heatmap ([H,W] or [C,H,W])", "center (x,y), radius, channel (0)", "heatmap", [](OpArgs& a) {
@@ -173,23 +175,25 @@ void add_point_target_ops(std::vector<OpSpec>& t) {
                  return Outs{h};
                }});
   t.push_back({"centernet_targets", "boxes, labels",
-               "num_classes, output_size (H,W), stride (4), max_objs (128), min_overlap (0.7), convention; out0 "
-               "heatmap, out1 wh, out2 offset, out3 indices, out4 mask",
+               "num_classes, output_size (H,W), stride (4), max_objs (128), min_overlap (0.7), gaussian_radius_code "
+               "(true); out0 heatmap, out1 wh, out2 offset, out3 indices, out4 mask",
                "boxes", [](OpArgs& a) {
-                 Conventions c = conv_of(a);
+                 conv_of(a);
                  CenterNetTargetOptions o;
                  o.num_classes = a.i("num_classes");
                  std::tie(o.out_h, o.out_w) = hw(a, "centernet_targets", "output_size", {128, 128});
                  o.stride = a.f("stride", 4);
                  o.max_objs = a.i("max_objs", 128);
                  o.min_overlap = a.f("min_overlap", 0.7);
-                 CenterNetTargets r = centernet_targets(a.in("boxes"), a.in("labels"), o, c);
+                 o.gaussian_radius_code = a.b("gaussian_radius_code", o.gaussian_radius_code);
+                 CenterNetTargets r = centernet_targets(a.in("boxes"), a.in("labels"), o);
                  return Outs{r.heatmap, r.wh, r.offset, r.indices, r.mask};
                }});
   // ---- FCOS ----
   t.push_back({"fcos_targets", "boxes, labels",
-               "image_size (H,W), strides (8,16,32,64,128), ranges (lo,hi per level; default FCOS's), convention, "
-               "fcos_*; out0 points, out1 labels, out2 matched, out3 ltrb, out4 centerness",
+               "image_size (H,W), strides (8,16,32,64,128), ranges (lo,hi per level; default FCOS's), convention "
+               "(torchvision), half_stride_offset, range_inclusive, center_sampling, center_radius, norm_on_bbox "
+               "(the preset's); out0 points, out1 labels, out2 matched, out3 ltrb, out4 centerness",
                "boxes", [](OpArgs& a) {
                  const std::string op = "fcos_targets";
                  Conventions c = conv_of(a);
@@ -199,7 +203,13 @@ void add_point_target_ops(std::vector<OpSpec>& t) {
                  std::vector<double> r = doubles(a, op, "ranges", {});
                  check(r.size() % 2 == 0, op, ": ranges must be lo,hi pairs, got ", r.size(), " numbers");
                  for (size_t k = 0; k < r.size(); k += 2) o.ranges.push_back({r[k], r[k + 1]});
-                 FcosTargets f = fcos_targets(a.in("boxes"), a.in("labels"), o, c);
+                 apply_preset(o, c.preset);
+                 o.half_stride_offset = a.b("half_stride_offset", o.half_stride_offset);
+                 o.range_inclusive = a.b("range_inclusive", o.range_inclusive);
+                 o.center_sampling = a.b("center_sampling", o.center_sampling);
+                 o.center_radius = a.f("center_radius", o.center_radius);
+                 o.norm_on_bbox = a.b("norm_on_bbox", o.norm_on_bbox);
+                 FcosTargets f = fcos_targets(a.in("boxes"), a.in("labels"), o);
                  return Outs{f.points, f.labels, f.matched, f.ltrb, f.centerness};
                }});
 }
@@ -209,7 +219,7 @@ void add_anchor_target_ops(std::vector<OpSpec>& t) {
   // ---- RetinaNet ----
   t.push_back({"anchors", "(none)",
                "image_size (H,W), strides (8,16,32,64,128), sizes (4*stride), scales (2^0,2^1/3,2^2/3), "
-               "aspect_ratios (0.5,1,2), dtype (f32), convention, retina_anchor_round",
+               "aspect_ratios (0.5,1,2), dtype (f32), convention (torchvision), anchor_round (the preset's)",
                "", [](OpArgs& a) {
                  const std::string op = "anchors";
                  Conventions c = conv_of(a);
@@ -219,7 +229,9 @@ void add_anchor_target_ops(std::vector<OpSpec>& t) {
                  o.sizes = doubles(a, op, "sizes", {});
                  o.scales = doubles(a, op, "scales", {});
                  o.ratios = doubles(a, op, "aspect_ratios", o.ratios);
-                 return Outs{retinanet_anchors(o, c, dtype_attr(a))};
+                 apply_preset(o, c.preset);
+                 o.anchor_round = a.b("anchor_round", o.anchor_round);
+                 return Outs{retinanet_anchors(o, dtype_attr(a))};
                }});
   t.push_back({"retinanet_match", "[iou] ([G,A]) or [boxes], [anchors]",
                "high (0.5), low (0.4), allow_low_quality_matches (true)", "iou,boxes,anchors", [](OpArgs& a) {

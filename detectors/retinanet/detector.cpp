@@ -63,7 +63,7 @@ AnchorSet RetinaNetDetector::anchors(int64_t image_h, int64_t image_w) {
   auto it = anchor_cache_.find({image_h, image_w});
   if (it != anchor_cache_.end()) return it->second;
   AnchorSet s;
-  s.anchors = retinanet_anchors(cfg.anchor_options(image_h, image_w), cfg.conventions(), DType::f32, &s.level_sizes);
+  s.anchors = retinanet_anchors(cfg.anchor_options(image_h, image_w), DType::f32, &s.level_sizes);
   anchor_cache_[{image_h, image_w}] = s;
   return s;
 }

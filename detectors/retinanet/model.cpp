@@ -181,14 +181,11 @@ AnchorOptions RetinaNetConfig::anchor_options(int64_t image_h, int64_t image_w) 
   for (int64_t s : o.strides) o.sizes.push_back(anchor_size * double(s));
   for (int64_t i = 0; i < scales_per_octave; ++i) o.scales.push_back(std::pow(2.0, double(i) / double(scales_per_octave)));
   o.ratios = anchor_ratios;
+  o.anchor_round = anchor_round;
   return o;
 }
 
-Conventions RetinaNetConfig::conventions() const {
-  Conventions c = conventions_preset("torchvision");
-  c.retina_anchor_round = anchor_round;
-  return c;
-}
+Conventions RetinaNetConfig::conventions() const { return conventions_preset("torchvision"); }
 
 MatcherOptions RetinaNetConfig::matcher_options() const {
   MatcherOptions m;

@@ -60,7 +60,7 @@ struct RetinaNetConfig {
   double anchor_size = 4.0;             // base size per level = anchor_size * stride (32 on P3)
   int64_t scales_per_octave = 3;        // scales 2^(i / n), i = 0..n-1
   std::vector<double> anchor_ratios = {0.5, 1.0, 2.0};  // h / w
-  bool anchor_round = true;             // torchvision: sizes truncated, corners rounded (Conventions)
+  bool anchor_round = true;             // torchvision: sizes truncated, corners rounded (AnchorOptions)
   // ---- matching and box coding ----
   double fg_iou = 0.5, bg_iou = 0.4;    // IoU >= fg positive, < bg background, in between ignored
   bool allow_low_quality = true;
@@ -92,7 +92,7 @@ struct RetinaNetConfig {
   std::vector<int64_t> strides() const; // 2^level
   int64_t anchors_per_location() const { return (int64_t)anchor_ratios.size() * scales_per_octave; }
   AnchorOptions anchor_options(int64_t image_h, int64_t image_w) const;
-  Conventions conventions() const;      // torchvision preset with retina_anchor_round = anchor_round
+  Conventions conventions() const;      // the box family (matching IoU): the torchvision preset
   MatcherOptions matcher_options() const;
   BoxCoderOptions coder_options() const;
 };

@@ -74,7 +74,7 @@ TEST_CASE("box_loss: reductions; the mean of no boxes is 0") {
 TEST_CASE("box_loss: iou_loss with the FCOS +1 form and the pixel offset") {
   // (I + 1) / (U + 1) = 2 / 8 for A, B.
   Conventions fcos;
-  fcos.fcos_iou_loss_plus_one = true;
+  fcos.iou_loss_plus_one = true;
   CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, kEps, fcos).item() == doctest::Approx(0.75).epsilon(1e-15));
   CHECK(iou_loss(kA, kB, IoULossMode::log, Reduction::none, kEps, fcos).item() == doctest::Approx(std::log(4.0)).epsilon(1e-15));
   // pixel_offset = 1: areas 9 and 9, I = 2*2 = 4, U = 14.

@@ -15,13 +15,7 @@ TEST_CASE("conventions: the torchvision preset is the default") {
   CHECK(tv.degenerate_boxes == "nan");
   CHECK_FALSE(tv.ciou_alpha_gated);
   CHECK_FALSE(tv.nms_suppress_on_equal);
-  CHECK_FALSE(tv.fcos_half_stride_offset);
-  CHECK(tv.fcos_center_sampling);
-  CHECK(tv.fcos_score_sqrt);
-  CHECK(tv.fcos_box_loss == "giou");
-  CHECK(tv.retina_anchor_round);
-  CHECK(tv.retina_detections_per_image == 300);
-  CHECK(tv.focal_normalizer == "per_image");
+  CHECK_FALSE(tv.iou_loss_plus_one);
 }
 
 TEST_CASE("conventions: mmdet and original presets") {
@@ -30,30 +24,22 @@ TEST_CASE("conventions: mmdet and original presets") {
   CHECK(m.pixel_offset == 0.0);
   CHECK(m.degenerate_boxes == "finite");
   CHECK(m.ciou_alpha_gated);
-  CHECK(m.fcos_half_stride_offset);
-  CHECK(m.fcos_range_inclusive);
-  CHECK_FALSE(m.fcos_center_sampling);
-  CHECK_FALSE(m.fcos_score_sqrt);
-  CHECK(m.fcos_nms_threshold == 0.5);
-  CHECK(m.fcos_box_loss == "iou");
-  CHECK(m.retina_detections_per_image == 100);
-  CHECK(m.focal_normalizer == "batch_fg");
+  CHECK_FALSE(m.nms_suppress_on_equal);
+  CHECK_FALSE(m.iou_loss_plus_one);
 
   Conventions o = conventions_preset("original");
   CHECK(o.pixel_offset == 1.0);
   CHECK(o.degenerate_boxes == "finite");
   CHECK(o.nms_suppress_on_equal);
   CHECK(o.ciou_alpha_gated);
-  CHECK(o.fcos_iou_loss_plus_one);
-  CHECK_FALSE(o.fcos_center_sampling);
-  CHECK(o.fcos_score_sqrt);
-  CHECK(o.fcos_nms_threshold == 0.6);
-  CHECK(o.retina_box_loss_beta == 0.11);
-  CHECK_FALSE(o.retina_anchor_round);
-  CHECK(o.focal_normalizer == "batch_fg");
+  CHECK(o.iou_loss_plus_one);
 
   CHECK(error_of([] { conventions_preset("detectron"); }) ==
         "conventions: unknown preset 'detectron' (known presets: torchvision, mmdet, original)");
+  CHECK(convention_presets() == std::vector<std::string>{"torchvision", "mmdet", "original"});
+  for (const std::string& p : convention_presets()) CHECK_NOTHROW(check_convention_preset("x", p));
+  CHECK(error_of([] { check_convention_preset("fcos assignment", "yolo"); }) ==
+        "fcos assignment: unknown preset 'yolo' (known presets: torchvision, mmdet, original)");
 }
 
 TEST_CASE("conventions: set_convention parses every field type") {
@@ -66,29 +52,26 @@ TEST_CASE("conventions: set_convention parses every field type") {
   CHECK(c.ciou_alpha_gated);
   set_convention(c, "ciou_alpha_gated", "false");
   CHECK_FALSE(c.ciou_alpha_gated);
+  set_convention(c, "iou_loss_plus_one", "1");
+  CHECK(c.iou_loss_plus_one);
   set_convention(c, "degenerate_boxes", "finite");
   CHECK(c.degenerate_boxes == "finite");
   set_convention(c, "degenerate_boxes", "nan");
   CHECK(c.degenerate_boxes == "nan");
-  set_convention(c, "fcos_nms_threshold", "0.45");
-  CHECK(c.fcos_nms_threshold == 0.45);
-  set_convention(c, "retina_detections_per_image", "50");
-  CHECK(c.retina_detections_per_image == 50);
-  set_convention(c, "fcos_box_loss", "linear_iou");
-  CHECK(c.fcos_box_loss == "linear_iou");
 
   CHECK(error_of([&] { set_convention(c, "pixel_ofset", "1"); }).rfind(
             "conventions: unknown field 'pixel_ofset' (known fields: pixel_offset, degenerate_boxes,", 0) == 0);
   CHECK(error_of([&] { set_convention(c, "ciou_alpha_gated", "yes"); }) ==
         "conventions: ciou_alpha_gated='yes' is not a boolean (true or false)");
-  CHECK(error_of([&] { set_convention(c, "fcos_center_radius", "wide"); }) ==
-        "conventions: fcos_center_radius='wide' is not a number");
-  CHECK(error_of([&] { set_convention(c, "retina_detections_per_image", "2.5"); }) ==
-        "conventions: retina_detections_per_image='2.5' is not an integer");
+  CHECK(error_of([&] { set_convention(c, "pixel_offset", "wide"); }) ==
+        "conventions: pixel_offset='wide' is not a number");
   CHECK(error_of([&] { set_convention(c, "degenerate_boxes", "zero"); }) ==
         "conventions: degenerate_boxes='zero' is not one of nan|finite");
   CHECK(error_of([&] { set_convention(c, "pixel_offset", "2"); }) ==
         "conventions: pixel_offset must be 0 or 1, got 2");
+  // One source of truth: a setting read by one detector lives in that detector's options, not here.
+  for (const char* moved : {"fcos_center_sampling", "retina_anchor_round", "gaussian_radius_code", "focal_normalizer"})
+    CHECK(error_of([&] { set_convention(c, moved, "true"); }).rfind("conventions: unknown field", 0) == 0);
 }
 
 TEST_CASE("conventions: from attrs (preset, then overrides) and the list of consumed attrs") {
@@ -109,10 +92,10 @@ TEST_CASE("conventions: convention_fields lists every field and round-trips") {
   for (const char* p : {"torchvision", "mmdet", "original"}) {
     Conventions c = conventions_preset(p);
     auto fields = convention_fields(c);
-    REQUIRE(fields.size() == 21);
+    REQUIRE(fields.size() == 6);
     CHECK(fields[0] == std::pair<std::string, std::string>{"preset", p});
     CHECK(fields[1].first == "pixel_offset");
-    CHECK(fields.back().first == "focal_normalizer");
+    CHECK(fields.back().first == "iou_loss_plus_one");
     // Writing every printed value into a different preset reproduces this one.
     Conventions other = conventions_preset(std::string(p) == "mmdet" ? "original" : "mmdet");
     other.preset = p;

@@ -30,7 +30,7 @@ TEST_CASE("fcos_assign: points per level, both offsets") {
   opt.image_h = 20, opt.image_w = 36, opt.strides = {8, 16};
   std::vector<int64_t> sizes;
   // Level 0: ceil(20/8) x ceil(36/8) = 3 x 5; level 1: 2 x 3. torchvision: (x*s, y*s).
-  Tensor p = fcos_points(opt, {}, DType::f64, &sizes);
+  Tensor p = fcos_points(opt, DType::f64, &sizes);
   CHECK(sizes == std::vector<int64_t>{15, 6});
   CHECK(p.shape() == Shape{21, 2});
   CHECK(p.at(2 * 6) == 8.0);   // point 6 = (x=1, y=1) of level 0
@@ -39,8 +39,9 @@ TEST_CASE("fcos_assign: points per level, both offsets") {
   CHECK(p.at(2 * 20) == 32.0);  // last point of level 1: (2*16, 1*16)
   CHECK(p.at(2 * 20 + 1) == 16.0);
   // Official/mmdet: + s//2 -> (4, 4) first, (12, 12) for point 6; level 1 starts at (8, 8).
-  Conventions mm = conventions_preset("mmdet");
-  Tensor q = fcos_points(opt, mm, DType::f64);
+  FcosAssignOptions mm = opt;
+  apply_preset(mm, "mmdet");
+  Tensor q = fcos_points(mm, DType::f64);
   CHECK(q.at(0) == 4.0);
   CHECK(q.at(2 * 6) == 12.0);
   CHECK(q.at(2 * 15) == 8.0);
@@ -55,8 +56,7 @@ TEST_CASE("fcos_assign: one box by hand, torchvision convention") {
   // sqrt(4/16 * 8/12) = sqrt(1/6) = 0.408248.
   FcosAssignOptions opt;
   opt.image_h = opt.image_w = 64, opt.strides = {8, 16};
-  Conventions tv;  // the default preset is torchvision
-  FcosTargets t = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64), opt, tv);
+  FcosTargets t = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64), opt);
   const int64_t p88 = pidx(0, 8, 8, 8, 8), p168 = pidx(0, 8, 8, 16, 8);
   CHECK(positives(t) == std::vector<int64_t>{p88, p168, pidx(0, 8, 8, 8, 16), pidx(0, 8, 8, 16, 16)});
   CHECK(t.labels.at(p88) == 3);
@@ -69,9 +69,9 @@ TEST_CASE("fcos_assign: one box by hand, torchvision convention") {
   CHECK(t.matched.at(0) == -1);
   CHECK(t.centerness.at(0) == 0.0);
   // norm_on_bbox: ltrb / 8, centerness unchanged.
-  Conventions norm = tv;
-  norm.fcos_norm_on_bbox = true;
-  FcosTargets n = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64), opt, norm);
+  FcosAssignOptions norm = opt;
+  norm.norm_on_bbox = true;
+  FcosTargets n = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64), norm);
   CHECK(n.ltrb.at(4 * p88) == 1.0);
   CHECK(n.ltrb.at(4 * p88 + 3) == 1.5);
   CHECK(n.centerness.at(p88) == t.centerness.at(p88));
@@ -82,16 +82,16 @@ TEST_CASE("fcos_assign: original convention (half-stride points, no centre sampl
   // (4,4): l=t=4, r=b=16, centerness 4/16 = 0.25.
   FcosAssignOptions opt;
   opt.image_h = opt.image_w = 64, opt.strides = {8, 16};
-  Conventions orig = conventions_preset("original");
-  orig.fcos_center_sampling = false;
-  FcosTargets t = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f32), from_vector({1}, {1}, DType::i64), opt, orig);
+  apply_preset(opt, "original");
+  CHECK_FALSE(opt.center_sampling);
+  FcosTargets t = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f32), from_vector({1}, {1}, DType::i64), opt);
   CHECK(positives(t) == std::vector<int64_t>{0, 1, 8, 9});
   CHECK(t.centerness.at(0) == doctest::Approx(0.25));
   CHECK(t.ltrb.at(2) == 16.0f);
   // Centre sampling on, radius 0.5 (4 px): only points with |x-10| < 4 and |y-10| < 4: (12,12) alone.
-  orig.fcos_center_sampling = true;
-  orig.fcos_center_radius = 0.5;
-  FcosTargets c = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f32), from_vector({1}, {1}, DType::i64), opt, orig);
+  opt.center_sampling = true;
+  opt.center_radius = 0.5;
+  FcosTargets c = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f32), from_vector({1}, {1}, DType::i64), opt);
   CHECK(positives(c) == std::vector<int64_t>{9});
 }
 
@@ -99,16 +99,15 @@ TEST_CASE("fcos_assign: range boundary, inclusive vs strict") {
   // Image 128, strides 8 and 16, ranges (-1,64), (64,inf). Box [0,0,128,128], no centre sampling.
   // torchvision points: level-0 point (64,64) has l=t=r=b=64, m = 64: strict -> not in (-1,64);
   // inclusive -> in [-1,64]. Level-1 point (64,64): m = 64: strict not in (64,inf), inclusive yes.
-  FcosAssignOptions opt;
-  opt.image_h = opt.image_w = 128, opt.strides = {8, 16};
-  Conventions strict;
-  strict.fcos_center_sampling = false;
-  Conventions incl = strict;
-  incl.fcos_range_inclusive = true;
+  FcosAssignOptions strict;
+  strict.image_h = strict.image_w = 128, strict.strides = {8, 16};
+  strict.center_sampling = false;
+  FcosAssignOptions incl = strict;
+  incl.range_inclusive = true;
   Tensor b = from_vector({0, 0, 128, 128}, {1, 4}, DType::f64);
   Tensor l = from_vector({0}, {1}, DType::i64);
   const int64_t lvl0 = pidx(0, 16, 8, 64, 64), lvl1 = pidx(256, 8, 16, 64, 64);
-  FcosTargets s = fcos_targets(b, l, opt, strict), i = fcos_targets(b, l, opt, incl);
+  FcosTargets s = fcos_targets(b, l, strict), i = fcos_targets(b, l, incl);
   CHECK(s.labels.at(lvl0) == -1);
   CHECK(s.labels.at(lvl1) == -1);
   CHECK(i.labels.at(lvl0) == 0);
@@ -116,8 +115,8 @@ TEST_CASE("fcos_assign: range boundary, inclusive vs strict") {
   // A neighbour (56,64) of level 0: m = max(56,64,72,64) = 72 > 64: background either way.
   CHECK(i.labels.at(pidx(0, 16, 8, 56, 64)) == -1);
   // Explicit ranges override the defaults: (0, 1000) on level 0 takes the point under both rules.
-  opt.ranges = {{0, 1000}, {1000, 2000}};
-  CHECK(fcos_targets(b, l, opt, strict).labels.at(lvl0) == 0);
+  strict.ranges = {{0, 1000}, {1000, 2000}};
+  CHECK(fcos_targets(b, l, strict).labels.at(lvl0) == 0);
 }
 
 TEST_CASE("fcos_assign: several candidates: smallest area wins, equal areas the lower index") {
@@ -126,10 +125,9 @@ TEST_CASE("fcos_assign: several candidates: smallest area wins, equal areas the 
   // Boxes 1 and 2 tie on area -> box 1 (lower index).
   FcosAssignOptions opt;
   opt.image_h = opt.image_w = 64, opt.strides = {8};
-  Conventions c;
-  c.fcos_center_sampling = false;
+  opt.center_sampling = false;
   Tensor b = from_vector({0, 0, 40, 40, 8, 8, 30, 30, 10, 10, 32, 32}, {3, 4}, DType::f64);
-  FcosTargets t = fcos_targets(b, from_vector({5, 6, 7}, {3}, DType::i64), opt, c);
+  FcosTargets t = fcos_targets(b, from_vector({5, 6, 7}, {3}, DType::i64), opt);
   const int64_t p = pidx(0, 8, 8, 16, 16);
   CHECK(t.matched.at(p) == 1);
   CHECK(t.labels.at(p) == 6);
@@ -156,4 +154,31 @@ TEST_CASE("fcos_assign: zero boxes, degenerate and outside boxes, errors") {
   opt.ranges.clear();
   opt.strides = {0};
   CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0, 1}, {2}, DType::i64), opt), "strides must be positive");
+}
+
+TEST_CASE("fcos_assign: presets set the convention fields and keep the geometry") {
+  FcosAssignOptions o;
+  o.image_h = 96, o.strides = {8, 16, 32};
+  const FcosAssignOptions tv = o;
+  CHECK_FALSE(tv.half_stride_offset);  // the defaults are torchvision's
+  CHECK_FALSE(tv.range_inclusive);
+  CHECK(tv.center_sampling);
+  CHECK(tv.center_radius == 1.5);
+  CHECK_FALSE(tv.norm_on_bbox);
+  for (const char* p : {"mmdet", "original"}) {
+    CAPTURE(p);
+    apply_preset(o, p);
+    CHECK(o.half_stride_offset);
+    CHECK(o.range_inclusive);
+    CHECK_FALSE(o.center_sampling);
+    CHECK(o.center_radius == 1.5);
+    CHECK_FALSE(o.norm_on_bbox);
+    CHECK(o.image_h == 96);
+    CHECK(o.strides == std::vector<int64_t>{8, 16, 32});
+  }
+  apply_preset(o, "torchvision");
+  CHECK(o.half_stride_offset == tv.half_stride_offset);
+  CHECK(o.range_inclusive == tv.range_inclusive);
+  CHECK(o.center_sampling == tv.center_sampling);
+  CHECK_THROWS_WITH_PART(apply_preset(o, "detectron"), "fcos assignment: unknown preset 'detectron' (known presets: torchvision, mmdet, original)");
 }

@@ -48,15 +48,11 @@ double logit(double p) { return std::log(p / (1 - p)); }
 //   p5: l = 8, t = 8, r = 8, b = 14 -> ctr = sqrt(8/8 * 8/14) = 0.755929
 //   p9: l = 8, t = 16, r = 8, b = 6  -> ctr = sqrt(8/8 * 6/16) = 0.612372
 FcosAssignOptions one_level_options() {
-  FcosAssignOptions o;
-  o.image_h = o.image_w = 32;
+  FcosConfig c;  // the config's assignment: half-stride points, inclusive ranges
+  c.center_sampling = false;
+  FcosAssignOptions o = c.assign_options(32, 32);
   o.strides = {8};
   return o;
-}
-Conventions one_level_conventions() {
-  FcosConfig c;
-  c.center_sampling = false;
-  return c.conventions();
 }
 }  // namespace
 
@@ -149,13 +145,18 @@ TEST_CASE("fcos_model: config JSON round trip, overrides, describe") {
   CHECK(dj != c.to_json());
   CHECK(FcosConfig::from_json(dj).to_json() == dj);
   CHECK(FcosConfig::from_json(dj).center_radius == 2.5);
-  // The assignment fields reach the Conventions handed to fcos_targets; targets stay in pixels.
-  const Conventions cv = d.conventions(), cc = c.conventions();
-  CHECK(!cv.fcos_half_stride_offset);
-  CHECK(cc.fcos_half_stride_offset);
-  CHECK(cv.fcos_center_radius == 2.5);
-  CHECK(cc.fcos_range_inclusive);
-  CHECK(!cc.fcos_norm_on_bbox);
+  // The assignment fields reach the options handed to fcos_targets; targets stay in pixels.
+  const FcosAssignOptions av = d.assign_options(64, 96), ac = c.assign_options(64, 96);
+  CHECK(!av.half_stride_offset);
+  CHECK(ac.half_stride_offset);
+  CHECK(av.center_radius == 2.5);
+  CHECK(ac.center_radius == 1.5);
+  CHECK(ac.range_inclusive);
+  CHECK(ac.center_sampling);
+  CHECK(!ac.norm_on_bbox);
+  CHECK(av.image_h == 64);
+  CHECK(av.image_w == 96);
+  CHECK(av.strides == d.strides());
   CHECK(d.strides() == std::vector<int64_t>{8, 16, 32, 64, 128});
 
   nlohmann::json missing = dj;
@@ -203,7 +204,7 @@ TEST_CASE("fcos_model: config JSON round trip, overrides, describe") {
 TEST_CASE("fcos_model: targets and loss parts by hand") {
   // Two images: image 0 has the box of one_level_options (label 1), image 1 none. K = 2, P = 16.
   FcosBatchTargets t = fcos_batch_targets({{{4, 4, 20, 26}}, {}}, {{1}, {}}, 2, one_level_options(),
-                                          one_level_conventions(), DType::f64);
+                                          DType::f64);
   REQUIRE(t.num_pos == 2);
   CHECK(t.pos_index.to_vector() == std::vector<double>{5, 9});
   CHECK(t.pos_label == std::vector<int64_t>{1, 1});
@@ -248,11 +249,11 @@ TEST_CASE("fcos_model: targets and loss parts by hand") {
 
   CHECK_THROWS_WITH_PART(fcos_loss(cls, zeros({2, 4, 15}, DType::f64), ctr, t), "box must be [N, 4, P]");
   CHECK_THROWS_WITH_PART(fcos_loss(cls.to(DType::f32), box.to(DType::f32), ctr.to(DType::f32), t), "dtype");
-  CHECK_THROWS_WITH_PART(fcos_batch_targets({{{4, 4, 20, 26}}}, {{2}}, 2, one_level_options(), {}), "label 2");
+  CHECK_THROWS_WITH_PART(fcos_batch_targets({{{4, 4, 20, 26}}}, {{2}}, 2, one_level_options()), "label 2");
 }
 
 TEST_CASE("fcos_model: loss with no object anywhere is finite, box and ctr exactly 0") {
-  FcosBatchTargets t = fcos_batch_targets({{}, {}}, {{}, {}}, 2, one_level_options(), one_level_conventions(), DType::f64);
+  FcosBatchTargets t = fcos_batch_targets({{}, {}}, {{}, {}}, 2, one_level_options(), DType::f64);
   CHECK(t.num_pos == 0);
   Generator gen(4);
   Tensor cls = randn({2, 2, 16}, gen, DType::f64).set_requires_grad(true);
@@ -300,7 +301,7 @@ TEST_CASE("fcos_model: loss gradcheck (f64) w.r.t. the head outputs") {
   Generator gen(7);
   // Image 0: the hand case's box; image 1: two overlapping boxes of both classes.
   FcosBatchTargets t = fcos_batch_targets({{{4, 4, 20, 26}}, {{2, 6, 30, 22}, {10, 3, 27, 29}}}, {{1}, {0, 1}}, 2,
-                                          one_level_options(), one_level_conventions(), DType::f64);
+                                          one_level_options(), DType::f64);
   REQUIRE(t.num_pos >= 4);
   std::vector<Tensor> xs = {randn({2, 2, 16}, gen, DType::f64).set_requires_grad(true),
                             add(mul(abs(randn({2, 4, 16}, gen, DType::f64)), 6.0), 1.0).set_requires_grad(true),
@@ -329,9 +330,9 @@ TEST_CASE("fcos_model: decode a crafted head output") {
   FcosAssignOptions ao;
   ao.image_h = ao.image_w = 32;
   ao.strides = {8, 16};
-  FcosConfig fc;
+  ao.half_stride_offset = true;  // FcosConfig's default
   std::vector<int64_t> sizes;
-  Tensor points = fcos_points(ao, fc.conventions(), DType::f64, &sizes);
+  Tensor points = fcos_points(ao, DType::f64, &sizes);
   REQUIRE(sizes == std::vector<int64_t>{16, 4});
   const int64_t K = 3, P = 20;
   Tensor cls = full({1, K, P}, -10.0, DType::f32);

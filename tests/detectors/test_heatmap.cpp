@@ -104,9 +104,9 @@ TEST_CASE("heatmap: centernet_targets by hand") {
   CHECK(t.heatmap.at(c1 + 6 * 32 + 8) == doctest::Approx(std::exp(-2.88)).epsilon(1e-6));
   CHECK(t.heatmap.at(c1 + 6 * 32 + 9) == 0.0f);
   // Corrected radius: 0 -> only the peak.
-  Conventions fixed;
+  CenterNetTargetOptions fixed = opt;
   fixed.gaussian_radius_code = false;
-  CenterNetTargets f = centernet_targets(boxes, labels, opt, fixed);
+  CenterNetTargets f = centernet_targets(boxes, labels, fixed);
   CHECK(f.heatmap.at(c1 + 6 * 32 + 6) == 1.0f);
   CHECK(f.heatmap.at(c1 + 6 * 32 + 7) == 0.0f);
   // Every positive cell of the heatmap is exactly 1 and sits at an index of a masked-in slot.

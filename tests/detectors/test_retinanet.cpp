@@ -22,7 +22,7 @@ TEST_CASE("retinanet: cell anchors by hand, rounded (torchvision) and exact") {
   // half: 11.314, 22.627 -> rounded [-23, -11, 23, 11]. Ratio 1, size 32: [-16,-16,16,16];
   // size 40: [-20,-20,20,20]; size 50: [-25,-25,25,25]. Ratio 2, size 50: w = 35.355 h = 70.711 -> [-18,-35,18,35].
   AnchorOptions opt;
-  Tensor a = cell_anchors(32, opt, {}, DType::f64);
+  Tensor a = cell_anchors(32, opt, DType::f64);
   CHECK(a.shape() == Shape{9, 4});
   auto row = [&](const Tensor& t, int r) { return std::vector<double>{t.at(4 * r), t.at(4 * r + 1), t.at(4 * r + 2), t.at(4 * r + 3)}; };
   CHECK(row(a, 0) == std::vector<double>{-23, -11, 23, 11});
@@ -31,9 +31,10 @@ TEST_CASE("retinanet: cell anchors by hand, rounded (torchvision) and exact") {
   CHECK(row(a, 5) == std::vector<double>{-25, -25, 25, 25});
   CHECK(row(a, 8) == std::vector<double>{-18, -35, 18, 35});
   // Exact (detectron2 / mmdet style): size 32 * 2^(1/3) = 40.3175, ratio 1 -> half 20.1587.
-  Conventions exact;
-  exact.retina_anchor_round = false;
-  Tensor e = cell_anchors(32, opt, exact, DType::f64);
+  AnchorOptions exact = opt;
+  apply_preset(exact, "mmdet");
+  CHECK_FALSE(exact.anchor_round);
+  Tensor e = cell_anchors(32, exact, DType::f64);
   CHECK(e.at(4 * 4 + 2) == doctest::Approx(16 * std::pow(2.0, 1.0 / 3.0)).epsilon(1e-14));
   CHECK(e.at(0) == doctest::Approx(-16 / std::sqrt(0.5)).epsilon(1e-14));
 }
@@ -43,7 +44,7 @@ TEST_CASE("retinanet: anchors over levels: count, order, shifts") {
   AnchorOptions opt;
   opt.image_h = 64, opt.image_w = 32, opt.strides = {8, 16};
   std::vector<int64_t> sizes;
-  Tensor a = retinanet_anchors(opt, {}, DType::f32, &sizes);
+  Tensor a = retinanet_anchors(opt, DType::f32, &sizes);
   CHECK(sizes == std::vector<int64_t>{8 * 4 * 9, 4 * 2 * 9});
   CHECK(a.shape() == Shape{(8 * 4 + 4 * 2) * 9, 4});
   // Location (x=1, y=0) of level 0 is the second group of 9: shifted by (8, 0).
@@ -58,12 +59,22 @@ TEST_CASE("retinanet: anchors over levels: count, order, shifts") {
   opt.scales = {1.0};
   opt.ratios = {1.0};
   opt.sizes = {10, 20};
-  Tensor s = retinanet_anchors(opt, {}, DType::f64);
+  Tensor s = retinanet_anchors(opt, DType::f64);
   CHECK(s.shape() == Shape{32 + 8, 4});
   CHECK(s.at(0) == -5);
   CHECK(s.at(4 * 32 + 2) == 10);
   CHECK_THROWS_WITH_PART(retinanet_anchors([] { AnchorOptions o; o.sizes = {1}; return o; }()), "anchors: 1 sizes for 5 strides");
   CHECK_THROWS_WITH_PART(retinanet_anchors([] { AnchorOptions o; o.ratios = {0}; return o; }()), "aspect ratios must be positive");
+}
+
+TEST_CASE("retinanet: anchor presets") {
+  AnchorOptions o;
+  CHECK(o.anchor_round);  // the default is torchvision's
+  apply_preset(o, "original");
+  CHECK_FALSE(o.anchor_round);
+  apply_preset(o, "torchvision");
+  CHECK(o.anchor_round);
+  CHECK_THROWS_WITH_PART(apply_preset(o, "yolo"), "anchors: unknown preset 'yolo'");
 }
 
 TEST_CASE("retinanet: matcher thresholds, ignore band, low-quality matches") {

@@ -315,7 +315,7 @@ TEST_CASE("retinanet model: loss and detections equal torchvision's on a formula
   const std::vector<Tensor> box = maps(4, [](int64_t i) { return 0.5 * std::cos(0.11 * double(i)); });
   const RetinaNetConfig cfg = RetinaNetConfig::cpu(K);
   std::vector<int64_t> level_sizes;
-  const Tensor anchors = retinanet_anchors(cfg.anchor_options(64, 64), cfg.conventions(), DType::f32, &level_sizes);
+  const Tensor anchors = retinanet_anchors(cfg.anchor_options(64, 64), DType::f32, &level_sizes);
   const RetinaNetTargets t = retinanet_targets(
       anchors, {from_vector({5, 7, 30, 40, 28, 20, 60, 50}, {2, 4}), from_vector({10, 10, 26, 26}, {1, 4})}, {{2, 0}, {1}},
       K, cfg.matcher_options(), cfg.coder_options(), cfg.conventions());

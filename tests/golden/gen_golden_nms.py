@@ -374,7 +374,7 @@ def fam_fcos():
             pts, matched, sp = fcos_mmdet_matched(b, H, W, strides, 1.5, sampling)
             lab, ltrb, ctr = fcos_fill(pts, matched, b, labels, sp, True)
             attrs = {"image_size": "%d,%d" % (H, W), "strides": ",".join(map(str, strides)), "convention": "mmdet",
-                     "fcos_center_sampling": "true" if sampling else "false", "fcos_norm_on_bbox": "true"}
+                     "center_sampling": "true" if sampling else "false", "norm_on_bbox": "true"}
             add("fcos_targets_mmdet%s" % ("_cs" if sampling else ""), "fcos_targets", dtype,
                 [("boxes", b), ("labels", labels)], attrs, [pts, lab, matched, ltrb, ctr])
     empty = np.zeros((0, 4), np.float32)
