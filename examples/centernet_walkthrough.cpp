@@ -33,7 +33,7 @@
 #include "autograd/ops.h"
 #include "autograd/ops/pool.h"
 #include "detectors/centernet/decode.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/task/task.h"
 #include "detectors/centernet/loss.h"
 #include "detectors/centernet/detector.h"
 #include "detectors/visualize.h"

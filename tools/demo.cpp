@@ -45,11 +45,11 @@ int run(DemoCli& d) {
     std::printf("no evaluation (--val-size 0)\n");
     return 0;
   }
-  const det::RunPictures pics = det::write_run_pictures(r.run_dir, o.val_data, r.eval, d.pictures);
+  const det::RunPictures pics = det::write_run_pictures(r.run_dir, o.val_data, *r.eval, d.pictures);
   namespace fs = std::filesystem;
   const fs::path dir(r.run_dir);
-  std::printf("\nvalidation (%lld scenes, COCO evaluation):\n  %s\n", (long long)r.eval.images,
-              headline(r.eval).c_str());
+  std::printf("\nvalidation (%lld scenes, COCO evaluation):\n  %s\n", (long long)r.eval->images,
+              r.eval->headline().c_str());
   std::printf("pictures:\n  %s  detections (score >= 0.3) and ground truth (white)\n", pics.detections.c_str());
   if (!pics.score_maps.empty()) std::printf("  %s  predicted heatmaps\n", pics.score_maps.c_str());
   std::printf("  %s  training loss   %s  validation mAP during training\n", (dir / "loss.png").c_str(),

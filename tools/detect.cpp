@@ -58,7 +58,7 @@ int run(DetectOptions& o) {
     check(m.net->score_maps(blank).defined(), "detect --show-heatmap: this model (", info.kind, ") has no heatmap");
   }
   fs::create_directories(o.out);
-  const det::InferenceOptions inf = det::apply_inference_overrides(*m.net, o.inf);
+  const det::InferenceOptions inf = det::apply_inference_overrides(det::detector_of(*m.net, "detect"), o.inf);
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& file : o.images) {
     const Tensor image = io::load_image(file);

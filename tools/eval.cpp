@@ -2,7 +2,7 @@
 // `detgrad eval --gt GT.json --dt DETECTIONS.json [--json OUT.json] [--voc] [--use-07-metric]`
 //   COCO box mAP of a detection result file against a COCO ground-truth file, printed as pycocotools
 //   prints it (12 lines) plus a per-category AP table; --voc adds the PASCAL VOC AP. OUT.json gets the
-//   evaluation schema of detectors/pipeline/evaluate.h (eval_json: the 12 numbers, per_class_AP, ...)
+//   evaluation schema of detectors/task/detection_eval.h (eval_json: the 12 numbers, per_class_AP, ...)
 //   and, with --voc, "voc".
 //   See docs/detection/evaluation.md.
 // `detgrad eval RUN_DIR|MODEL [--data fashion-scenes|DIR] [--preset P --val-size N --data-seed S]`
@@ -19,7 +19,7 @@
 #include "autograd/error.h"
 #include "detectors/eval/coco_eval.h"
 #include "detectors/eval/voc_eval.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/task/detection_eval.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/pipeline/train.h"
 #include "tools/commands.h"
@@ -83,23 +83,24 @@ Evaluated evaluate_model(const EvalOptions& o) {
   std::printf("model %s (%s) on %s\n", m.path.c_str(), m.net->describe().c_str(), ds.description.c_str());
   if (!ds.note.empty()) std::printf("note: %s\n", ds.note.c_str());
   ProgressBar bar("eval", (long)ds.size, 1, std::max<long>(1, (long)ds.size / 4));
+  det::Detector& net = det::detector_of(*m.net, "eval");
   det::EvalOptions eo;
-  eo.use_defaults = false;
-  eo.inference = m.net->default_inference();
-  if (!o.nms.empty()) eo.inference.nms.kind = det::post_nms_from_name(o.nms);
-  if (o.nms_iou > 0) eo.inference.nms.iou = o.nms_iou;
+  det::InferenceOptions inf = net.default_inference();
+  if (!o.nms.empty()) inf.nms.kind = det::post_nms_from_name(o.nms);
+  if (o.nms_iou > 0) inf.nms.iou = o.nms_iou;
   std::printf("inference: score > %g, %lld candidates, NMS %s (IoU %g), %lld detections per image\n",
-              eo.inference.score_threshold, (long long)eo.inference.topk_candidates,
-              det::post_nms_name(eo.inference.nms.kind), eo.inference.nms.iou, (long long)eo.inference.max_detections);
-  det::EvalReport rep = det::evaluate(*m.net, m.info, ds, eo, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+              inf.score_threshold, (long long)inf.topk_candidates, det::post_nms_name(inf.nms.kind), inf.nms.iou,
+              (long long)inf.max_detections);
+  const det::DetectionEvaluation rep =
+      *det::evaluate_detector(net, m.info, ds, eo, inf, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
   bar.finish();
   gt = ds.ground_truth();
   dets = rep.detections;
   r = rep.coco;
   agnostic = rep.agnostic_ap50;
   model_json = {{"kind", m.info.kind}, {"describe", m.net->describe()}, {"parameters", m.net->num_parameters()},
-                {"nms", det::post_nms_name(eo.inference.nms.kind)}, {"nms_iou", eo.inference.nms.iou}};
-  detect_ms = rep.images > 0 ? 1000 * rep.detect_seconds / (double)rep.images : -1;
+                {"nms", det::post_nms_name(inf.nms.kind)}, {"nms_iou", inf.nms.iou}};
+  detect_ms = rep.images > 0 ? 1000 * rep.predict_seconds / (double)rep.images : -1;
   std::printf("inference: %.2f ms per image (network, decoding and NMS; batches of %lld, %d threads)\n", detect_ms,
               (long long)eo.batch, omp_get_max_threads());
   if (!o.dt_out.empty()) {
@@ -138,7 +139,7 @@ void report(const EvalOptions& o, const Evaluated& e) {
   for (const auto& c : gt.categories) names[c.id] = c.name;
   std::vector<std::string> class_names;
   for (int k = 0; k < r.K; ++k) class_names.push_back(names[r.category_ids[k]]);
-  // The one evaluation schema (detectors/pipeline/evaluate.h), plus what only this command knows.
+  // The one evaluation schema (detectors/task/detection_eval.h), plus what only this command knows.
   nlohmann::json out = det::eval_json(r, class_names, agnostic, (int64_t)r.image_ids.size(), -1);
   if (agnostic >= -0.5)
     std::printf(" class-agnostic AP @[ IoU=0.50      | area=   all | maxDets=100 ] = %.3f\n", agnostic);

@@ -25,7 +25,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   }
   return [t] {
     det::TrainResult r = run_training(*t);
-    if (r.has_eval) std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", headline(r.eval).c_str());
+    if (r.has_eval) std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", r.eval->headline().c_str());
     std::printf("model: %s/model.safetensors  (detgrad detect / detgrad eval take it)\n", r.run_dir.c_str());
     return r.interrupted ? 130 : 0;
   };

@@ -75,13 +75,6 @@ nlohmann::json model_overrides(const TrainCli& t) {
   return j;
 }
 
-std::string headline(const det::EvalReport& r) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "mAP@0.5 %.3f  mAP@[.5:.95] %.3f  class-agnostic AP@0.5 %.3f", r.coco.stats.AP50,
-                r.coco.stats.AP, r.agnostic_ap50);
-  return buf;
-}
-
 det::TrainResult run_training(TrainCli& t) {
   auto& o = t.opts;
   o.model_options = model_overrides(t);
@@ -127,9 +120,9 @@ det::TrainResult run_training(TrainCli& t) {
     if (bar) bar->finish();
     bar.reset();
   };
-  cb.evaluated = [&](const det::EvalReport& r, const det::StepInfo& s) {
+  cb.evaluated = [&](const det::Evaluation& r, const det::StepInfo& s) {
     std::printf("  eval after %lld images (%.1f min of training): %s  [%lld images, %.1f s]\n", (long long)s.images,
-                s.train_seconds / 60, headline(r).c_str(), (long long)r.images, r.seconds);
+                s.train_seconds / 60, r.headline().c_str(), (long long)r.images, r.seconds);
     std::fflush(stdout);
   };
 

@@ -37,7 +37,5 @@ det::TrainResult run_training(TrainCli& t);
 // The model options given on the command line as a JSON object of config overrides.
 nlohmann::json model_overrides(const TrainCli& t);
 
-// The 3 numbers everyone asks for, one line: "mAP@0.5 0.512  mAP 0.301  class-agnostic AP@0.5 0.702".
-std::string headline(const det::EvalReport& r);
 
 }  // namespace dg::tools

@@ -11,7 +11,7 @@
 #include "autograd/ops.h"
 #include "detectors/data/augment.h"
 #include "detectors/nms.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/task/task.h"
 #include "detectors/task/zoo.h"
 
 namespace dg::det {
@@ -98,18 +98,20 @@ ExplainResult explain_scene(const LoadedModel& m, const ExplainOptions& o) {
   r.scene_description = "scene " + std::to_string(o.scene) + " of " + ds.description + ": " +
                         std::to_string(s.boxes.size()) + " boxes";
   Generator gen(0);
-  for (const std::string& kind : detector_kinds()) {
+  for (const std::string& kind : model_kinds()) {
     const bool own = kind == m.info.kind;
-    std::shared_ptr<Detector> net = own ? m.net : make_detector(kind, m.info.num_classes(), {}, gen);
+    std::shared_ptr<Task> net = own ? m.net : make_model(kind, m.info.num_classes(), {}, gen);
     TargetExplanation e = net->explain_targets(a, m.info.class_names);
     if (!e.picture.defined()) continue;
     ExplainResult::Picture p{kind, (fs::path(o.out) / ("explain_" + kind + ".png")).string(), e.summary, own};
     io::save_png(p.path, e.picture);
     r.pictures.push_back(p);
   }
-  r.nms_log_path = (fs::path(o.out) / "explain_nms.txt").string();
-  std::ofstream(r.nms_log_path) << nms_log(*m.net, batch.images, apply_inference_overrides(*m.net, o.inference),
-                                           m.info.class_names);
+  if (Detector* d = as_detector(*m.net)) {  // the NMS log is about boxes
+    r.nms_log_path = (fs::path(o.out) / "explain_nms.txt").string();
+    std::ofstream(r.nms_log_path) << nms_log(*d, batch.images, apply_inference_overrides(*d, o.inference),
+                                             m.info.class_names);
+  }
   return r;
 }
 

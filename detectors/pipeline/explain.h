@@ -32,7 +32,7 @@ struct ExplainResult {
     bool own_config = false;       // the model's configuration (else the kind's CPU default)
   };
   std::vector<Picture> pictures;
-  std::string nms_log_path;
+  std::string nms_log_path;        // "" when the model is not a Detector
 };
 
 // dg::Error for a scene outside the data, or data whose classes differ from the model's.

@@ -8,7 +8,7 @@
 #include "autograd/ops.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/loader.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/task/detection_eval.h"
 
 namespace dg::det {
 
@@ -31,7 +31,7 @@ ImageDetections detect_image(const LoadedModel& m, const Tensor& image, const In
   data::Batch batch;
   loader.next(batch);
   ImageDetections r;
-  r.in_input = m.net->detect(batch.images, inf)[0];
+  r.in_input = detector_of(*m.net, "detect").detect(batch.images, inf)[0];
   r.in_image = map_boxes(r.in_input, input_to_image(batch.transforms[0]));
   r.image = image;
   r.to_input = batch.transforms[0];

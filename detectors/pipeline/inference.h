@@ -13,6 +13,7 @@
 #include "detectors/data/augment.h"
 #include "detectors/detections.h"
 #include "detectors/pipeline/model_file.h"
+#include "detectors/task/detector.h"
 #include "detectors/visualize.h"
 
 namespace dg::det {
@@ -35,7 +36,7 @@ struct ImageDetections {
   Tensor input_batch;    // [1, 3, h, w]: the normalised network input
 };
 
-// image u8 [H, W, 3].
+// image u8 [H, W, 3]. dg::Error when the model is not a Detector.
 ImageDetections detect_image(const LoadedModel& m, const Tensor& image, const InferenceOptions& inf);
 
 // The detections JSON entry above.

@@ -1,4 +1,4 @@
-// Trained detector models on disk. A model file is a safetensors file holding the state_dict and, in its
+// Trained models on disk. A model file is a safetensors file holding the state_dict and, in its
 // metadata under "detgrad.model", a JSON description with everything needed to use it on new images:
 //   {"kind": "centernet"|"fcos"|"retinanet", "config": {...the detector's config_json()...},
 //    "class_names": [...], "category_ids": [...], "input_height", "input_width", "mean": [3], "std": [3]}
@@ -15,23 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/io/safetensors.h"
-#include "detectors/task/detector.h"
+#include "detectors/task/model_info.h"
+#include "detectors/task/task.h"
 
 namespace dg::det {
-
-struct ModelInfo {
-  std::string kind;                       // the detector (detectors/task/zoo.h)
-  nlohmann::json config;                  // its config_json()
-  std::vector<std::string> class_names;   // by label; size == number of classes
-  std::vector<int64_t> category_ids;      // COCO id of each label (default label + 1)
-  int64_t input_height = 0, input_width = 0;  // the network input size it was trained at
-  std::array<float, 3> mean{0.5f, 0.5f, 0.5f}, std{0.25f, 0.25f, 0.25f};  // x = (u8/255 - mean) / std
-
-  int64_t num_classes() const { return (int64_t)class_names.size(); }
-  std::string to_json() const;
-  // Parses and checks the fields; `context` (the file) starts error messages.
-  static ModelInfo from_json(const std::string& text, const std::string& context);
-};
 
 inline constexpr const char* kModelInfoKey = "detgrad.model";
 
@@ -39,10 +26,10 @@ inline constexpr const char* kModelInfoKey = "detgrad.model";
 io::TensorMap state_map(const nn::Module& net);
 
 // Atomic write of a model file.
-void save_model(const std::string& path, const Detector& net, const ModelInfo& info);
+void save_model(const std::string& path, const Task& net, const ModelInfo& info);
 
 struct LoadedModel {
-  std::shared_ptr<Detector> net;  // in eval mode
+  std::shared_ptr<Task> net;  // in eval mode
   ModelInfo info;
   std::string path;               // the file actually read
 };

@@ -8,26 +8,20 @@
 #include "autograd/ops.h"
 #include "detectors/draw.h"
 #include "detectors/pipeline/model_file.h"
-#include "detectors/visualize.h"
 
 namespace dg::det {
 
-RunPictures write_run_pictures(const std::string& run_dir, const data::DatasetSpec& val_data, const EvalReport& eval,
+RunPictures write_run_pictures(const std::string& run_dir, const data::DatasetSpec& val_data, const Evaluation& eval,
                                int64_t n) {
   namespace fs = std::filesystem;
   data::Dataset val = data::open_dataset(val_data, data::Split::val);
   LoadedModel m = load_model(run_dir);
-  n = std::min<int64_t>(n, std::min<int64_t>(val.size, (int64_t)eval.per_image.size()));
+  n = std::min<int64_t>(n, std::min<int64_t>(val.size, eval.pictures()));
   RunPictures r;
-  std::vector<Tensor> dets, maps_pics;
-  for (int64_t i = 0; i < n; ++i) {
-    data::Scene s = val.get(i);
-    PictureOptions po;
-    po.gt_boxes = s.boxes;
-    dets.push_back(detection_picture(s.image, eval.per_image[(size_t)i], m.info.class_names, po));
-  }
+  std::vector<Tensor> preds, maps_pics;
+  for (int64_t i = 0; i < n; ++i) preds.push_back(eval.picture(i, val.get(i), m.info.class_names));
   r.detections = (fs::path(run_dir) / "detections.png").string();
-  io::save_png(r.detections, tile_images(dets, 4, 4));
+  io::save_png(r.detections, tile_images(preds, 4, 4));
   // The score maps of the same scenes, one batch through the network.
   data::Loader loader(val.get, n, eval_loader_config(m.info, n, 0));
   data::Batch b;
@@ -35,12 +29,8 @@ RunPictures write_run_pictures(const std::string& run_dir, const data::DatasetSp
   const Tensor maps = m.net->score_maps(b.images);
   if (!maps.defined()) return r;
   for (int64_t i = 0; i < n; ++i) {
-    data::Scene s = val.get(i);
     Tensor p = squeeze(narrow(maps, 0, i, 1), 0);
-    PictureOptions ph;
-    ph.heatmap = &p;
-    ph.score_threshold = 2;  // the map only
-    maps_pics.push_back(detection_picture(s.image, eval.per_image[(size_t)i], m.info.class_names, ph));
+    maps_pics.push_back(eval.picture(i, val.get(i), m.info.class_names, &p));
   }
   r.score_maps = (fs::path(run_dir) / "heatmaps.png").string();
   io::save_png(r.score_maps, tile_images(maps_pics, 4, 4));

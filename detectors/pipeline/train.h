@@ -1,7 +1,7 @@
-// Training a detector: the loop behind `detgrad train centernet|fcos|retinanet` and `detgrad demo`.
+// Training a model (a Task: detectors/task/task.h): the loop behind `detgrad train centernet|fcos|retinanet` and `detgrad demo`.
 //
 // One step: a batch from the deterministic loader (data/loader.h; augmentation as data/augment.h),
-// Detector::loss (the detector builds its targets and its loss: detectors/task/detector.h), backward, Adam.
+// Task::loss (the model builds its targets and its loss: detectors/task/task.h), backward, Adam.
 // With amp fp16/bf16 the forward and the loss run inside amp::Autocast (convolutions and matmuls in
 // the low type, f32 accumulation); with fp16 the loss is scaled by amp::GradScaler and steps whose
 // gradients overflow are skipped (logged as "loss_scale" and "skipped" in the train lines). The learning rate follows, per step, a linear warm-up from
@@ -33,7 +33,8 @@
 
 #include "detectors/data/augment.h"
 #include "detectors/data/dataset.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/pipeline/model_file.h"
+#include "detectors/task/task.h"
 #include "detectors/pipeline/model_file.h"
 
 namespace dg::det {
@@ -80,7 +81,7 @@ struct StepInfo {
   double loss_scale = 1;                       // GradScaler's scale (--amp fp16), else 1
   int64_t skipped_steps = 0;                   // optimizer steps skipped for inf/NaN gradients (fp16)
   std::vector<double> parts;                   // the detector's loss parts
-  std::vector<std::string> part_names;         // their names (Detector::loss_names)
+  std::vector<std::string> part_names;         // their names (Task::loss_names)
   double train_seconds = 0;                    // training time of this run so far (resumes included)
 };
 
@@ -90,7 +91,7 @@ struct TrainCallbacks {
   std::function<void(const StepInfo&)> step;                     // after every step
   std::function<void(int64_t epoch)> epoch_end;
   std::function<void(int64_t done, int64_t total)> eval_progress;
-  std::function<void(const EvalReport&, const StepInfo&)> evaluated;
+  std::function<void(const Evaluation&, const StepInfo&)> evaluated;
 };
 
 struct TrainResult {
@@ -98,7 +99,7 @@ struct TrainResult {
   double train_seconds = 0;
   bool interrupted = false;      // stopped by the flag: a checkpoint was written, resume continues
   bool has_eval = false;
-  EvalReport eval;               // the last evaluation (if has_eval)
+  std::shared_ptr<const Evaluation> eval;  // the last evaluation (if has_eval)
   ModelInfo info;
   std::vector<std::string> loss_names;
   std::string run_dir;

@@ -24,7 +24,7 @@ Tensor stack_rows(const Tensor& top, const Tensor& bottom) {
 }
 }  // namespace
 
-std::vector<std::string> write_training_plots(const std::string& run_dir) {
+std::vector<std::string> write_training_plots(const std::string& run_dir, const std::vector<MetricCurve>& curves) {
   namespace fs = std::filesystem;
   std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
   std::map<std::string, plot::Series> train, evals;
@@ -36,8 +36,8 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   const std::map<std::string, std::string> labels = {
       {"heatmap", "heatmap (focal)"}, {"wh", "wh (L1, x0.1 in total)"}, {"offset", "offset (L1)"},
       {"cls", "classification (focal)"}, {"box", "box"}, {"ctr", "centerness (BCE)"}};
-  const std::vector<std::pair<std::string, std::string>> eval_keys = {
-      {"AP50", "mAP@0.5"}, {"AP", "mAP@[.5:.95]"}, {"agnostic_AP50", "class-agnostic AP@0.5"}};
+  std::vector<std::pair<std::string, std::string>> eval_keys;
+  for (const MetricCurve& c : curves) eval_keys.push_back({c.key, c.label});
   plot::Series lr{"learning rate"};
   std::string line;
   while (std::getline(in, line)) {

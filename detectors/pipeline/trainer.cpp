@@ -117,7 +117,7 @@ void Trainer::open_data() {
 void Trainer::build_model() {
   const int64_t K = (int64_t)train_ds_->class_names.size();
   Generator gen(o_.seed);
-  net_ = make_detector(o_.model, K, o_.model_options, gen);
+  net_ = make_model(o_.model, K, o_.model_options, gen);
   check(o_.input_size % net_->size_divisor() == 0, "train: input_size ", o_.input_size, " must be a multiple of ",
         net_->size_divisor(), " for ", o_.model);
   net_->train();
@@ -317,7 +317,7 @@ void Trainer::end_epoch(int64_t step_at_start, double epoch_base) {
   }
   if (!finished) replan_if_slow(step_at_start, epoch_base);
   checkpoint(epoch_, step_in_epoch_);
-  if (o_.plot) write_training_plots(o_.out_dir);
+  if (o_.plot) write_training_plots(o_.out_dir, net_->metric_curves());
   if (do_eval) evaluate_now(si_);
 }
 
@@ -339,16 +339,16 @@ void Trainer::evaluate_now(const StepInfo& si) {
   if (!val_ds_) return;
   EvalOptions eo;
   eo.workers = o_.workers;
-  res_.eval = evaluate(*net_, info_, *val_ds_, eo, cb_.eval_progress);
+  res_.eval = net_->evaluate(info_, *val_ds_, eo, cb_.eval_progress);
   res_.has_eval = true;
-  json j = eval_json(res_.eval, info_.class_names);
+  json j = res_.eval->json(info_.class_names);
   eval::write_json_file(paths_.eval, j, 2);
   json line{{"kind", "eval"}, {"step", si.step}, {"epoch", si.epoch + 1}, {"images", si.images},
             {"train_seconds", si.train_seconds}};
   for (auto& [k, v] : j.items())
-    if (k != "per_class_AP") line[k] = v;
+    if (!v.is_structured()) line[k] = v;  // the numbers; per-class tables stay in eval.json
   append_line(paths_.metrics, line);
-  if (cb_.evaluated) cb_.evaluated(res_.eval, si);
+  if (cb_.evaluated) cb_.evaluated(*res_.eval, si);
 }
 
 // ---- the run --------------------------------------------------------------------------------------------

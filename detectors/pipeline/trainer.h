@@ -69,7 +69,7 @@ class Trainer {
   Paths paths_;
 
   std::optional<data::Dataset> train_ds_, val_ds_;
-  std::shared_ptr<Detector> net_;
+  std::shared_ptr<Task> net_;
   ModelInfo info_;
   std::vector<std::string> loss_names_;
   std::unique_ptr<optim::Adam> opt_;

@@ -11,6 +11,7 @@
 #include "autograd/graph.h"
 #include "autograd/ops.h"
 #include "detectors/pipeline/model_file.h"
+#include "detectors/task/detector.h"
 #include "detectors/task/zoo.h"
 #include "layers/trunk.h"
 
@@ -28,24 +29,24 @@ data::Batch tiny_batch() {
 }  // namespace
 
 TEST_CASE("backbone choice: default configs save no backbone key and read back as resnet18") {
-  for (const std::string& kind : det::detector_kinds()) {
+  for (const std::string& kind : det::model_kinds()) {
     Generator gen(0);
-    auto net = det::make_detector(kind, 3, {}, gen);
+    auto net = det::make_model(kind, 3, {}, gen);
     CHECK_MESSAGE(!net->config_json().contains("backbone"), kind);
     Generator g2(0);
-    auto again = det::detector_from_config(kind, net->config_json(), g2);
+    auto again = det::model_from_config(kind, net->config_json(), g2);
     CHECK(again->describe() == net->describe());
     CHECK(again->describe().find("ResNet-18") != std::string::npos);
   }
 }
 
 TEST_CASE("backbone choice: every detector trains a step and round-trips on ShuffleNetV2 and SNet") {
-  for (const std::string& kind : det::detector_kinds()) {
+  for (const std::string& kind : det::model_kinds()) {
     for (const std::string bb : {"shufflenet_v2_x0_5", "snet49"}) {
       CAPTURE(kind);
       CAPTURE(bb);
       Generator gen(1);
-      auto net = det::make_detector(kind, 3, {{"backbone", bb}}, gen);
+      auto net = det::make_model(kind, 3, {{"backbone", bb}}, gen);
       CHECK(net->config_json().at("backbone") == bb);
       CHECK(net->describe().find(bb == "snet49" ? "SNet-49" : "ShuffleNetV2 x0.5") != std::string::npos);
       net->train();
@@ -57,7 +58,8 @@ TEST_CASE("backbone choice: every detector trains a step and round-trips on Shuf
         if (p.grad().defined() && name.rfind("backbone.", 0) == 0) ++with_grad;
       CHECK(with_grad > 0);  // the backbone's parameters receive gradients
       net->eval();
-      auto dets = net->detect(tiny_batch().images, net->default_inference());
+      det::Detector& d1 = det::detector_of(*net, "test");
+      auto dets = d1.detect(tiny_batch().images, d1.default_inference());
       CHECK(dets.size() == 2);
       // model file round trip: same config, same outputs
       det::ModelInfo info;
@@ -72,7 +74,7 @@ TEST_CASE("backbone choice: every detector trains a step and round-trips on Shuf
       det::LoadedModel m = det::load_model(path);
       std::filesystem::remove(path);
       CHECK(m.net->config_json() == net->config_json());
-      auto d2 = m.net->detect(tiny_batch().images, net->default_inference());
+      auto d2 = det::detector_of(*m.net, "test").detect(tiny_batch().images, d1.default_inference());
       CHECK(d2[0].scores.to_vector() == dets[0].scores.to_vector());
     }
   }
@@ -80,7 +82,7 @@ TEST_CASE("backbone choice: every detector trains a step and round-trips on Shuf
 
 TEST_CASE("backbone choice: an unknown backbone names the known ones") {
   Generator gen(0);
-  CHECK_THROWS_WITH_AS(det::make_detector("fcos", 3, {{"backbone", "vgg"}}, gen),
+  CHECK_THROWS_WITH_AS(det::make_model("fcos", 3, {{"backbone", "vgg"}}, gen),
                        doctest::Contains("unknown backbone 'vgg' (known: resnet18, resnet34"), Error);
   CHECK(nn::backbone_text("shufflenet_v2_x1_0", 1) == "ShuffleNetV2 x1.0");
   CHECK(nn::backbone_text("resnet34", 0.5) == "ResNet-34 x0.5");

@@ -440,7 +440,7 @@ TEST_CASE("coco_eval cli: detgrad eval prints the 12 lines and writes the JSON")
   CHECK(j["AP"].get<double>() == doctest::Approx(578.75 / 1010).epsilon(1e-12));
   CHECK(j["AR1"].get<double>() == doctest::Approx(1.0 / 3).epsilon(1e-12));
   for (const char* k : CocoStats::names()) CHECK_MESSAGE(j.contains(k), std::string(k));
-  CHECK(j["per_class_AP"]["dog"].get<double>() == -1);  // the one eval schema (pipeline/evaluate.h)
+  CHECK(j["per_class_AP"]["dog"].get<double>() == -1);  // the one eval schema (task/detection_eval.h)
   // VOC all-points for "cat": rec [1/3,1/3,2/3,1], prec [1,.5,2/3,.75] -> 1/3*1 + 1/3*.75 + 1/3*.75
   CHECK(j["voc"]["mAP"].get<double>() == doctest::Approx(2.5 / 3).epsilon(1e-12));
 }

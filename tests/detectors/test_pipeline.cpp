@@ -16,7 +16,7 @@
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
 #include "detectors/centernet/detector.h"
-#include "detectors/pipeline/evaluate.h"
+#include "detectors/task/detection_eval.h"
 #include "detectors/pipeline/train.h"
 #include "detectors/visualize.h"
 #include "detectors/task/zoo.h"
@@ -97,8 +97,10 @@ TEST_CASE("pipeline train: a run writes its files; resume and thread count give 
   CHECK(ra.images == 96);
   CHECK_FALSE(ra.interrupted);
   REQUIRE(ra.has_eval);
-  CHECK(ra.eval.images == 16);
-  CHECK(ra.eval.coco.stats.AP50 >= 0);
+  CHECK(ra.eval->images == 16);
+  const auto& ea = dynamic_cast<const DetectionEvaluation&>(*ra.eval);  // a detector's evaluation
+  CHECK(ea.coco.stats.AP50 >= 0);
+  CHECK(ra.eval->headline().rfind("mAP@0.5 ", 0) == 0);
   for (const char* f : {"config.json", "metrics.jsonl", "checkpoint.safetensors", "model.safetensors", "eval.json"})
     CHECK_MESSAGE(fs::exists(fs::path(a) / f), f);
   // 6 train lines (every 2 steps), evaluations after epoch 1 (step 8) and at the end (step 12).
@@ -168,9 +170,13 @@ TEST_CASE("pipeline train: a run writes its files; resume and thread count give 
   CHECK(same_bytes(h1, h2));
   // Evaluating the loaded model reproduces the run's last evaluation.
   data::Dataset val = data::open_dataset(tiny_options(a).val_data, data::Split::val);
-  EvalReport r = evaluate(*m1.net, m1.info, val);
-  CHECK(r.coco.stats.AP == ra.eval.coco.stats.AP);
-  CHECK(r.detections.size() == ra.eval.detections.size());
+  std::shared_ptr<Evaluation> e = m1.net->evaluate(m1.info, val);
+  const auto& r = dynamic_cast<const DetectionEvaluation&>(*e);
+  CHECK(r.coco.stats.AP == ea.coco.stats.AP);
+  CHECK(r.detections.size() == ea.detections.size());
+  nlohmann::json j1 = e->json(m1.info.class_names), j2 = ra.eval->json(m1.info.class_names);
+  j1.erase("eval_seconds"), j2.erase("eval_seconds");
+  CHECK(j1 == j2);
 }
 
 TEST_CASE("pipeline train: errors") {
@@ -245,25 +251,25 @@ TEST_CASE("pipeline visualize: enlarge and detection pictures") {
 
 TEST_CASE("pipeline zoo: detectors by name, config overrides, rebuilding from a config") {
   Generator g(0);
-  auto d = make_detector("centernet", 3, {{"width_mult", 0.125}, {"head_channels", 8}}, g);
+  auto d = make_model("centernet", 3, {{"width_mult", 0.125}, {"head_channels", 8}}, g);
   CHECK(d->kind() == "centernet");
   CHECK(d->num_classes() == 3);
   CHECK(d->config_json()["head_channels"] == 8);
   CHECK(d->config_json()["up_channels"] == nlohmann::json({64, 32, 32}));  // the CPU default kept
   CHECK(d->loss_names() == std::vector<std::string>{"heatmap", "wh", "offset"});
   CHECK(d->default_lr() == 2e-3);
-  CHECK(make_detector("fcos", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}, {"gn_groups", 8}}, g)->default_lr() == 2e-3);
-  CHECK(make_detector("retinanet", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}}, g)->default_lr() == 1e-3);
+  CHECK(make_model("fcos", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}, {"gn_groups", 8}}, g)->default_lr() == 2e-3);
+  CHECK(make_model("retinanet", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}}, g)->default_lr() == 1e-3);
   // The full config rebuilds the same network (same parameter names and shapes).
   Generator g2(1);
-  auto e = detector_from_config("centernet", d->config_json(), g2);
+  auto e = model_from_config("centernet", d->config_json(), g2);
   CHECK(e->num_parameters() == d->num_parameters());
-  CHECK_THROWS_WITH_PART(make_detector("yolo", 3, {}, g), "unknown detector 'yolo' (known: centernet, fcos, retinanet)");
-  CHECK_THROWS_WITH_PART(make_detector("centernet", 3, {{"fpn_channels", 8}}, g),
+  CHECK_THROWS_WITH_PART(make_model("yolo", 3, {}, g), "unknown model 'yolo' (known: centernet, fcos, retinanet)");
+  CHECK_THROWS_WITH_PART(make_model("centernet", 3, {{"fpn_channels", 8}}, g),
                          "centernet: unknown model option 'fpn_channels' (known: ");
-  CHECK_THROWS_WITH_PART(make_detector("centernet", 3, {{"head_channels", "wide"}}, g),
+  CHECK_THROWS_WITH_PART(make_model("centernet", 3, {{"head_channels", "wide"}}, g),
                          "model option 'head_channels' must look like");
-  CHECK_THROWS_WITH_PART(detector_from_config("centernet", {{"width_mult", 1}}, g), "without num_classes");
+  CHECK_THROWS_WITH_PART(model_from_config("centernet", {{"width_mult", 1}}, g), "without num_classes");
 }
 
 TEST_CASE("pipeline model files: the first CenterNet format still loads") {

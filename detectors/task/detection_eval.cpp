@@ -1,30 +1,15 @@
-#include "detectors/pipeline/evaluate.h"
+// A detector's evaluation (see detection_eval.h) and what Detector adds to Task (detector.h).
+#include "detectors/task/detection_eval.h"
 
 #include <algorithm>
-
 #include <chrono>
+#include <cstdio>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "detectors/visualize.h"
 
 namespace dg::det {
-
-data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers) {
-  data::LoaderConfig lc;
-  lc.batch_size = batch;
-  lc.shuffle = false;
-  lc.workers = workers;
-  lc.augment = true;  // used only for the deterministic letterbox to the input size
-  lc.augment_config.flip = false;
-  lc.augment_config.random_affine = false;
-  lc.augment_config.color = false;
-  lc.augment_config.out_height = info.input_height;
-  lc.augment_config.out_width = info.input_width;
-  lc.augment_config.min_box_size = 0;  // keep every box (the targets are not used here anyway)
-  lc.mean = info.mean;
-  lc.std = info.std;
-  return lc;
-}
 
 Affine input_to_image(const data::Affine& image_to_input) {
   const data::Affine inv = data::invert(image_to_input);
@@ -62,15 +47,16 @@ std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDete
   return d;
 }
 
-EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt,
-                    const std::function<void(int64_t, int64_t)>& progress) {
+std::shared_ptr<DetectionEvaluation> evaluate_detector(Detector& net, const ModelInfo& info, const data::Dataset& ds,
+                                                       const EvalOptions& opt, const InferenceOptions& inf,
+                                                       const std::function<void(int64_t, int64_t)>& progress) {
   check(net.num_classes() == (int64_t)ds.class_names.size(), "evaluate: the model has ", net.num_classes(),
         " classes, the dataset ", ds.class_names.size());
   const auto t0 = std::chrono::steady_clock::now();
   const bool was_training = net.is_training();
   net.eval();
-  const InferenceOptions inf = opt.use_defaults ? net.default_inference() : opt.inference;
-  EvalReport r;
+  auto rp = std::make_shared<DetectionEvaluation>();
+  DetectionEvaluation& r = *rp;
   r.images = opt.max_images > 0 ? std::min(opt.max_images, ds.size) : ds.size;
   data::Loader loader(ds.get, r.images, eval_loader_config(info, opt.batch, opt.workers));
   data::Batch b;
@@ -80,7 +66,7 @@ EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& d
     while (loader.next(b)) {
       const auto d0 = std::chrono::steady_clock::now();
       std::vector<Detections> dets = net.detect(b.images, inf);
-      r.detect_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
+      r.predict_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
       for (size_t j = 0; j < dets.size(); ++j) {
         Detections d = map_boxes(dets[j], input_to_image(b.transforms[j]));
         append_coco_detections(r.detections, d, ds.image_id(b.indices[j]), ds.category_ids);
@@ -109,7 +95,7 @@ EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& d
   eval::CocoEvalResult ag = eval::coco_evaluate(class_agnostic(gt), class_agnostic(r.detections));
   r.agnostic_ap50 = ag.stats.AP50;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return rp;
 }
 
 nlohmann::json eval_json(const eval::CocoEvalResult& coco, const std::vector<std::string>& class_names,
@@ -128,8 +114,46 @@ nlohmann::json eval_json(const eval::CocoEvalResult& coco, const std::vector<std
   return j;
 }
 
-nlohmann::json eval_json(const EvalReport& r, const std::vector<std::string>& class_names) {
-  return eval_json(r.coco, class_names, r.agnostic_ap50, r.images, r.seconds);
+nlohmann::json DetectionEvaluation::json(const std::vector<std::string>& class_names) const {
+  return eval_json(coco, class_names, agnostic_ap50, images, seconds);
+}
+
+std::string DetectionEvaluation::headline() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "mAP@0.5 %.3f  mAP@[.5:.95] %.3f  class-agnostic AP@0.5 %.3f", coco.stats.AP50,
+                coco.stats.AP, agnostic_ap50);
+  return buf;
+}
+
+Tensor DetectionEvaluation::picture(int64_t i, const data::Scene& scene, const std::vector<std::string>& class_names,
+                                    const Tensor* map) const {
+  check(i >= 0 && i < pictures(), "evaluation picture: image ", i, " of ", pictures());
+  PictureOptions po;
+  if (map) {
+    po.heatmap = map;
+    po.score_threshold = 2;  // the map only
+  } else {
+    po.gt_boxes = scene.boxes;
+  }
+  return detection_picture(scene.image, per_image[(size_t)i], class_names, po);
+}
+
+// ---- Detector: what it adds to Task ----------------------------------------------------------------------
+std::shared_ptr<Evaluation> Detector::evaluate(const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt,
+                                               const std::function<void(int64_t, int64_t)>& progress) {
+  return evaluate_detector(*this, info, ds, opt, default_inference(), progress);
+}
+
+std::vector<MetricCurve> Detector::metric_curves() const {
+  return {{"AP50", "mAP@0.5"}, {"AP", "mAP@[.5:.95]"}, {"agnostic_AP50", "class-agnostic AP@0.5"}};
+}
+
+Detector* as_detector(Task& task) { return dynamic_cast<Detector*>(&task); }
+
+Detector& detector_of(Task& task, const std::string& command) {
+  Detector* d = as_detector(task);
+  check(d != nullptr, command, ": a ", task.kind(), " model predicts no boxes");
+  return *d;
 }
 
 }  // namespace dg::det

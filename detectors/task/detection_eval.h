@@ -1,46 +1,49 @@
-// Evaluating a detector on a dataset: every image is letterboxed to the network input (a centred
-// scale, no flip, no colour change: augment() with the random parts off), run in batches without
-// gradients through Detector::detect, mapped back to the image's own pixels, then scored with the
-// COCO evaluator (detectors/eval/coco_eval.h, pycocotools-exact).
+// Evaluating a detector on a dataset (Detector::evaluate): every image is letterboxed to the network
+// input (eval_loader_config in task.h), run in batches without gradients through Detector::detect,
+// mapped back to the image's own pixels, then scored with the COCO evaluator
+// (detectors/eval/coco_eval.h, pycocotools-exact).
 //
 // Besides the 12 COCO numbers it reports the class-agnostic AP@0.5: every ground-truth box and every
 // detection relabelled to one category, so it measures how well objects are found whatever their
 // label (a detection of the wrong class still counts).
 #pragma once
-#include <nlohmann/json.hpp>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "detectors/data/dataset.h"
-#include "detectors/data/loader.h"
-#include "detectors/task/detector.h"
 #include "detectors/eval/coco_eval.h"
-#include "detectors/pipeline/model_file.h"
+#include "detectors/task/detector.h"
 
 namespace dg::det {
 
-struct EvalOptions {
-  int64_t batch = 32;
-  int workers = 1;              // loader threads preparing the images
-  int64_t max_images = 0;       // evaluate only the first n scenes (0: all)
-  bool use_defaults = true;     // inference = the detector's default_inference() (else `inference`)
-  InferenceOptions inference;
-};
-
-struct EvalReport {
+// A detector's evaluation: the COCO result and the detections behind it.
+class DetectionEvaluation : public Evaluation {
+ public:
   eval::CocoEvalResult coco;                    // class-aware, the 12 standard numbers in coco.stats
   double agnostic_ap50 = -1;                    // class-agnostic AP@0.5 (area all, 100 dets)
   std::vector<eval::CocoDetection> detections;  // all of them, COCO ids and image pixels
   std::vector<Detections> per_image;            // image pixels, labels 0..K-1
-  int64_t images = 0;
-  double seconds = 0;        // everything (loading, network, decoding, scoring)
-  double detect_seconds = 0; // Detector::detect alone (network + decoding + NMS)
+  // predict_seconds: Detector::detect alone (network + decoding + NMS)
+
+  nlohmann::json json(const std::vector<std::string>& class_names) const override;  // eval_json below
+  // "mAP@0.5 0.512  mAP@[.5:.95] 0.301  class-agnostic AP@0.5 0.702"
+  std::string headline() const override;
+  // Detections with score >= 0.3 in class colours and the ground truth in thin white boxes; with a
+  // map, the map blended over the scene instead.
+  Tensor picture(int64_t i, const data::Scene& scene, const std::vector<std::string>& class_names,
+                 const Tensor* map = nullptr) const override;
+  int64_t pictures() const override { return (int64_t)per_image.size(); }
 };
 
-// net is switched to eval mode (and back to training mode afterwards if it was training).
+// The module is switched to eval mode (and back to training mode afterwards if it was training).
 // progress(done, total) after every batch when given.
-EvalReport evaluate(Detector& net, const ModelInfo& info, const data::Dataset& ds, const EvalOptions& opt = {},
-                    const std::function<void(int64_t, int64_t)>& progress = {});
+std::shared_ptr<DetectionEvaluation> evaluate_detector(Detector& net, const ModelInfo& info, const data::Dataset& ds,
+                                                       const EvalOptions& opt, const InferenceOptions& inference,
+                                                       const std::function<void(int64_t, int64_t)>& progress = {});
 
 // Detections of one image as COCO records (bbox [x, y, w, h], category_ids[label]).
 void append_coco_detections(std::vector<eval::CocoDetection>& out, const Detections& d, int64_t image_id,
@@ -60,12 +63,8 @@ std::vector<eval::CocoDetection> class_agnostic(const std::vector<eval::CocoDete
 // class_names[k] names category k of coco (coco.category_ids order).
 nlohmann::json eval_json(const eval::CocoEvalResult& coco, const std::vector<std::string>& class_names,
                          double agnostic_ap50, int64_t images, double seconds);
-nlohmann::json eval_json(const EvalReport& r, const std::vector<std::string>& class_names);
 
 // The map back to image pixels: the inverse of a loader transform (image -> network input).
 Affine input_to_image(const data::Affine& image_to_input);
-
-// The loader configuration that letterboxes a dataset to the model input without augmentation.
-data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers);
 
 }  // namespace dg::det

@@ -1,8 +1,26 @@
-#include "detectors/task/detector.h"
+// The helpers every task shares (see task.h).
+#include "detectors/task/task.h"
 
 #include "autograd/error.h"
 
 namespace dg::det {
+
+data::LoaderConfig eval_loader_config(const ModelInfo& info, int64_t batch, int workers) {
+  data::LoaderConfig lc;
+  lc.batch_size = batch;
+  lc.shuffle = false;
+  lc.workers = workers;
+  lc.augment = true;  // used only for the deterministic letterbox to the input size
+  lc.augment_config.flip = false;
+  lc.augment_config.random_affine = false;
+  lc.augment_config.color = false;
+  lc.augment_config.out_height = info.input_height;
+  lc.augment_config.out_width = info.input_width;
+  lc.augment_config.min_box_size = 0;  // keep every box (the targets are not used here anyway)
+  lc.mean = info.mean;
+  lc.std = info.std;
+  return lc;
+}
 
 void apply_overrides(nlohmann::json& config, const nlohmann::json& overrides, const std::string& kind) {
   if (overrides.is_null()) return;
