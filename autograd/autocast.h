@@ -42,8 +42,8 @@ class Autocast {
   DType prev_dtype_;
 };
 
-bool autocast_enabled();   // true inside an enabled Autocast scope on this thread
-DType autocast_dtype();    // the scope's low dtype (f16 outside any scope)
+bool autocast_enabled();  // true inside an enabled Autocast scope on this thread
+DType autocast_dtype();   // the scope's low dtype (f16 outside any scope)
 
 // "fp16" | "f16" -> f16, "bf16" -> bf16, else dg::Error listing the accepted names.
 DType amp_dtype_from_name(const std::string& name);
@@ -60,8 +60,8 @@ DType amp_dtype_from_name(const std::string& name);
 // Backward formulas never call a low-precision entry point, so backward gives the same gradients
 // inside and outside a scope (tests/amp/test_autocast.cpp checks it).
 // Each cast returns its input unchanged outside a scope, for non-floating and undefined tensors.
-Tensor autocast_low(const Tensor& t);   // low-precision op input: f32/f16/bf16 -> autocast_dtype() (f64 stays)
-Tensor autocast_f32(const Tensor& t);   // f32 op input: f16/bf16 -> f32 (f64 stays f64)
+Tensor autocast_low(const Tensor& t);  // low-precision op input: f32/f16/bf16 -> autocast_dtype() (f64 stays)
+Tensor autocast_f32(const Tensor& t);  // f32 op input: f16/bf16 -> f32 (f64 stays f64)
 
 // True inside a scope when some defined tensor of ts is f16/bf16: an f32 op then re-enters itself on
 // autocast_f32 casts of its floating inputs (f32 inputs make it false, so the re-entry stops).

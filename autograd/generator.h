@@ -13,9 +13,9 @@ class Generator {
  public:
   explicit Generator(uint64_t seed = 0) { manual_seed(seed); }
   void manual_seed(uint64_t seed);
-  uint32_t next_u32();                 // uniform on [0, 2^32)
-  double uniform01();                  // uniform on [0, 1) with 53 random bits
-  double normal01();                   // standard normal
+  uint32_t next_u32();                      // uniform on [0, 2^32)
+  double uniform01();                       // uniform on [0, 1) with 53 random bits
+  double normal01();                        // standard normal
   int64_t randint(int64_t lo, int64_t hi);  // uniform integer in [lo, hi) (unbiased, rejection)
   uint64_t seed() const { return seed_; }
 
@@ -25,8 +25,8 @@ class Generator {
   double spare_ = 0;
 };
 
-Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32);        // U[0,1)
-Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32);       // N(0,1)
+Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32);   // U[0,1)
+Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32);  // N(0,1)
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype = DType::f32);
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype = DType::f32);
 Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Generator& gen, DType dtype = DType::i64);

@@ -80,9 +80,8 @@ static void add_into(const T* a, const T* b, T* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 static Tensor sum_of_grads(const Tensor& a, const Tensor& b) {
-  check(a.dtype() == b.dtype() && a.shape() == b.shape(), "backward: cannot add a gradient of ",
-        dtype_name(b.dtype()), " ", shape_text(b.shape()), " to one of ", dtype_name(a.dtype()), " ",
-        shape_text(a.shape()));
+  check(a.dtype() == b.dtype() && a.shape() == b.shape(), "backward: cannot add a gradient of ", dtype_name(b.dtype()),
+        " ", shape_text(b.shape()), " to one of ", dtype_name(a.dtype()), " ", shape_text(a.shape()));
   Tensor out = Tensor::empty(a.shape(), a.dtype());
   const int64_t n = a.numel();
   switch (a.dtype()) {
@@ -104,9 +103,7 @@ static Tensor sum_of_grads(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-static void accumulate(Tensor& slot, const Tensor& g) {
-  slot = slot.defined() ? sum_of_grads(slot, g) : g;
-}
+static void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? sum_of_grads(slot, g) : g; }
 
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
   check(root.defined(), "backward: called on an undefined tensor");
@@ -131,7 +128,8 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
     return;
   }
   Node* top = root.grad_fn().get();
-  check(!top->released, "backward: the graph behind this ", top->name, " output was already freed by "
+  check(!top->released, "backward: the graph behind this ", top->name,
+        " output was already freed by "
         "an earlier backward(); call backward(grad, /*retain_graph=*/true) the first time to run it twice");
 
   std::vector<Node*> order = topo_order(top);
@@ -139,15 +137,16 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
   grads[top] = seed;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = *it;
-    check(!node->released, "backward: part of this graph (", node->name, ") was already freed by an "
+    check(!node->released, "backward: part of this graph (", node->name,
+          ") was already freed by an "
           "earlier backward(); use retain_graph=true on the first call");
     auto found = grads.find(node);
     if (found == grads.end()) continue;  // no gradient reached this node
     Tensor g = std::move(found->second);
     grads.erase(found);
     std::vector<Tensor> in_grads = node->backward(g);
-    check(in_grads.size() == node->inputs.size(), "backward of ", node->name, " returned ",
-          in_grads.size(), " gradients for ", node->inputs.size(), " inputs");
+    check(in_grads.size() == node->inputs.size(), "backward of ", node->name, " returned ", in_grads.size(),
+          " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < in_grads.size(); ++i) {
       const Edge& e = node->inputs[i];
       const Tensor& gi = in_grads[i];

@@ -25,10 +25,10 @@ struct Edge {
 };
 
 struct Node {
-  std::string name;                  // the op's name, for error messages and graph printing
-  std::vector<Edge> inputs;          // in the op's argument order
+  std::string name;          // the op's name, for error messages and graph printing
+  std::vector<Edge> inputs;  // in the op's argument order
   BackwardFn backward;
-  bool released = false;             // set once backward ran without retain_graph
+  bool released = false;  // set once backward ran without retain_graph
 };
 
 // Is gradient recording on? (off inside a NoGradGuard and while a backward pass runs)

@@ -18,8 +18,8 @@ struct MemoryStats {
   int64_t frees = 0;          // storages destroyed since start
 };
 
-MemoryStats memory_stats();   // a snapshot of the four counters
-void reset_peak_memory();     // peak_bytes := current_bytes (measure the peak of one phase)
+MemoryStats memory_stats();  // a snapshot of the four counters
+void reset_peak_memory();    // peak_bytes := current_bytes (measure the peak of one phase)
 
 namespace detail {
 void note_storage_alloc(size_t nbytes);  // called by Storage's constructor

@@ -16,10 +16,14 @@ namespace dg {
 // ---- dtype ---------------------------------------------------------------------------------------
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f64: case DType::i64: return 8;
-    case DType::f32: case DType::i32: return 4;
-    case DType::f16: case DType::bf16: return 2;
-    case DType::u8: case DType::b8: return 1;
+    case DType::f64:
+    case DType::i64: return 8;
+    case DType::f32:
+    case DType::i32: return 4;
+    case DType::f16:
+    case DType::bf16: return 2;
+    case DType::u8:
+    case DType::b8: return 1;
   }
   return 0;
 }
@@ -39,18 +43,35 @@ const char* dtype_name(DType t) {
 }
 
 DType dtype_from_name(const std::string& s) {
-  for (DType t : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i64, DType::i32, DType::u8,
-                  DType::b8})
+  for (DType t : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i64, DType::i32, DType::u8, DType::b8})
     if (s == dtype_name(t)) return t;
   fail("unknown dtype '", s, "' (expected f32, f64, f16, bf16, i64, i32, u8 or bool)");
 }
 
-template <> DType dtype_of<float>() { return DType::f32; }
-template <> DType dtype_of<double>() { return DType::f64; }
-template <> DType dtype_of<int64_t>() { return DType::i64; }
-template <> DType dtype_of<int32_t>() { return DType::i32; }
-template <> DType dtype_of<uint8_t>() { return DType::u8; }
-template <> DType dtype_of<bool>() { return DType::b8; }
+template <>
+DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+DType dtype_of<double>() {
+  return DType::f64;
+}
+template <>
+DType dtype_of<int64_t>() {
+  return DType::i64;
+}
+template <>
+DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
+template <>
+DType dtype_of<bool>() {
+  return DType::b8;
+}
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
@@ -98,14 +119,14 @@ int64_t Tensor::size(int64_t d) const {
 void* Tensor::raw() { return need(impl_).storage->data; }
 const void* Tensor::raw() const { return need(impl_).storage->data; }
 
-template <class T> T* Tensor::data() {
-  check(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", dtype_name(dtype()),
-        " tensor");
+template <class T>
+T* Tensor::data() {
+  check(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", dtype_name(dtype()), " tensor");
   return static_cast<T*>(raw());
 }
-template <class T> const T* Tensor::data() const {
-  check(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", dtype_name(dtype()),
-        " tensor");
+template <class T>
+const T* Tensor::data() const {
+  check(dtype() == dtype_of<T>(), "data<", dtype_name(dtype_of<T>()), ">() on a ", dtype_name(dtype()), " tensor");
   return static_cast<const T*>(raw());
 }
 template float* Tensor::data<float>();
@@ -172,13 +193,18 @@ std::vector<double> Tensor::to_vector() const {
 bool Tensor::requires_grad() const { return need(impl_).requires_grad; }
 Tensor& Tensor::set_requires_grad(bool r) {
   check(is_leaf() || r, "set_requires_grad(false): only leaves can stop requiring grad; use detach()");
-  check(!r || is_floating(dtype()), "set_requires_grad: only floating-point tensors can require "
-        "gradients, got ", dtype_name(dtype()));
+  check(!r || is_floating(dtype()),
+        "set_requires_grad: only floating-point tensors can require "
+        "gradients, got ",
+        dtype_name(dtype()));
   impl_->requires_grad = r;
   return *this;
 }
 const Tensor& Tensor::grad() const { return need(impl_).grad; }
-void Tensor::zero_grad() { need(impl_); impl_->grad = Tensor(); }
+void Tensor::zero_grad() {
+  need(impl_);
+  impl_->grad = Tensor();
+}
 void Tensor::set_grad(const Tensor& g) {
   need(impl_);
   check(!g.defined() || g.shape() == shape(), "set_grad: gradient shape ", shape_text(g.shape()),
@@ -241,8 +267,7 @@ Tensor Tensor::clone() const {
 }
 
 // ---- printing ------------------------------------------------------------------------------------
-static void print_rec(std::ostream& os, const Tensor& t, size_t d, int64_t offset, int max_per_dim,
-                      int indent) {
+static void print_rec(std::ostream& os, const Tensor& t, size_t d, int64_t offset, int max_per_dim, int indent) {
   const Shape& s = t.shape();
   if (d == s.size()) {
     double v = t.at(offset);
@@ -313,8 +338,8 @@ Tensor arange(double start, double end, double step, DType dtype) {
 }
 
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
-  check((int64_t)values.size() == shape_numel(shape), "from_vector: ", values.size(),
-        " values do not fill shape ", shape_text(shape), " (", shape_numel(shape), " elements)");
+  check((int64_t)values.size() == shape_numel(shape), "from_vector: ", values.size(), " values do not fill shape ",
+        shape_text(shape), " (", shape_numel(shape), " elements)");
   Tensor t = Tensor::empty(shape, dtype);
   for (size_t i = 0; i < values.size(); ++i) store(t.raw(), dtype, (int64_t)i, values[i]);
   return t;

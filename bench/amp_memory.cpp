@@ -84,9 +84,9 @@ void train_step(centernet::CenterNet& model, optim::Adam& adam, const Tensor& x,
     std::vector<Tensor> params = model.parameters();
     for (size_t k = 0; k < params.size(); ++k) {
       if (params[k].dtype() == DType::f16)
-        kernels::convert_f32_to_f16(masters[k].data<float>(), static_cast<uint16_t*>(params[k].raw()), params[k].numel());
-      else
-        std::memcpy(params[k].raw(), masters[k].raw(), masters[k].nbytes());
+        kernels::convert_f32_to_f16(masters[k].data<float>(), static_cast<uint16_t*>(params[k].raw()),
+                                    params[k].numel());
+      else std::memcpy(params[k].raw(), masters[k].raw(), masters[k].nbytes());
     }
   }
   if (fig) fig->step = memory_stats().peak_bytes;
@@ -149,8 +149,10 @@ int bench_amp_memory(int argc, char** argv) {
       figs.push_back(measure(o, m));
       const Figures& f = figs.back();
       std::printf(
-          "{\"bench\": \"amp-memory\", \"model\": \"centernet-cpu\", \"batch\": %lld, \"size\": %lld, \"mode\": \"%s\", "
-          "\"resident_bytes\": %lld, \"forward_peak_bytes\": %lld, \"step_peak_bytes\": %lld, \"ratio_to_f32\": %.3f}\n",
+          "{\"bench\": \"amp-memory\", \"model\": \"centernet-cpu\", \"batch\": %lld, \"size\": %lld, \"mode\": "
+          "\"%s\", "
+          "\"resident_bytes\": %lld, \"forward_peak_bytes\": %lld, \"step_peak_bytes\": %lld, \"ratio_to_f32\": "
+          "%.3f}\n",
           (long long)o.batch, (long long)o.size, m.c_str(), (long long)f.resident, (long long)f.forward,
           (long long)f.step, double(f.step) / double(figs[0].step));
     }

@@ -10,8 +10,8 @@ namespace dg::bench {
 
 struct GemmBenchOptions {
   int m = 1024, n = 1024, k = 1024;
-  int threads = 0;   // 0: OpenMP's default
-  int repeat = 10;   // timed repetitions after one warm-up; the best is reported
+  int threads = 0;  // 0: OpenMP's default
+  int repeat = 10;  // timed repetitions after one warm-up; the best is reported
 };
 // C = A @ B in f32 with detgrad's fast sgemm and (if built with it) OpenBLAS cblas_sgemm.
 int run_gemm_bench(const GemmBenchOptions& opt);
@@ -29,8 +29,8 @@ int run_conv_bench(const ConvBenchOptions& opt);
 struct NmsBenchOptions {
   std::vector<int> sizes = {1000, 10000, 50000};  // box counts, one JSON line each
   double iou_threshold = 0.5;
-  int repeat = 5;                                 // timed repetitions after one warm-up; the best is reported
-  bool torch = true;                              // also time torchvision.ops.nms (bench/bench_nms_torch.py)
+  int repeat = 5;     // timed repetitions after one warm-up; the best is reported
+  bool torch = true;  // also time torchvision.ops.nms (bench/bench_nms_torch.py)
 };
 // Hard NMS on f32 boxes (detectors/nms.h) against torchvision.ops.nms on the same boxes, same run
 // (bench/nms.cpp); also reports whether the kept indices are identical.
@@ -42,18 +42,18 @@ struct Resnet18BenchOptions {
   int64_t size = 224;       // forward input 1x3xSIZExSIZE
   int64_t train_batch = 8;  // training step input BATCHx3xTRAIN_SIZExTRAIN_SIZE
   int64_t train_size = 128;
-  bool torch = true;        // also run bench/bench_resnet18_torch.py (if /usr/bin/python3 has torch)
+  bool torch = true;  // also run bench/bench_resnet18_torch.py (if /usr/bin/python3 has torch)
 };
 // torchvision-equivalent ResNet-18: forward ms, training step (forward + cross-entropy + backward) ms,
 // peak memory; against torchvision in the same run (bench/resnet18.cpp).
 int run_resnet18_bench(const Resnet18BenchOptions& opt);
 
 struct CenterNetParityOptions {
-  std::string data;                           // an exported dataset: DIR/images/*.png + DIR/instances.json
-  std::string out;                            // where the files for centernet_torch.py --parity-check go
-  int64_t n = 4;                              // images used (the first n of instances.json)
-  uint64_t seed = 0;                          // model Generator seed
-  double width = 0.25;                        // CenterNetConfig::cpu(10) by default
+  std::string data;     // an exported dataset: DIR/images/*.png + DIR/instances.json
+  std::string out;      // where the files for centernet_torch.py --parity-check go
+  int64_t n = 4;        // images used (the first n of instances.json)
+  uint64_t seed = 0;    // model Generator seed
+  double width = 0.25;  // CenterNetConfig::cpu(10) by default
   std::vector<int64_t> up = {64, 32, 32};
   int64_t head = 32;
 };

@@ -33,11 +33,11 @@
 #include "autograd/optim/adam.h"
 #include "bench/bench.h"
 #include "detectors/centernet/decode.h"
-#include "detectors/centernet/loss.h"
 #include "detectors/centernet/detector.h"
+#include "detectors/centernet/loss.h"
+#include "detectors/centernet/targets.h"
 #include "detectors/data/augment.h"
 #include "detectors/eval/coco_json.h"
-#include "detectors/centernet/targets.h"
 
 namespace dg::bench {
 
@@ -76,8 +76,8 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
           " differs in size from the first image");
     for (const auto& a : gt.annotations)
       if (a.image_id == im.id) {
-        s.boxes.push_back({(float)a.bbox[0], (float)a.bbox[1], (float)(a.bbox[0] + a.bbox[2]),
-                           (float)(a.bbox[1] + a.bbox[3])});
+        s.boxes.push_back(
+            {(float)a.bbox[0], (float)a.bbox[1], (float)(a.bbox[0] + a.bbox[2]), (float)(a.bbox[1] + a.bbox[3])});
         s.labels.push_back((int)a.category_id - 1);
       }
     std::vector<double> b, l;
@@ -127,7 +127,9 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
   io::save_npy(out + "out_offset.npy", y.offset.detach());
   centernet::CenterNetLoss loss = centernet::centernet_loss(y.heatmap, y.wh, y.offset, bt);
   nlohmann::json j;
-  j["loss"] = {{"total", loss.total.item()}, {"heatmap", loss.heatmap.item()}, {"wh", loss.wh.item()},
+  j["loss"] = {{"total", loss.total.item()},
+               {"heatmap", loss.heatmap.item()},
+               {"wh", loss.wh.item()},
                {"offset", loss.offset.item()}};
   loss.total.backward();
   io::TensorMap grads;
@@ -151,7 +153,8 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
     std::vector<centernet::Detections> dets = centernet::centernet_decode(e.heatmap, e.wh, e.offset);
     nlohmann::json dj = nlohmann::json::array();
     for (const auto& d : dets)
-      dj.push_back({{"boxes", tensor_json(d.boxes)}, {"scores", tensor_json(d.scores)}, {"labels", tensor_json(d.labels)}});
+      dj.push_back(
+          {{"boxes", tensor_json(d.boxes)}, {"scores", tensor_json(d.scores)}, {"labels", tensor_json(d.labels)}});
     j["detections"] = dj;
   }
 
@@ -162,7 +165,8 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
     const uint64_t seed = 1000 + (uint64_t)i;
     Generator draws(seed);
     std::vector<double> u;
-    for (int k = 0; k < 7; ++k) u.push_back(draws.uniform01());  // flip, scale, dx, dy, brightness, contrast, saturation
+    for (int k = 0; k < 7; ++k)
+      u.push_back(draws.uniform01());  // flip, scale, dx, dy, brightness, contrast, saturation
     Generator g(seed);
     data::Augmented a = data::augment(scenes[(size_t)i], ac, g);
     io::save_npy(out + "aug_" + std::to_string(i) + ".npy", a.scene.image);
@@ -170,15 +174,19 @@ int run_centernet_parity(const CenterNetParityOptions& o) {
     nlohmann::json boxes = nlohmann::json::array();
     for (const auto& b : a.scene.boxes) boxes.push_back({b[0], b[1], b[2], b[3]});
     const data::Affine& m = a.transform;
-    aj.push_back({{"uniforms", u}, {"boxes", boxes}, {"labels", a.scene.labels}, {"flipped", a.flipped},
+    aj.push_back({{"uniforms", u},
+                  {"boxes", boxes},
+                  {"labels", a.scene.labels},
+                  {"flipped", a.flipped},
                   {"transform", {m.a, m.b, m.tx, m.c, m.d, m.ty}}});
   }
   j["augment"] = aj;
   j["config"] = {{"width", o.width}, {"up", o.up}, {"head", o.head}, {"seed", o.seed}, {"n", o.n}, {"data", o.data}};
   eval::write_json_file(out + "parity.json", j, 1);
-  std::printf("centernet-parity: wrote %s (n=%lld, %lldx%lld, loss %.6f); check with\n"
-              "  /usr/bin/python3 bench/centernet_torch.py --parity-check %s\n",
-              o.out.c_str(), (long long)o.n, (long long)H, (long long)W, loss.total.item(), o.out.c_str());
+  std::printf(
+      "centernet-parity: wrote %s (n=%lld, %lldx%lld, loss %.6f); check with\n"
+      "  /usr/bin/python3 bench/centernet_torch.py --parity-check %s\n",
+      o.out.c_str(), (long long)o.n, (long long)H, (long long)W, loss.total.item(), o.out.c_str());
   return 0;
 }
 

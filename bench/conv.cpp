@@ -41,9 +41,9 @@ struct ConvShape {
 
 // The same presets, names and order as bench/bench_conv_torch.py.
 const std::vector<std::pair<std::string, std::string>> kPresets = {
-    {"resnet_64x56", "8,64,56,56,64,3,1,1,1"},      {"resnet_128x28", "8,128,28,28,128,3,1,1,1"},
-    {"resnet_256x14", "8,256,14,14,256,3,1,1,1"},   {"resnet_512x7", "8,512,7,7,512,3,1,1,1"},
-    {"stem_7x7s2", "8,3,224,224,64,7,2,3,1"},       {"depthwise_128x28", "8,128,28,28,128,3,1,1,128"},
+    {"resnet_64x56", "8,64,56,56,64,3,1,1,1"},       {"resnet_128x28", "8,128,28,28,128,3,1,1,1"},
+    {"resnet_256x14", "8,256,14,14,256,3,1,1,1"},    {"resnet_512x7", "8,512,7,7,512,3,1,1,1"},
+    {"stem_7x7s2", "8,3,224,224,64,7,2,3,1"},        {"depthwise_128x28", "8,128,28,28,128,3,1,1,128"},
     {"pointwise_256x14", "8,256,14,14,256,1,1,0,1"},
 };
 
@@ -57,7 +57,8 @@ ConvShape parse_shape(const std::string& arg) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     long long x = std::strtoll(item.c_str(), &end, 10);
-    check(!item.empty() && *end == 0, "bench conv: --shape '", arg, "' is neither a preset nor N,C,H,W,O,k,stride,pad,groups");
+    check(!item.empty() && *end == 0, "bench conv: --shape '", arg,
+          "' is neither a preset nor N,C,H,W,O,k,stride,pad,groups");
     v.push_back(x);
   }
   check(v.size() == 9, "bench conv: --shape '", arg, "' needs 9 numbers N,C,H,W,O,k,stride,pad,groups, got ", v.size());
@@ -95,9 +96,9 @@ nlohmann::json run_torch(const ConvShape& s, int threads, int repeat, const std:
   const std::filesystem::path script = std::filesystem::path(__FILE__).parent_path() / "bench_conv_torch.py";
   if (!std::filesystem::exists("/usr/bin/python3") || !std::filesystem::exists(script)) return nullptr;
   std::ostringstream cmd;
-  cmd << "/usr/bin/python3 '" << script.string() << "' --threads " << threads << " --repeat " << repeat
-      << " --clock " << clock << " --name " << s.name << " --shape " << s.N << "," << s.C << "," << s.H << "," << s.W << "," << s.O << ","
-      << s.k << "," << s.stride << "," << s.pad << "," << s.groups << " 2>/dev/null";
+  cmd << "/usr/bin/python3 '" << script.string() << "' --threads " << threads << " --repeat " << repeat << " --clock "
+      << clock << " --name " << s.name << " --shape " << s.N << "," << s.C << "," << s.H << "," << s.W << "," << s.O
+      << "," << s.k << "," << s.stride << "," << s.pad << "," << s.groups << " 2>/dev/null";
   return run_json_command(cmd.str());
 }
 
@@ -141,8 +142,8 @@ int run_conv_bench(const ConvBenchOptions& opt) {
     nlohmann::ordered_json out;
     out["bench"] = "conv";
     out["name"] = s.name;
-    out["shape"] = {{"N", s.N}, {"C", s.C}, {"H", s.H}, {"W", s.W}, {"O", s.O}, {"k", s.k}, {"stride", s.stride},
-                    {"pad", s.pad}, {"groups", s.groups}};
+    out["shape"] = {{"N", s.N}, {"C", s.C},           {"H", s.H},     {"W", s.W},          {"O", s.O},
+                    {"k", s.k}, {"stride", s.stride}, {"pad", s.pad}, {"groups", s.groups}};
     out["threads"] = threads;
     out["clock"] = opt.clock;
     out["isa"] = kernels::isa_name();

@@ -95,8 +95,8 @@ void reexec_with_openblas_core(const char* core) {
 }  // namespace
 
 int run_gemm_bench(const GemmBenchOptions& opt) {
-  check(opt.m > 0 && opt.n > 0 && opt.k > 0, "bench gemm: sizes must be positive, got m=", opt.m,
-        " n=", opt.n, " k=", opt.k);
+  check(opt.m > 0 && opt.n > 0 && opt.k > 0, "bench gemm: sizes must be positive, got m=", opt.m, " n=", opt.n,
+        " k=", opt.k);
   check(opt.repeat >= 1, "bench gemm: repeat must be >= 1, got ", opt.repeat);
   check(opt.threads >= 0, "bench gemm: threads must be >= 0, got ", opt.threads);
 #ifdef DETGRAD_HAVE_OPENBLAS
@@ -127,12 +127,11 @@ int run_gemm_bench(const GemmBenchOptions& opt) {
   std::vector<float> C_ref(C.size());
   openblas_set_num_threads(threads);
   const double t_ob = best_seconds(opt.repeat, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A.data(), k, B.data(), n,
-                0.0f, C_ref.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A.data(), k, B.data(), n, 0.0f, C_ref.data(),
+                n);
   });
   double max_abs_diff = 0;
-  for (size_t i = 0; i < C.size(); ++i)
-    max_abs_diff = std::max(max_abs_diff, double(std::fabs(C[i] - C_ref[i])));
+  for (size_t i = 0; i < C.size(); ++i) max_abs_diff = std::max(max_abs_diff, double(std::fabs(C[i] - C_ref[i])));
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   out["openblas_gflops"] = round_to(flops / t_ob * 1e-9, 2);
   out["openblas_coretype"] = coretype ? coretype : "default";

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -60,11 +60,13 @@ double best_seconds(int repeat, F&& f) {
 std::string torch_script() { return (std::filesystem::path(__FILE__).parent_path() / "bench_nms_torch.py").string(); }
 
 // Runs the script; returns its JSON line (empty object if python/torchvision is missing or it failed).
-nlohmann::json run_torch(const std::string& boxes, const std::string& scores, const std::string& keep_out,
-                         double iou, int repeat) {
-  if (access("/usr/bin/python3", X_OK) != 0 || !std::filesystem::exists(torch_script())) return nlohmann::json::object();
+nlohmann::json run_torch(const std::string& boxes, const std::string& scores, const std::string& keep_out, double iou,
+                         int repeat) {
+  if (access("/usr/bin/python3", X_OK) != 0 || !std::filesystem::exists(torch_script()))
+    return nlohmann::json::object();
   char cmd[4096];
-  std::snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --boxes '%s' --scores '%s' --keep-out '%s' --iou %g --repeat %d 2>/dev/null",
+  std::snprintf(cmd, sizeof cmd,
+                "/usr/bin/python3 '%s' --boxes '%s' --scores '%s' --keep-out '%s' --iou %g --repeat %d 2>/dev/null",
                 torch_script().c_str(), boxes.c_str(), scores.c_str(), keep_out.c_str(), iou, repeat);
   nlohmann::json r = run_json_command(cmd);
   return r.is_null() ? nlohmann::json::object() : r;
@@ -80,8 +82,8 @@ int run_nms_bench(const NmsBenchOptions& opt) {
   check(!opt.sizes.empty(), "bench nms: need at least one size");
   for (int n : opt.sizes) check(n > 0, "bench nms: sizes must be positive, got ", n);
   check(opt.repeat >= 1, "bench nms: repeat must be >= 1, got ", opt.repeat);
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("detgrad_bench_nms_" + std::to_string((long long)getpid()));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("detgrad_bench_nms_" + std::to_string((long long)getpid()));
   std::filesystem::create_directories(dir);
   for (int n : opt.sizes) {
     Scene sc = make_scene(n, 1234 + (uint64_t)n);
@@ -96,7 +98,8 @@ int run_nms_bench(const NmsBenchOptions& opt) {
     out["detgrad_ms"] = round_to(t_dg * 1e3, 3);
     nlohmann::json ref;
     if (opt.torch) {
-      const std::string b = (dir / "boxes.npy").string(), s = (dir / "scores.npy").string(), k = (dir / "keep.npy").string();
+      const std::string b = (dir / "boxes.npy").string(), s = (dir / "scores.npy").string(),
+                        k = (dir / "keep.npy").string();
       io::save_npy(b, sc.boxes);
       io::save_npy(s, sc.scores);
       ref = run_torch(b, s, k, opt.iou_threshold, opt.repeat);

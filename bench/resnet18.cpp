@@ -120,7 +120,8 @@ int run_resnet18_bench(const Resnet18BenchOptions& opt) {
   out["threads"] = threads;
   out["isa"] = kernels::isa_name();
   out["forward"] = "1x3x" + std::to_string(opt.size) + "x" + std::to_string(opt.size);
-  out["train"] = std::to_string(opt.train_batch) + "x3x" + std::to_string(opt.train_size) + "x" + std::to_string(opt.train_size);
+  out["train"] = std::to_string(opt.train_batch) + "x3x" + std::to_string(opt.train_size) + "x" +
+                 std::to_string(opt.train_size);
   out["fwd_ms"] = round_to(fwd_ms, 2);
   out["train_ms"] = round_to(train_ms, 2);
   out["fwd_peak_mb"] = round_to(fwd_peak, 1);

@@ -11,11 +11,11 @@
 namespace dg {
 
 struct AnchorOptions {
-  int64_t image_h = 512, image_w = 512;              // level l has ceil(H/s_l) x ceil(W/s_l) locations
+  int64_t image_h = 512, image_w = 512;  // level l has ceil(H/s_l) x ceil(W/s_l) locations
   std::vector<int64_t> strides = {8, 16, 32, 64, 128};
-  std::vector<double> sizes;                          // base size per level; empty: 4 * stride (32..512)
-  std::vector<double> scales;                         // empty: 2^0, 2^(1/3), 2^(2/3) (octave scales)
-  std::vector<double> ratios = {0.5, 1.0, 2.0};       // aspect ratios h / w
+  std::vector<double> sizes;                     // base size per level; empty: 4 * stride (32..512)
+  std::vector<double> scales;                    // empty: 2^0, 2^(1/3), 2^(2/3) (octave scales)
+  std::vector<double> ratios = {0.5, 1.0, 2.0};  // aspect ratios h / w
   // torchvision (true): sizes truncated to integers (32, 40, 50, ...) and corners rounded half-to-even
   // (torch.round), as its AnchorGenerator; false: exact values (detectron2, mmdet, Detectron).
   bool anchor_round = true;
@@ -34,6 +34,7 @@ Tensor cell_anchors(double size, const AnchorOptions& opt, DType dtype = DType::
 // All anchors of all levels: level after level, location-major (row-major, x fastest), A anchors per
 // location: [sum_l H_l W_l A, 4]. Location (x, y) of level l is shifted by (x*s, y*s) (torchvision's
 // grid, offset 0). level_sizes (optional) gets each level's anchor count.
-Tensor retinanet_anchors(const AnchorOptions& opt, DType dtype = DType::f32, std::vector<int64_t>* level_sizes = nullptr);
+Tensor retinanet_anchors(const AnchorOptions& opt, DType dtype = DType::f32,
+                         std::vector<int64_t>* level_sizes = nullptr);
 
 }  // namespace dg

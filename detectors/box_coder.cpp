@@ -35,7 +35,8 @@ Tensor box_encode(const Tensor& boxes, const Tensor& anchors, const BoxCoderOpti
   for (int64_t i = 0; i < boxes.size(0); ++i) {
     const bool ok = boxes.at(4 * i + 2) > boxes.at(4 * i) && boxes.at(4 * i + 3) > boxes.at(4 * i + 1) &&
                     anchors.at(4 * i + 2) > anchors.at(4 * i) && anchors.at(4 * i + 3) > anchors.at(4 * i + 1);
-    check(ok, "box_encode: row ", i, " has a box or anchor with width or height <= 0 (log of a non-positive ratio); boxes ",
+    check(ok, "box_encode: row ", i,
+          " has a box or anchor with width or height <= 0 (log of a non-positive ratio); boxes ",
           shape_text(boxes.shape()));
   }
   const Geometry a(anchors), g(boxes);

@@ -10,8 +10,8 @@
 namespace dg {
 
 struct BoxCoderOptions {
-  double wx = 1, wy = 1, ww = 1, wh = 1;       // (1,1,1,1) RetinaNet; (10,10,5,5) Faster R-CNN heads
-  double clip = std::log(1000.0 / 16.0);       // decoding clamps dw, dh at this value (exp(4.135) = 62.5)
+  double wx = 1, wy = 1, ww = 1, wh = 1;  // (1,1,1,1) RetinaNet; (10,10,5,5) Faster R-CNN heads
+  double clip = std::log(1000.0 / 16.0);  // decoding clamps dw, dh at this value (exp(4.135) = 62.5)
 };
 
 // boxes [N,4] (ground truth) against anchors [N,4] (x1,y1,x2,y2, same float dtype) -> deltas [N,4]:

@@ -31,7 +31,9 @@ BoxCoords unbind_boxes(const char* op, const Tensor& boxes) {
   return {col(0), col(1), col(2), col(3)};
 }
 
-Tensor stack_boxes(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& d) { return stack({a, b, c, d}, -1); }
+Tensor stack_boxes(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& d) {
+  return stack({a, b, c, d}, -1);
+}
 
 // x + o, skipping the op when o == 0 (x + 0 is x exactly; one allocation less).
 static Tensor plus(const Tensor& x, double o) { return o == 0.0 ? x : add(x, o); }
@@ -77,12 +79,12 @@ Tensor box_area(const Tensor& boxes, const Conventions& c) {
 // x -> clamp(x, 0, W - o), y -> clamp(y, 0, H - o); clamp passes the gradient inside [lo, hi]
 // inclusive, as torch.clamp.
 Tensor clip_boxes_to_image(const Tensor& boxes, int64_t height, int64_t width, const Conventions& c) {
-  check(height >= 0 && width >= 0, "clip_boxes_to_image: size must be non-negative, got (height ", height,
-        ", width ", width, ")");
+  check(height >= 0 && width >= 0, "clip_boxes_to_image: size must be non-negative, got (height ", height, ", width ",
+        width, ")");
   BoxCoords b = unbind_boxes("clip_boxes_to_image", boxes);
   const double xmax = (double)width - c.pixel_offset, ymax = (double)height - c.pixel_offset;
-  check(xmax >= 0 && ymax >= 0, "clip_boxes_to_image: size (", height, ", ", width,
-        ") is empty with pixel_offset ", c.pixel_offset);
+  check(xmax >= 0 && ymax >= 0, "clip_boxes_to_image: size (", height, ", ", width, ") is empty with pixel_offset ",
+        c.pixel_offset);
   return stack_boxes(clamp(b.x1, 0.0, xmax), clamp(b.y1, 0.0, ymax), clamp(b.x2, 0.0, xmax), clamp(b.y2, 0.0, ymax));
 }
 

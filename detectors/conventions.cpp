@@ -82,16 +82,16 @@ Conventions conventions_preset(const std::string& name) {
   c.preset = name;
   if (name == "torchvision") return c;
   if (name == "mmdet") {
-    c.degenerate_boxes = "finite";       // mmcv bbox_overlaps clamps the union to eps: 0/eps = 0
-    c.ciou_alpha_gated = true;           // mmdet ciou_loss: alpha = (iou > 0.5) * v / (1 - iou + v)
+    c.degenerate_boxes = "finite";  // mmcv bbox_overlaps clamps the union to eps: 0/eps = 0
+    c.ciou_alpha_gated = true;      // mmdet ciou_loss: alpha = (iou > 0.5) * v / (1 - iou + v)
     return c;
   }
   if (name == "original") {
-    c.pixel_offset = 1.0;                // py-faster-rcnn / Detectron / VOC: width = x2 - x1 + 1
-    c.degenerate_boxes = "finite";       // with +1 no union is ever zero; keep everything finite
-    c.nms_suppress_on_equal = true;      // legacy +1 NMS suppresses on IoU >= thr
-    c.ciou_alpha_gated = true;           // the CIoU authors' detectron/YOLACT code: S = (IoU > 0.5)
-    c.iou_loss_plus_one = true;          // FCOS IOULoss: (I + 1) / (U + 1)
+    c.pixel_offset = 1.0;            // py-faster-rcnn / Detectron / VOC: width = x2 - x1 + 1
+    c.degenerate_boxes = "finite";   // with +1 no union is ever zero; keep everything finite
+    c.nms_suppress_on_equal = true;  // legacy +1 NMS suppresses on IoU >= thr
+    c.ciou_alpha_gated = true;       // the CIoU authors' detectron/YOLACT code: S = (IoU > 0.5)
+    c.iou_loss_plus_one = true;      // FCOS IOULoss: (I + 1) / (U + 1)
     return c;
   }
   return c;
@@ -121,7 +121,8 @@ void set_convention(Conventions& c, const std::string& field, const std::string&
     check(c.pixel_offset == 0.0 || c.pixel_offset == 1.0, "conventions: pixel_offset must be 0 or 1, got ", value);
 }
 
-Conventions conventions_from_attrs(const std::map<std::string, std::string>& attrs, std::vector<std::string>* consumed) {
+Conventions conventions_from_attrs(const std::map<std::string, std::string>& attrs,
+                                   std::vector<std::string>* consumed) {
   auto it = attrs.find("convention");
   Conventions c = conventions_preset(it == attrs.end() ? "torchvision" : it->second);
   if (consumed && it != attrs.end()) consumed->push_back("convention");

@@ -38,9 +38,9 @@ const char* post_nms_name(PostNms m);
 
 struct NmsOptions {
   PostNms kind = PostNms::none;
-  double iou = 0.5;              // hard / diou threshold; soft-linear's Nt
-  double soft_sigma = 0.5;       // soft-gaussian
-  double soft_min_score = 0.001; // soft-NMS drops boxes whose decayed score falls below this
+  double iou = 0.5;               // hard / diou threshold; soft-linear's Nt
+  double soft_sigma = 0.5;        // soft-gaussian
+  double soft_min_score = 0.001;  // soft-NMS drops boxes whose decayed score falls below this
 };
 
 // Class-wise NMS (each class on its own); the survivors sorted by descending score (stable: equal

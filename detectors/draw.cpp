@@ -110,17 +110,17 @@ constexpr uint8_t kFont[95][7] = {
 
 // 20 well-separated colours (in the spirit of the usual tab20 / Kelly palettes, our own values).
 constexpr Rgb kPalette[20] = {
-    {230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},   {245, 130, 48},
-    {145, 30, 180}, {70, 240, 240}, {240, 50, 230}, {210, 245, 60},  {250, 190, 212},
-    {0, 128, 128},  {220, 190, 255}, {170, 110, 40}, {255, 250, 200}, {128, 0, 0},
-    {170, 255, 195}, {128, 128, 0},  {255, 215, 180}, {0, 0, 128},    {128, 128, 128},
+    {230, 25, 75},   {60, 180, 75},   {255, 225, 25},  {0, 130, 200},   {245, 130, 48},
+    {145, 30, 180},  {70, 240, 240},  {240, 50, 230},  {210, 245, 60},  {250, 190, 212},
+    {0, 128, 128},   {220, 190, 255}, {170, 110, 40},  {255, 250, 200}, {128, 0, 0},
+    {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},     {128, 128, 128},
 };
 
 // The image as writable pixels; checks u8 [H, W, 3].
 uint8_t* pixels(Tensor& image, const char* who, int64_t& h, int64_t& w) {
   if (!image.defined() || image.dtype() != DType::u8 || image.dim() != 3 || image.size(2) != 3)
-    fail(who, ": expected a u8 [H,W,3] image, got ", image.defined() ? dtype_name(image.dtype()) : "undefined",
-         " ", image.defined() ? shape_str(image.shape()) : "[]");
+    fail(who, ": expected a u8 [H,W,3] image, got ", image.defined() ? dtype_name(image.dtype()) : "undefined", " ",
+         image.defined() ? shape_str(image.shape()) : "[]");
   h = image.size(0);
   w = image.size(1);
   return image.data<uint8_t>();

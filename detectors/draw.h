@@ -33,8 +33,8 @@ void draw_box(Tensor& image, double x1, double y1, double x2, double y2, Rgb col
 // The font: 5x7 glyphs for ASCII 32..126 in a 6x8 cell (one column and one row of spacing), scaled
 // by an integer factor. Other characters draw as '?'.
 constexpr int kGlyphW = 5, kGlyphH = 7, kCellW = 6, kCellH = 8;
-int64_t text_width(const std::string& text, int scale = 1);   // kCellW * scale * text.size()
-int64_t text_height(int scale = 1);                           // kCellH * scale
+int64_t text_width(const std::string& text, int scale = 1);  // kCellW * scale * text.size()
+int64_t text_height(int scale = 1);                          // kCellH * scale
 // Draws the text with its top-left cell corner at (x, y); only the glyph pixels are written.
 void draw_text(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb color, int scale = 1);
 

@@ -22,7 +22,9 @@ void check_input_target(const char* op, const Tensor& input, const Tensor& targe
 namespace {
 
 // A bool mask as 0/1 of `like`'s dtype (a constant).
-Tensor as_float(const Tensor& mask, const Tensor& like) { return where(mask, ones_like(like.detach()), zeros_like(like.detach())); }
+Tensor as_float(const Tensor& mask, const Tensor& like) {
+  return where(mask, ones_like(like.detach()), zeros_like(like.detach()));
+}
 
 }  // namespace
 

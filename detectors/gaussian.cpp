@@ -37,7 +37,8 @@ void splat(T* map, int64_t H, int64_t W, int64_t cx, int64_t cy, int64_t r) {
 
 Tensor gaussian_kernel(int64_t r, DType dtype) {
   check(r >= 0, "gaussian_kernel: radius must be >= 0, got ", r);
-  check(dtype == DType::f32 || dtype == DType::f64, "gaussian_kernel: dtype must be f32 or f64, got ", dtype_name(dtype));
+  check(dtype == DType::f32 || dtype == DType::f64, "gaussian_kernel: dtype must be f32 or f64, got ",
+        dtype_name(dtype));
   const int64_t d = 2 * r + 1;
   std::vector<double> v((size_t)(d * d));
   for (int64_t y = 0; y < d; ++y)
@@ -47,17 +48,15 @@ Tensor gaussian_kernel(int64_t r, DType dtype) {
 
 void draw_gaussian(Tensor& heatmap, int64_t channel, int64_t cx, int64_t cy, int64_t radius) {
   check(heatmap.defined() && (heatmap.dim() == 2 || heatmap.dim() == 3),
-        "draw_gaussian: heatmap must be [H,W] or [C,H,W], got ", heatmap.defined() ? shape_str(heatmap.shape()) : "undefined");
+        "draw_gaussian: heatmap must be [H,W] or [C,H,W], got ",
+        heatmap.defined() ? shape_str(heatmap.shape()) : "undefined");
   const int64_t C = heatmap.dim() == 3 ? heatmap.size(0) : 1, H = heatmap.size(-2), W = heatmap.size(-1);
   check(channel >= 0 && channel < C, "draw_gaussian: channel ", channel, " out of range for heatmap ",
         shape_text(heatmap.shape()));
   check(radius >= 0, "draw_gaussian: radius must be >= 0, got ", radius);
-  if (heatmap.dtype() == DType::f32)
-    splat(heatmap.data<float>() + channel * H * W, H, W, cx, cy, radius);
-  else if (heatmap.dtype() == DType::f64)
-    splat(heatmap.data<double>() + channel * H * W, H, W, cx, cy, radius);
-  else
-    fail("draw_gaussian: heatmap must be f32 or f64, got ", dtype_name(heatmap.dtype()));
+  if (heatmap.dtype() == DType::f32) splat(heatmap.data<float>() + channel * H * W, H, W, cx, cy, radius);
+  else if (heatmap.dtype() == DType::f64) splat(heatmap.data<double>() + channel * H * W, H, W, cx, cy, radius);
+  else fail("draw_gaussian: heatmap must be f32 or f64, got ", dtype_name(heatmap.dtype()));
 }
 
 }  // namespace dg

@@ -206,10 +206,11 @@ Tensor box_iou(const Tensor& boxes1, const Tensor& boxes2, const Conventions& c)
   check_pairwise("box_iou", boxes1, boxes2);
   const DType dt = boxes1.dtype();
   bool fast = !needs_grad({&boxes1, &boxes2}) && (dt == DType::f32 || dt == DType::f64);
-  if (fast) with_float_type(dt, [&](auto z) {
-    using T = decltype(z);
-    fast = all_finite<T>(boxes1) && all_finite<T>(boxes2);
-  });
+  if (fast)
+    with_float_type(dt, [&](auto z) {
+      using T = decltype(z);
+      fast = all_finite<T>(boxes1) && all_finite<T>(boxes2);
+    });
   if (!fast) return matrix_iou(pairwise_coords("box_iou", boxes1, boxes2), c);
   const bool finite = finite_mode(c), offset = c.pixel_offset != 0.0;
   const int64_t N = boxes1.size(0), M = boxes2.size(0);
@@ -220,7 +221,8 @@ Tensor box_iou(const Tensor& boxes1, const Tensor& boxes2, const Conventions& c)
     const T* b = boxes2.data<T>();
     const T o = (T)c.pixel_offset;
     T* r = out.data<T>();
-    if (offset) finite ? box_iou_kernel<T, true, true>(a, N, b, M, o, r) : box_iou_kernel<T, true, false>(a, N, b, M, o, r);
+    if (offset)
+      finite ? box_iou_kernel<T, true, true>(a, N, b, M, o, r) : box_iou_kernel<T, true, false>(a, N, b, M, o, r);
     else finite ? box_iou_kernel<T, false, true>(a, N, b, M, o, r) : box_iou_kernel<T, false, false>(a, N, b, M, o, r);
   });
   return out;

@@ -45,7 +45,8 @@ Tensor retinanet_match(const Tensor& iou, const MatcherOptions& opt) {
   const char* op = "retinanet_match";
   check(iou.defined() && iou.dim() == 2, op, ": iou must be [G, A] (boxes x anchors), got ",
         iou.defined() ? shape_str(iou.shape()) : "undefined");
-  check(iou.dtype() == DType::f32 || iou.dtype() == DType::f64, op, ": iou must be f32 or f64, got ", dtype_name(iou.dtype()));
+  check(iou.dtype() == DType::f32 || iou.dtype() == DType::f64, op, ": iou must be f32 or f64, got ",
+        dtype_name(iou.dtype()));
   check(opt.low <= opt.high, op, ": low threshold ", opt.low, " is above high threshold ", opt.high);
   for (int64_t i = 0; i < iou.numel(); ++i)
     check(!std::isnan(iou.at(i)), op, ": iou has a NaN at box ", i / iou.size(1), ", anchor ", i % iou.size(1),
@@ -59,8 +60,9 @@ Tensor retinanet_match_boxes(const Tensor& boxes, const Tensor& anchors, const M
   const char* op = "retinanet_match";
   check(boxes.defined() && anchors.defined() && boxes.dim() == 2 && boxes.size(1) == 4 && anchors.dim() == 2 &&
             anchors.size(1) == 4,
-        op, ": boxes and anchors must be [G,4] and [A,4], got ", boxes.defined() ? shape_str(boxes.shape()) : "undefined",
-        " and ", anchors.defined() ? shape_str(anchors.shape()) : "undefined");
+        op, ": boxes and anchors must be [G,4] and [A,4], got ",
+        boxes.defined() ? shape_str(boxes.shape()) : "undefined", " and ",
+        anchors.defined() ? shape_str(anchors.shape()) : "undefined");
   check(boxes.dtype() == anchors.dtype() && (boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64), op,
         ": boxes and anchors must both be f32 or both f64, got ", dtype_name(boxes.dtype()), " and ",
         dtype_name(anchors.dtype()));

@@ -13,8 +13,8 @@ constexpr int64_t kMatchBackground = -1;  // IoU < low
 constexpr int64_t kMatchIgnore = -2;      // low <= IoU < high: no loss at all
 
 struct MatcherOptions {
-  double high = 0.5;   // >= high: positive
-  double low = 0.4;    // < low: background; low <= IoU < high: ignored
+  double high = 0.5;  // >= high: positive
+  double low = 0.4;   // < low: background; low <= IoU < high: ignored
   // For every box, the anchors that reach its best IoU become positive (matched to THEIR best box,
   // as torchvision does), even below `high`, so that no box is left without an anchor.
   bool allow_low_quality = true;

@@ -28,12 +28,12 @@ void check_boxes_scores(const char* op, const Tensor& boxes, const Tensor& score
   check(boxes.defined() && scores.defined(), op, ": boxes and scores must be defined");
   check(boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes must be [N,4] (x1,y1,x2,y2), got ",
         shape_text(boxes.shape()));
-  check(scores.dim() == 1 && scores.size(0) == boxes.size(0), op, ": scores must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", shape_text(scores.shape()));
-  check(boxes.dtype() == scores.dtype(), op, ": boxes and scores must share a dtype, got ",
-        dtype_name(boxes.dtype()), " and ", dtype_name(scores.dtype()));
-  check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op,
-        ": boxes and scores must be f32 or f64, got ", dtype_name(boxes.dtype()));
+  check(scores.dim() == 1 && scores.size(0) == boxes.size(0), op, ": scores must be [N] with N = ", boxes.size(0),
+        " (boxes ", shape_text(boxes.shape()), "), got ", shape_text(scores.shape()));
+  check(boxes.dtype() == scores.dtype(), op, ": boxes and scores must share a dtype, got ", dtype_name(boxes.dtype()),
+        " and ", dtype_name(scores.dtype()));
+  check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op, ": boxes and scores must be f32 or f64, got ",
+        dtype_name(boxes.dtype()));
   for (int64_t i = 0; i < scores.numel(); ++i)
     check(!std::isnan(scores.at(i)), op, ": score ", i, " is NaN (scores ", shape_text(scores.shape()), ")");
 }
@@ -83,8 +83,8 @@ struct SortedBoxes {
 // Greedy NMS over the candidates `cand` with a pluggable overlap (IoU or DIoU). Returns kept original
 // indices in score order; events name the FIRST kept box that removed each suppressed one.
 template <class T, class Overlap>
-std::vector<int64_t> greedy_nms(const T* b, const T* s, std::vector<int64_t> cand, double thr, bool on_equal,
-                                T off, Overlap overlap, std::vector<NmsEvent>* explain) {
+std::vector<int64_t> greedy_nms(const T* b, const T* s, std::vector<int64_t> cand, double thr, bool on_equal, T off,
+                                Overlap overlap, std::vector<NmsEvent>* explain) {
   const std::vector<int64_t> order = sort_by_score(s, std::move(cand));
   const SortedBoxes<T> sb(b, order, off);
   const size_t m = order.size();
@@ -122,7 +122,8 @@ T threshold_in(double thr, bool on_equal) {
 // and a removed box never suppresses: the outer loop skips it.) About 10x faster than the branchy loop
 // on `detgrad bench nms` (see docs/detection/nms.md).
 template <class T>
-std::vector<int64_t> hard_nms_fast(const T* b, const T* s, std::vector<int64_t> cand, double thr, bool on_equal, T off) {
+std::vector<int64_t> hard_nms_fast(const T* b, const T* s, std::vector<int64_t> cand, double thr, bool on_equal,
+                                   T off) {
   const std::vector<int64_t> order = sort_by_score(s, std::move(cand));
   const SortedBoxes<T> sb(b, order, off);
   const size_t m = order.size();
@@ -166,8 +167,9 @@ std::vector<int64_t> hard_nms_typed(const Tensor& boxes, const Tensor& scores, s
   const T* b = boxes.data<T>();
   const T* s = scores.data<T>();
   if (!explain) return hard_nms_fast<T>(b, s, std::move(cand), thr, conv.nms_suppress_on_equal, off);
-  return greedy_nms<T>(b, s, std::move(cand), thr, conv.nms_suppress_on_equal, off,
-                       [off](const SortedBoxes<T>& sb, size_t i, size_t j) { return sb.iou(i, j, off); }, explain);
+  return greedy_nms<T>(
+      b, s, std::move(cand), thr, conv.nms_suppress_on_equal, off,
+      [off](const SortedBoxes<T>& sb, size_t i, size_t j) { return sb.iou(i, j, off); }, explain);
 }
 
 std::vector<int64_t> hard_nms_dispatch(const Tensor& boxes, const Tensor& scores, std::vector<int64_t> cand, double thr,
@@ -189,8 +191,9 @@ Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshold, cons
 Tensor batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& idxs, double iou_threshold,
                    const Conventions& conv, std::vector<NmsEvent>* explain) {
   check_boxes_scores("batched_nms", boxes, scores);
-  check(idxs.defined() && idxs.dim() == 1 && idxs.size(0) == boxes.size(0), "batched_nms: idxs must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", idxs.defined() ? shape_str(idxs.shape()) : "undefined");
+  check(idxs.defined() && idxs.dim() == 1 && idxs.size(0) == boxes.size(0),
+        "batched_nms: idxs must be [N] with N = ", boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ",
+        idxs.defined() ? shape_str(idxs.shape()) : "undefined");
   check(idxs.dtype() == DType::i64 || idxs.dtype() == DType::i32, "batched_nms: idxs must be i64 or i32, got ",
         dtype_name(idxs.dtype()));
   // Group by class (std::map: classes visited in ascending id, deterministic).
@@ -252,7 +255,8 @@ SoftNmsResult soft_nms_impl(const T* b, const T* s0, int64_t n, const SoftNmsOpt
       const T iou = inter / (ai + area(j) - inter);
       T weight = T(1);
       if (opt.method == SoftNmsMethod::linear) {
-        const bool over = conv.nms_suppress_on_equal ? double(iou) >= opt.iou_threshold : double(iou) > opt.iou_threshold;
+        const bool over = conv.nms_suppress_on_equal ? double(iou) >= opt.iou_threshold
+                                                     : double(iou) > opt.iou_threshold;
         if (over) weight = T(1) - iou;
       } else {
         weight = std::exp(-(iou * iou) / T(opt.sigma));
@@ -291,16 +295,16 @@ Tensor diou_nms(const Tensor& boxes, const Tensor& scores, double iou_threshold,
   std::vector<int64_t> keep;
   if (boxes.dtype() == DType::f32) {
     const float off = float(conv.pixel_offset);
-    keep = greedy_nms<float>(boxes.data<float>(), scores.data<float>(), all_indices(boxes.size(0)), iou_threshold,
-                             conv.nms_suppress_on_equal, off,
-                             [=](const SortedBoxes<float>& sb, size_t i, size_t j) { return sb.diou(i, j, off, beta); },
-                             explain);
+    keep = greedy_nms<float>(
+        boxes.data<float>(), scores.data<float>(), all_indices(boxes.size(0)), iou_threshold,
+        conv.nms_suppress_on_equal, off,
+        [=](const SortedBoxes<float>& sb, size_t i, size_t j) { return sb.diou(i, j, off, beta); }, explain);
   } else {
     const double off = conv.pixel_offset;
-    keep = greedy_nms<double>(boxes.data<double>(), scores.data<double>(), all_indices(boxes.size(0)), iou_threshold,
-                              conv.nms_suppress_on_equal, off,
-                              [=](const SortedBoxes<double>& sb, size_t i, size_t j) { return sb.diou(i, j, off, beta); },
-                              explain);
+    keep = greedy_nms<double>(
+        boxes.data<double>(), scores.data<double>(), all_indices(boxes.size(0)), iou_threshold,
+        conv.nms_suppress_on_equal, off,
+        [=](const SortedBoxes<double>& sb, size_t i, size_t j) { return sb.diou(i, j, off, beta); }, explain);
   }
   return index_tensor(keep);
 }
@@ -314,8 +318,8 @@ std::string format_nms_events(const std::vector<NmsEvent>& events, bool soft) {
                     (long long)e.box, (long long)e.by, e.iou, e.score_before, e.score_after,
                     e.dropped ? " (dropped)" : "");
     else
-      std::snprintf(buf, sizeof buf, "box %lld suppressed by box %lld at IoU %.4f\n", (long long)e.box,
-                    (long long)e.by, e.iou);
+      std::snprintf(buf, sizeof buf, "box %lld suppressed by box %lld at IoU %.4f\n", (long long)e.box, (long long)e.by,
+                    e.iou);
     os << buf;
   }
   return os.str();

@@ -47,9 +47,9 @@ SoftNmsMethod soft_nms_method_from_name(const std::string& name);  // "linear" |
 
 struct SoftNmsOptions {
   SoftNmsMethod method = SoftNmsMethod::linear;
-  double sigma = 0.5;             // gaussian: weight exp(-IoU^2 / sigma)
-  double iou_threshold = 0.3;     // Nt, linear: weight 1 - IoU if IoU > Nt (>= with the convention), else 1
-  double score_threshold = 0.001; // a decayed box whose score falls below this is dropped
+  double sigma = 0.5;              // gaussian: weight exp(-IoU^2 / sigma)
+  double iou_threshold = 0.3;      // Nt, linear: weight 1 - IoU if IoU > Nt (>= with the convention), else 1
+  double score_threshold = 0.001;  // a decayed box whose score falls below this is dropped
 };
 
 struct SoftNmsResult {

@@ -40,7 +40,8 @@ double Axis::fraction(double v) const {
 }
 
 Axis nice_axis(double lo, double hi, int intervals, bool expand_lo, bool expand_hi) {
-  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "nice_axis: need finite lo <= hi, got [", lo, ", ", hi, "]");
+  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "nice_axis: need finite lo <= hi, got [", lo, ", ", hi,
+        "]");
   check(intervals >= 1, "nice_axis: intervals must be >= 1, got ", intervals);
   if (lo == hi) {  // a flat series: give it some room, on the sides that may move
     check(expand_lo || expand_hi, "nice_axis: both sides pinned at ", lo);
@@ -66,8 +67,8 @@ Axis nice_axis(double lo, double hi, int intervals, bool expand_lo, bool expand_
 }
 
 Axis log_axis(double lo, double hi, bool expand_lo, bool expand_hi) {
-  check(std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo <= hi,
-        "log_axis: need finite 0 < lo <= hi, got [", lo, ", ", hi, "]");
+  check(std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo <= hi, "log_axis: need finite 0 < lo <= hi, got [", lo,
+        ", ", hi, "]");
   double a = std::log10(lo), b = std::log10(hi);  // the axis works in decades
   if (expand_lo) a = std::floor(a + 1e-9);
   if (expand_hi) b = std::ceil(b - 1e-9);
@@ -82,7 +83,7 @@ Axis log_axis(double lo, double hi, bool expand_lo, bool expand_hi) {
   ax.hi = expand_hi ? std::pow(10.0, b) : hi;
   const int k0 = (int)std::ceil(a - 1e-9), k1 = (int)std::floor(b + 1e-9);
   const int every = std::max(1, (k1 - k0 + 1 + 7) / 8);  // at most 8 powers of ten get a tick
-  const bool few_decades = b - a <= 2 + 1e-9;  // then 2 and 5 x 10^k get ticks too
+  const bool few_decades = b - a <= 2 + 1e-9;            // then 2 and 5 x 10^k get ticks too
   for (int k = (int)std::floor(a) - 1; k <= (int)std::ceil(b); ++k) {
     for (double m : {1.0, 2.0, 5.0}) {
       if (m != 1 && !few_decades) continue;
@@ -235,8 +236,8 @@ Rgb faint(Rgb c) {
 
 // One curve: segments between neighbouring drawable points, a dot where a point has no drawable
 // neighbour, and squares on every point when asked.
-void draw_curve(Canvas& cv, const Frame& f, const std::vector<double>& xs, const std::vector<double>& ys,
-                bool log_y, int thickness, bool points, Rgb c) {
+void draw_curve(Canvas& cv, const Frame& f, const std::vector<double>& xs, const std::vector<double>& ys, bool log_y,
+                int thickness, bool points, Rgb c) {
   const size_t n = xs.size();
   std::vector<double> px(n), py(n);
   std::vector<bool> ok(n);
@@ -320,8 +321,7 @@ Tensor line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   // Title centred over the data area; the y label above the axis, the x label centred below.
   const int64_t mid_x = (f.x0 + f.x1) / 2;
   if (!o.title.empty()) draw_text(img, mid_x - text_width(o.title, 2) / 2, kPad, o.title, kInk, 2);
-  if (!o.ylabel.empty())
-    draw_text(img, kPad, kPad + (o.title.empty() ? 0 : text_height(2) + kGap), o.ylabel, kInk);
+  if (!o.ylabel.empty()) draw_text(img, kPad, kPad + (o.title.empty() ? 0 : text_height(2) + kGap), o.ylabel, kInk);
   if (!o.xlabel.empty())
     draw_text(img, mid_x - text_width(o.xlabel) / 2, f.y1 + 2 + kTick + kGap + text_height() + kGap, o.xlabel, kInk);
 

@@ -34,8 +34,8 @@ struct Series {
 
 struct PlotOptions {
   std::string title, xlabel, ylabel;
-  int width = 640, height = 400;  // of the whole image, pixels
-  bool log_y = false;             // log10 y axis; ticks at powers of ten
+  int width = 640, height = 400;                     // of the whole image, pixels
+  bool log_y = false;                                // log10 y axis; ticks at powers of ten
   std::optional<double> x_min, x_max, y_min, y_max;  // pin a side of an axis
   // > 1: also draw the centred moving average over `smooth` points as a thick line, the raw series
   // faint and thin underneath (what TensorBoard's smoothing slider shows, without its lag).

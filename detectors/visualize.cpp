@@ -40,7 +40,7 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
     const double* b = boxes.data<double>() + 4 * k;
     const int64_t label = d.labels.data<int64_t>()[k];
     const std::string name = label >= 0 && label < (int64_t)class_names.size() ? class_names[(size_t)label]
-                                                                                 : std::to_string(label);
+                                                                               : std::to_string(label);
     draw_detection(pic, b[0] * s, b[1] * s, b[2] * s, b[3] * s, label, name, sc, 2, 1);
   }
   return pic;

@@ -17,9 +17,9 @@ namespace dg::det {
 Tensor enlarge(const Tensor& image, int factor);
 
 struct PictureOptions {
-  double score_threshold = 0.3;      // detections drawn: score >= this
-  int scale = 3;                     // enlargement factor
-  const Tensor* heatmap = nullptr;   // [C, h, w] probabilities (after the sigmoid) or null
+  double score_threshold = 0.3;                // detections drawn: score >= this
+  int scale = 3;                               // enlargement factor
+  const Tensor* heatmap = nullptr;             // [C, h, w] probabilities (after the sigmoid) or null
   std::vector<std::array<float, 4>> gt_boxes;  // drawn thin and white (image pixels), may be empty
 };
 

@@ -5,8 +5,8 @@
 // Each stage prints what the engine did. Read this file top to bottom next to docs/autograd.md.
 #include <cstdio>
 
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
+#include "autograd/ops/gradcheck.h"
 
 using namespace dg;
 
@@ -23,9 +23,9 @@ int main() {
   // 2. Every op that sees an input with requires_grad records a Node: its inputs in order and a
   //    closure that maps the output's gradient to the inputs' gradients.
   stage("2. forward: each op records a node on the tape");
-  Tensor u = mul(x, y);   // u = x*y = 6
-  Tensor v = add(u, x);   // v = u + x = 8   (x is used twice: its gradients will add up)
-  Tensor L = pow(v, 2.0); // L = v^2 = 64
+  Tensor u = mul(x, y);    // u = x*y = 6
+  Tensor v = add(u, x);    // v = u + x = 8   (x is used twice: its gradients will add up)
+  Tensor L = pow(v, 2.0);  // L = v^2 = 64
   std::printf("u = x*y   -> %s\nv = u + x -> %s\nL = v^2   -> %s\n", u.str().c_str(), v.str().c_str(), L.str().c_str());
   std::printf("L's node is '%s'; its input is produced by '%s', whose inputs come from '%s' and the leaf x\n",
               L.grad_fn()->name.c_str(), L.grad_fn()->inputs[0].fn->name.c_str(),
@@ -55,8 +55,8 @@ int main() {
   Tensor b = tensor({10, 20, 30}, {3}, DType::f64).set_requires_grad();
   Tensor s = sum(mul(add(m, b), tensor({1, 2, 3, 4, 5, 6}, {2, 3}, DType::f64)));
   s.backward();
-  std::printf("m.grad = %s\nb.grad = %s   (column sums of the upstream [[1,2,3],[4,5,6]])\n",
-              m.grad().str().c_str(), b.grad().str().c_str());
+  std::printf("m.grad = %s\nb.grad = %s   (column sums of the upstream [[1,2,3],[4,5,6]])\n", m.grad().str().c_str(),
+              b.grad().str().c_str());
 
   // 6. NoGradGuard: inside it nothing is recorded (inference, optimiser updates).
   stage("6. NoGradGuard records nothing");
@@ -71,10 +71,10 @@ int main() {
   Generator gen(0);
   Tensor a = randn({3, 4}, gen, DType::f64).set_requires_grad();
   Tensor w = randn({4, 2}, gen, DType::f64).set_requires_grad();
-  GradcheckResult r = gradcheck(
-      std::function<Tensor(const std::vector<Tensor>&)>(
-          [](const std::vector<Tensor>& in) { return log_softmax(tanh(matmul(in[0], in[1])), 1); }),
-      {a, w});
+  GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>([](const std::vector<Tensor>& in) {
+                                  return log_softmax(tanh(matmul(in[0], in[1])), 1);
+                                }),
+                                {a, w});
   std::printf("log_softmax(tanh(a @ w)): %s (max |analytic - numeric| = %.2e)\n", r.ok ? "gradients agree" : "MISMATCH",
               r.max_abs_err);
   return r.ok ? 0 : 1;

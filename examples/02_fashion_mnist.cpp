@@ -30,16 +30,16 @@
 #include <string>
 #include <vector>
 
-#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
 #include "autograd/graph.h"
-#include "autograd/optim/checkpoint.h"
 #include "autograd/io/idx.h"
 #include "autograd/ops.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/pool.h"
 #include "autograd/optim/adam.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/optim/clip.h"
 #include "autograd/optim/schedule.h"
 #include "layers/activation.h"
@@ -63,13 +63,13 @@ struct Args {
   int threads = 2;
   uint64_t seed = 0;
   std::string data = io::kFashionMnistDir;
-  int64_t limit = 0;        // use only the first `limit` training images (0: all) -- for a quick try
-  int64_t test_limit = 0;   // evaluate on the first `test_limit` test images only (0: all)
-  std::string checkpoint;   // save a checkpoint here after every epoch (empty: don't)
-  bool flip = false;        // random horizontal flips (helps long runs, slows the first epochs)
-  std::string resume;       // continue from this checkpoint (same flags as the run that wrote it)
-  int stop_after = 0;       // stop after this epoch (0: run all epochs); with --checkpoint, to try --resume
-  std::string amp;          // "" (f32), "fp16" or "bf16": mixed precision
+  int64_t limit = 0;       // use only the first `limit` training images (0: all) -- for a quick try
+  int64_t test_limit = 0;  // evaluate on the first `test_limit` test images only (0: all)
+  std::string checkpoint;  // save a checkpoint here after every epoch (empty: don't)
+  bool flip = false;       // random horizontal flips (helps long runs, slows the first epochs)
+  std::string resume;      // continue from this checkpoint (same flags as the run that wrote it)
+  int stop_after = 0;      // stop after this epoch (0: run all epochs); with --checkpoint, to try --resume
+  std::string amp;         // "" (f32), "fp16" or "bf16": mixed precision
 };
 
 static Args parse_args(int argc, char** argv) {
@@ -131,8 +131,8 @@ struct Dataset {
 };
 
 // The images idx[begin, end) as a [B, 1, 28, 28] f32 batch and their labels [B]; flip[i] mirrors image i.
-static std::pair<Tensor, Tensor> make_batch(const Dataset& d, const std::vector<int64_t>& idx, size_t begin,
-                                            size_t end, const std::vector<uint8_t>* flip) {
+static std::pair<Tensor, Tensor> make_batch(const Dataset& d, const std::vector<int64_t>& idx, size_t begin, size_t end,
+                                            const std::vector<uint8_t>* flip) {
   const int64_t b = (int64_t)(end - begin);
   Tensor x = Tensor::empty({b, 1, 28, 28});
   Tensor y = Tensor::empty({b}, DType::i64);
@@ -273,8 +273,10 @@ int main(int argc, char** argv) {
     int first_epoch = 1;
     int64_t first_step = 0;  // for the ETA of a resumed run
     // The flags that shape the run: a checkpoint only continues the run that has the same ones.
-    io::Metadata run_flags = {{"epochs", std::to_string(args.epochs)}, {"batch", std::to_string(args.batch)},
-                              {"lr", std::to_string(args.lr)}, {"limit", std::to_string(n_train)},
+    io::Metadata run_flags = {{"epochs", std::to_string(args.epochs)},
+                              {"batch", std::to_string(args.batch)},
+                              {"lr", std::to_string(args.lr)},
+                              {"limit", std::to_string(n_train)},
                               {"flip", args.flip ? "1" : "0"}};
     if (use_amp) run_flags["amp"] = args.amp;
     if (!args.resume.empty()) {
@@ -307,7 +309,7 @@ int main(int argc, char** argv) {
         {
           amp::Autocast autocast(amp_dtype, use_amp);  // no-op without --amp
           logits = model(x);
-          loss = cross_entropy(logits, y);              // f32 either way
+          loss = cross_entropy(logits, y);  // f32 either way
         }
         opt.zero_grad();
         scaler.scale(loss).backward();  // loss * S (fp16), the loss itself otherwise
@@ -364,8 +366,7 @@ int main(int argc, char** argv) {
     if (scaler.enabled())
       std::printf("mixed precision %s: final loss scale %g, %lld of %lld steps skipped\n", args.amp.c_str(),
                   scaler.scale(), (long long)skipped, (long long)(step - first_step));
-    else if (use_amp)
-      std::printf("mixed precision %s: no loss scaling\n", args.amp.c_str());
+    else if (use_amp) std::printf("mixed precision %s: no loss scaling\n", args.amp.c_str());
   } catch (const Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 1;

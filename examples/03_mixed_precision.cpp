@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
+#include "autograd/autocast.h"
 #include "autograd/generator.h"
 #include "autograd/io/image.h"
 #include "autograd/kernels/half.h"
@@ -53,8 +53,7 @@ std::string bits(uint16_t b, int exp_bits, int mant_bits) {
 // ---- (a) the formats ------------------------------------------------------------------------------
 void part_formats() {
   std::printf("(a) the formats: value -> nearest f16 / bf16 (round to nearest, ties to even)\n");
-  std::printf("  %-14s %-18s %-16s  %-18s %-16s\n", "f32 value", "f16 bits", "f16 value", "bf16 bits",
-              "bf16 value");
+  std::printf("  %-14s %-18s %-16s  %-18s %-16s\n", "f32 value", "f16 bits", "f16 value", "bf16 bits", "bf16 value");
   const float values[] = {1.0f, 0.1f, 1.0f / 3.0f, 3.14159265f, 1000.3f, 65504.0f, 65519.0f, 65520.0f, 1e-5f, 3e-8f};
   for (float v : values) {
     const uint16_t h = kernels::f32_to_f16(v), b = kernels::f32_to_bf16(v);
@@ -65,8 +64,9 @@ void part_formats() {
   expect(std::isinf(kernels::f16_to_f32(kernels::f32_to_f16(65520.0f))), "65520 rounds up to inf in f16");
   expect(kernels::f16_to_f32(kernels::f32_to_f16(3e-8f)) == std::ldexp(1.0f, -24),
          "3e-8 rounds to the smallest f16 subnormal 2^-24");
-  std::printf("  f16: 10 mantissa bits (3.3 decimal digits), max 65504, smallest subnormal 2^-24 = 5.96e-8\n"
-              "  bf16: 7 mantissa bits (2.4 digits), the exponent range of f32 (max 3.39e38)\n\n");
+  std::printf(
+      "  f16: 10 mantissa bits (3.3 decimal digits), max 65504, smallest subnormal 2^-24 = 5.96e-8\n"
+      "  bf16: 7 mantissa bits (2.4 digits), the exponent range of f32 (max 3.39e38)\n\n");
 }
 
 // ---- (b) underflow --------------------------------------------------------------------------------
@@ -144,9 +144,7 @@ struct Mlp {
     w3 = init(1, 32), b3 = zeros({1}).set_requires_grad(true);
   }
   std::vector<Tensor> params() const { return {w1, b1, w2, b2, w3, b3}; }
-  Tensor forward(const Tensor& x) const {
-    return linear(relu(linear(relu(linear(x, w1, b1)), w2, b2)), w3, b3);
-  }
+  Tensor forward(const Tensor& x) const { return linear(relu(linear(relu(linear(x, w1, b1)), w2, b2)), w3, b3); }
 };
 
 struct Curve {
@@ -184,9 +182,10 @@ Curve train(bool amp_on, int steps, int64_t growth_interval) {
 }
 
 void part_scaling(int steps, int64_t growth_interval, const std::string& out) {
-  std::printf("(d) dynamic loss scaling: %d steps of a 16-32-32-1 MLP, mean squared error, Adam,\n"
-              "    GradScaler(init 65536, x2 after %lld finite steps, x0.5 and skip on inf/NaN)\n",
-              steps, (long long)growth_interval);
+  std::printf(
+      "(d) dynamic loss scaling: %d steps of a 16-32-32-1 MLP, mean squared error, Adam,\n"
+      "    GradScaler(init 65536, x2 after %lld finite steps, x0.5 and skip on inf/NaN)\n",
+      steps, (long long)growth_interval);
   const Curve f32 = train(false, steps, growth_interval), f16 = train(true, steps, growth_interval);
   std::printf("  %5s  %9s  %-8s  %12s  %12s\n", "step", "scale", "stepped", "loss (f16)", "loss (f32)");
   size_t k = 0;
@@ -203,8 +202,8 @@ void part_scaling(int steps, int64_t growth_interval, const std::string& out) {
     while (i < f16.skipped_step.size() && f16.skipped_step[i] == (double)i) ++i;
     return i;
   }();
-  std::printf("  %zu skipped steps at the start (65536 -> %g), %zu skipped later (overflow after growth)\n",
-              first_ok, f16.scale[first_ok], f16.skipped_step.size() - first_ok);
+  std::printf("  %zu skipped steps at the start (65536 -> %g), %zu skipped later (overflow after growth)\n", first_ok,
+              f16.scale[first_ok], f16.skipped_step.size() - first_ok);
   std::printf("  final loss: f16 + scaling %.4f, f32 %.4f\n", f16.loss.back(), f32.loss.back());
   expect(first_ok >= 1, "the first steps from 2^16 overflow and are skipped");
   expect(f16.skipped_step.size() > first_ok, "the scale grows until it overflows again");
@@ -233,9 +232,8 @@ void part_scaling(int steps, int64_t growth_interval, const std::string& out) {
   pl.xlabel = "step";
   pl.ylabel = "loss";
   pl.log_y = true;
-  Tensor p2 = plot::line_plot({plot::Series{"f16 + loss scaling", f16.step, f16.loss},
-                               plot::Series{"f32", f32.step, f32.loss}},
-                              pl);
+  Tensor p2 = plot::line_plot(
+      {plot::Series{"f16 + loss scaling", f16.step, f16.loss}, plot::Series{"f32", f32.step, f32.loss}}, pl);
   const std::filesystem::path path(out);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   io::save_png(out, plot::tile_plots({p1, p2}, 1));

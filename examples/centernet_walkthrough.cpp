@@ -33,33 +33,33 @@
 #include "autograd/ops.h"
 #include "autograd/ops/pool.h"
 #include "detectors/centernet/decode.h"
-#include "detectors/task/task.h"
-#include "detectors/centernet/loss.h"
 #include "detectors/centernet/detector.h"
-#include "detectors/visualize.h"
-#include "detectors/pipeline/model_file.h"
+#include "detectors/centernet/loss.h"
+#include "detectors/centernet/targets.h"
 #include "detectors/data/augment.h"
 #include "detectors/data/fashion_scenes.h"
 #include "detectors/draw.h"
 #include "detectors/focal_loss.h"
-#include "detectors/centernet/targets.h"
 #include "detectors/iou.h"
+#include "detectors/pipeline/model_file.h"
+#include "detectors/task/task.h"
+#include "detectors/visualize.h"
 
 using namespace dg;
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kScale = 4;        // scene pictures: 96 px -> 384 px, so the 5x7 font is readable
-constexpr int kPanelCell = 8;    // pixels per output cell in the per-class panels (24 cells -> 192 px)
-constexpr int kPeakCell = 16;    // pixels per output cell in the peak picture (24 cells -> 384 px)
+constexpr int kScale = 4;      // scene pictures: 96 px -> 384 px, so the 5x7 font is readable
+constexpr int kPanelCell = 8;  // pixels per output cell in the per-class panels (24 cells -> 192 px)
+constexpr int kPeakCell = 16;  // pixels per output cell in the peak picture (24 cells -> 384 px)
 
 struct Args {
-  int64_t index = 0;             // val scene 0 of the small preset: 4 items, two of them dresses
-  std::string model;             // "" -> a freshly initialised network
+  int64_t index = 0;  // val scene 0 of the small preset: 4 items, two of them dresses
+  std::string model;  // "" -> a freshly initialised network
   std::string out = (fs::path(__FILE__).parent_path().parent_path() / "docs" / "tutorials" / "images").string();
   std::string preset = "small";
-  uint64_t seed = 0;             // dataset seed (and the fresh network's initialisation)
+  uint64_t seed = 0;  // dataset seed (and the fresh network's initialisation)
 };
 
 Args parse_args(int argc, char** argv) {
@@ -126,7 +126,8 @@ std::vector<int64_t> classes_present(const data::Scene& s) {
 // One panel per class present: channel c of `maps` [C, h, w] on a 0..1 scale, named, with the centre
 // cells of that class's objects outlined in white.
 Tensor class_panels(const Tensor& maps, const data::Scene& s, const std::vector<std::string>& names,
-                    const std::vector<int64_t>& centre_x, const std::vector<int64_t>& centre_y, const std::string& what) {
+                    const std::vector<int64_t>& centre_x, const std::vector<int64_t>& centre_y,
+                    const std::string& what) {
   std::vector<Tensor> panels;
   for (int64_t c : classes_present(s)) {
     Tensor ch = channel(maps, c);
@@ -177,25 +178,27 @@ Targets show_gaussians(const Args& a, const data::Scene& s, const std::vector<st
   r.opt.max_objs = 32;  // as the trainer (TrainOptions::max_objs)
   std::printf("output map %lld x %lld cells, stride %g; min_overlap %.1f (CornerNet's IoU condition)\n",
               (long long)out_w, (long long)out_h, stride, r.opt.min_overlap);
-  std::printf("radius r = max(0, int(gaussian_radius(ceil(h), ceil(w)))); the CenterNet code's formula is used,\n"
-              "the corrected one is printed for comparison (docs/detection/heatmaps.md)\n");
+  std::printf(
+      "radius r = max(0, int(gaussian_radius(ceil(h), ceil(w)))); the CenterNet code's formula is used,\n"
+      "the corrected one is printed for comparison (docs/detection/heatmaps.md)\n");
   std::vector<int64_t> radius;
   std::printf("  obj  w x h (cells)    code r   int | corrected r  int   centre (cells)   cell     offset\n");
   for (size_t k = 0; k < s.boxes.size(); ++k) {
     const auto& b = s.boxes[k];
     // As centernet_targets: divide by the stride, clip to the map, centre = middle of the clipped box.
-    const double x1 = std::clamp(b[0] / stride, 0.0, double(out_w - 1)), x2 = std::clamp(b[2] / stride, 0.0, double(out_w - 1));
-    const double y1 = std::clamp(b[1] / stride, 0.0, double(out_h - 1)), y2 = std::clamp(b[3] / stride, 0.0, double(out_h - 1));
+    const double x1 = std::clamp(b[0] / stride, 0.0, double(out_w - 1)),
+                 x2 = std::clamp(b[2] / stride, 0.0, double(out_w - 1));
+    const double y1 = std::clamp(b[1] / stride, 0.0, double(out_h - 1)),
+                 y2 = std::clamp(b[3] / stride, 0.0, double(out_h - 1));
     const double w = x2 - x1, h = y2 - y1, cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
     const double r_code = gaussian_radius(std::ceil(h), std::ceil(w), r.opt.min_overlap, true);
     const double r_fixed = gaussian_radius(std::ceil(h), std::ceil(w), r.opt.min_overlap, false);
     radius.push_back(std::max<int64_t>(0, (int64_t)r_code));  // the one centernet_targets uses
     r.cx.push_back((int64_t)std::floor(cx));
     r.cy.push_back((int64_t)std::floor(cy));
-    std::printf("  %3zu  %5.2f x %5.2f   %7.3f  %4lld | %9.3f  %4lld   (%5.2f, %5.2f)   (%2lld,%2lld)   (%.2f, %.2f)\n", k,
-                w, h, r_code, (long long)radius.back(), r_fixed,
-                (long long)std::max(0.0, std::trunc(r_fixed)), cx, cy, (long long)r.cx.back(), (long long)r.cy.back(),
-                cx - std::floor(cx), cy - std::floor(cy));
+    std::printf("  %3zu  %5.2f x %5.2f   %7.3f  %4lld | %9.3f  %4lld   (%5.2f, %5.2f)   (%2lld,%2lld)   (%.2f, %.2f)\n",
+                k, w, h, r_code, (long long)radius.back(), r_fixed, (long long)std::max(0.0, std::trunc(r_fixed)), cx,
+                cy, (long long)r.cx.back(), (long long)r.cy.back(), cx - std::floor(cx), cy - std::floor(cy));
   }
   // The kernel of the first object, as numbers: a peak of exactly 1 (a positive for the focal loss),
   // falling off with sigma = (2r+1)/6 -- the negatives near the centre are penalised less.
@@ -224,10 +227,11 @@ Targets show_gaussians(const Args& a, const data::Scene& s, const std::vector<st
   const Tensor& hm = r.t.heatmap;
   int64_t ones = 0, nonzero = 0;
   for (double v : hm.to_vector()) ones += v == 1.0, nonzero += v > 0;
-  std::printf("target heatmap [%lld, %lld, %lld]: %lld cells exactly 1 (the positives), %lld more > 0 (the\n"
-              "Gaussian skirts: negatives with a reduced penalty), %lld cells 0\n",
-              (long long)hm.size(0), (long long)hm.size(1), (long long)hm.size(2), (long long)ones,
-              (long long)(nonzero - ones), (long long)(hm.numel() - nonzero));
+  std::printf(
+      "target heatmap [%lld, %lld, %lld]: %lld cells exactly 1 (the positives), %lld more > 0 (the\n"
+      "Gaussian skirts: negatives with a reduced penalty), %lld cells 0\n",
+      (long long)hm.size(0), (long long)hm.size(1), (long long)hm.size(2), (long long)ones, (long long)(nonzero - ones),
+      (long long)(hm.numel() - nonzero));
 
   Tensor pic = det::enlarge(s.image, kScale);
   overlay_heatmap(pic, det::max_over_classes(hm), 0.7);
@@ -256,7 +260,8 @@ void print_target_table(const Targets& r, const data::Scene& s) {
                 r.t.wh.at(2 * k + 1), r.t.offset.at(2 * k), r.t.offset.at(2 * k + 1), (long long)idx,
                 (long long)(idx % r.opt.out_w), (long long)(idx / r.opt.out_w), (int)r.t.mask.at(k));
   }
-  if (shown < r.opt.max_objs) std::printf("  ...   (slots %lld..%lld: all 0)\n", (long long)shown, (long long)r.opt.max_objs - 1);
+  if (shown < r.opt.max_objs)
+    std::printf("  ...   (slots %lld..%lld: all 0)\n", (long long)shown, (long long)r.opt.max_objs - 1);
 }
 
 // ---- d/e. the network --------------------------------------------------------------------------------
@@ -296,8 +301,8 @@ Network make_network(const Args& a, const data::FashionScenes& ds) {
 // The network input: the scene letterboxed to the model's input size exactly as `detgrad eval` does
 // (an identity map when the sizes agree), then normalised with the model's mean / std.
 struct Input {
-  Tensor x;               // [1, 3, H, W]
-  data::Augmented a;      // the letterboxed scene (boxes in input pixels)
+  Tensor x;           // [1, 3, H, W]
+  data::Augmented a;  // the letterboxed scene (boxes in input pixels)
 };
 
 Input prepare_input(const data::Scene& s, const det::ModelInfo& info) {
@@ -316,8 +321,8 @@ void show_loss(const centernet::CenterNetOutput& o, const Targets& r, bool train
   network_heading(trained, "the loss of this one image");
   const centernet::CenterNetBatchTargets bt = centernet::stack_targets({r.t});
   const centernet::CenterNetLoss l = centernet::centernet_loss(o.heatmap, o.wh, o.offset, bt);
-  std::printf("focal %.4f   wh L1 %.4f (x 0.1)   offset L1 %.4f (x 1)   total %.4f\n", l.heatmap.item(),
-              l.wh.item(), l.offset.item(), l.total.item());
+  std::printf("focal %.4f   wh L1 %.4f (x 0.1)   offset L1 %.4f (x 1)   total %.4f\n", l.heatmap.item(), l.wh.item(),
+              l.offset.item(), l.total.item());
   if (trained) return;
   // Why the prior: the same logits with the last bias at 0 instead of -2.19 (every p near 0.5).
   const double bias = -std::log((1 - 0.1) / 0.1);
@@ -325,9 +330,10 @@ void show_loss(const centernet::CenterNetOutput& o, const Targets& r, bool train
   const double focal_even = centernet_focal_loss(even, bt.heatmap.to(even.dtype())).item();
   const double npos = sum(eq(bt.heatmap, scalar_tensor(1.0, bt.heatmap.dtype())).to(DType::f64)).item();
   std::printf("the same network with the heatmap's last bias 0 instead of %.3f: focal %.2f\n", bias, focal_even);
-  std::printf("(%g positives against %lld negatives; each negative costs (1-y)^4 p^2 (-log(1-p)):\n"
-              " p = 0.1 -> %.5f, p = 0.5 -> %.4f per cell, summed and divided by the %g positives)\n",
-              npos, (long long)(bt.heatmap.numel() - (int64_t)npos), 0.01 * -std::log(0.9), 0.25 * -std::log(0.5), npos);
+  std::printf(
+      "(%g positives against %lld negatives; each negative costs (1-y)^4 p^2 (-log(1-p)):\n"
+      " p = 0.1 -> %.5f, p = 0.5 -> %.4f per cell, summed and divided by the %g positives)\n",
+      npos, (long long)(bt.heatmap.numel() - (int64_t)npos), 0.01 * -std::log(0.9), 0.25 * -std::log(0.5), npos);
 }
 
 void show_heatmap(const Args& a, const Network& n, const centernet::CenterNetOutput& o, const Input& in,
@@ -344,9 +350,10 @@ void show_heatmap(const Args& a, const Network& n, const centernet::CenterNetOut
               (long long)o.heatmap.size(3), (long long)o.wh.size(2), (long long)o.wh.size(3));
   std::printf("p = sigmoid(logits): min %.4f  mean %.4f  max %.4f\n", lo, mean, hi);
   if (!n.trained) {
-    std::printf("every p is near sigmoid(-2.19) = %.4f: the heatmap's last bias is -log((1-0.1)/0.1), so the\n"
-                "untrained network starts by predicting 'probably background' everywhere (the prior 0.1)\n",
-                1 / (1 + std::exp(2.19)));
+    std::printf(
+        "every p is near sigmoid(-2.19) = %.4f: the heatmap's last bias is -log((1-0.1)/0.1), so the\n"
+        "untrained network starts by predicting 'probably background' everywhere (the prior 0.1)\n",
+        1 / (1 + std::exp(2.19)));
     save(a, "04_untrained_channels.png", class_panels(probs, in.a.scene, n.info.class_names, r.cx, r.cy, "untrained"));
     return;
   }
@@ -365,13 +372,14 @@ void show_heatmap(const Args& a, const Network& n, const centernet::CenterNetOut
 // whether each survives.
 void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutput& o, const Targets& r) {
   network_heading(n.trained, "peak picking: 3x3 max-pool instead of NMS");
-  const Tensor p = sigmoid(o.heatmap);                           // [1, C, h, w]
+  const Tensor p = sigmoid(o.heatmap);  // [1, C, h, w]
   const Tensor pooled = max_pool2d(p, {3}, {1}, {1});
   const std::vector<double> pv = p.to_vector(), mv = pooled.to_vector();
   const int64_t C = p.size(1), h = p.size(2), w = p.size(3), hw = h * w;
   std::vector<int64_t> order(pv.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = (int64_t)i;
-  std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return pv[i] > pv[j] || (pv[i] == pv[j] && i < j); });
+  std::sort(order.begin(), order.end(),
+            [&](int64_t i, int64_t j) { return pv[i] > pv[j] || (pv[i] == pv[j] && i < j); });
   std::printf("the 10 highest cells over all %lld classes (of %lld):\n", (long long)C, (long long)pv.size());
   std::printf("  rank  class  %-12s cell (x, y)   score   3x3 max   peak?\n", "name");
   for (int64_t k = 0; k < 10; ++k) {
@@ -388,9 +396,9 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
   for (size_t k = 0; k < order.size(); ++k) {
     const int64_t i = order[k], c = i / hw, cell = i % hw;
     if (pv[i] == mv[i]) continue;
-    std::printf("the highest cell that is not a peak: rank %zu, class %lld %s, cell (%lld, %lld), score %.4f < %.4f\n", k + 1,
-                (long long)c, n.info.class_names[(size_t)c].c_str(), (long long)(cell % w), (long long)(cell / w), pv[i],
-                mv[i]);
+    std::printf("the highest cell that is not a peak: rank %zu, class %lld %s, cell (%lld, %lld), score %.4f < %.4f\n",
+                k + 1, (long long)c, n.info.class_names[(size_t)c].c_str(), (long long)(cell % w),
+                (long long)(cell / w), pv[i], mv[i]);
     break;
   }
   // The neighbourhood of the best peak in its own channel: a blob of high values around the centre, of
@@ -399,7 +407,8 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
   std::printf("class %lld (%s) around rank 1 at (%lld, %lld); * = equal to its 3x3 max (kept)\n", (long long)bc,
               n.info.class_names[(size_t)bc].c_str(), (long long)bx, (long long)by);
   std::printf("        ");
-  for (int64_t x = std::max<int64_t>(0, bx - 2); x <= std::min(w - 1, bx + 2); ++x) std::printf("   x=%2lld", (long long)x);
+  for (int64_t x = std::max<int64_t>(0, bx - 2); x <= std::min(w - 1, bx + 2); ++x)
+    std::printf("   x=%2lld", (long long)x);
   std::printf("\n");
   for (int64_t y = std::max<int64_t>(0, by - 2); y <= std::min(h - 1, by + 2); ++y) {
     std::printf("   y=%2lld ", (long long)y);
@@ -426,7 +435,8 @@ void show_peaks(const Args& a, const Network& n, const centernet::CenterNetOutpu
   for (int64_t k = 0; k < 10; ++k) {
     const int64_t i = order[k], cell = i % hw, x = cell % w, y = cell / w;
     if (pv[i] != mv[i]) outline_cell(pic, x, y, kPeakCell, {0, 0, 0});
-    if (!numbered[(size_t)cell]) draw_text(pic, x * kPeakCell + 2, y * kPeakCell + 4, std::to_string(k + 1), {255, 255, 255});
+    if (!numbered[(size_t)cell])
+      draw_text(pic, x * kPeakCell + 2, y * kPeakCell + 4, std::to_string(k + 1), {255, 255, 255});
     numbered[(size_t)cell] = true;
   }
   for (size_t k = 0; k < r.cx.size(); ++k)  // the true centre cells, as small white dots
@@ -454,8 +464,10 @@ void show_regression_heads(const Args& a, const centernet::CenterNetOutput& o, c
     const char* name;
     double lo, hi;
   };
-  const Map maps[] = {{channel(wh, 0), "w (cells) 0..12", 0, 12}, {channel(wh, 1), "h (cells) 0..12", 0, 12},
-                      {channel(off, 0), "offset x 0..1", 0, 1}, {channel(off, 1), "offset y 0..1", 0, 1}};
+  const Map maps[] = {{channel(wh, 0), "w (cells) 0..12", 0, 12},
+                      {channel(wh, 1), "h (cells) 0..12", 0, 12},
+                      {channel(off, 0), "offset x 0..1", 0, 1},
+                      {channel(off, 1), "offset y 0..1", 0, 1}};
   std::vector<Tensor> panels;
   for (const Map& m : maps) {
     Tensor p = cell_panel(m.t, kPanelCell, m.lo, m.hi);
@@ -488,9 +500,10 @@ void show_decoding(const Args& a, const Network& n, const centernet::CenterNetOu
   for (const auto& b : in.a.scene.boxes) gt.insert(gt.end(), b.begin(), b.end());
   const int64_t ngt = (int64_t)in.a.scene.boxes.size();
   const Tensor ious = box_iou(d.boxes.to(DType::f64), from_vector(gt, {ngt, 4}, DType::f64));  // [M, ngt]
-  std::printf("%lld detections (top-K). The first 8: the peak cell, the offset and wh read at that cell, and\n"
-              "the box ((x + ox) -+ w/2, (y + oy) -+ h/2) x %g in input pixels; best IoU with a ground-truth box\n",
-              (long long)d.scores.numel(), opt.stride);
+  std::printf(
+      "%lld detections (top-K). The first 8: the peak cell, the offset and wh read at that cell, and\n"
+      "the box ((x + ox) -+ w/2, (y + oy) -+ h/2) x %g in input pixels; best IoU with a ground-truth box\n",
+      (long long)d.scores.numel(), opt.stride);
   std::printf("  det  class %-12s score  cell      offset read     wh read (cells)   box x1 y1 x2 y2          IoU\n",
               "name");
   const int64_t show = std::min<int64_t>(8, d.scores.numel());
@@ -505,9 +518,10 @@ void show_decoding(const Args& a, const Network& n, const centernet::CenterNetOu
             "centernet_walkthrough: hand decoding of detection ", k, " disagrees with centernet_decode");
     double best_iou = 0;
     for (int64_t g = 0; g < ngt; ++g) best_iou = std::max(best_iou, ious.at(k * ngt + g));
-    std::printf("  %3lld  %5lld %-12s %.3f  (%2lld,%2lld)  (%5.2f, %5.2f)  (%5.2f, %5.2f)    %5.1f %5.1f %5.1f %5.1f   %.2f\n",
-                (long long)k, (long long)c, n.info.class_names[(size_t)c].c_str(), score(i), (long long)x,
-                (long long)y, ox, oy, bw, bh, box[0], box[1], box[2], box[3], best_iou);
+    std::printf(
+        "  %3lld  %5lld %-12s %.3f  (%2lld,%2lld)  (%5.2f, %5.2f)  (%5.2f, %5.2f)    %5.1f %5.1f %5.1f %5.1f   %.2f\n",
+        (long long)k, (long long)c, n.info.class_names[(size_t)c].c_str(), score(i), (long long)x, (long long)y, ox, oy,
+        bw, bh, box[0], box[1], box[2], box[3], best_iou);
   }
   if (!n.trained) {
     std::printf("(untrained: the peaks are noise around 0.1 and wh / offset whatever the random heads output)\n");
@@ -529,15 +543,15 @@ int main(int argc, char** argv) {
     fs::create_directories(a.out);
     const data::FashionScenes ds(data::SceneConfig::preset(a.preset), data::Split::val, a.seed);
     if (ds.source() != data::ItemSource::fashion_mnist) std::printf("note: %s\n", ds.source_note().c_str());
-    std::printf("fashion-scenes '%s', val split, seed %llu, scene %lld\n", a.preset.c_str(),
-                (unsigned long long)a.seed, (long long)a.index);
+    std::printf("fashion-scenes '%s', val split, seed %llu, scene %lld\n", a.preset.c_str(), (unsigned long long)a.seed,
+                (long long)a.index);
     const data::Scene scene = ds.get(a.index);
     const std::vector<std::string>& names = ds.class_names();
     Network n = make_network(a, ds);  // first, so a wrong --model fails before any picture is written
 
     show_scene(a, scene, names);
-    check(n.info.class_names.size() == names.size(), "centernet_walkthrough: the model has ",
-          n.info.class_names.size(), " classes, fashion-scenes ", names.size());
+    check(n.info.class_names.size() == names.size(), "centernet_walkthrough: the model has ", n.info.class_names.size(),
+          " classes, fashion-scenes ", names.size());
     const Input in = prepare_input(scene, n.info);
     const int64_t stride = n.net->stride();
     const Targets r = show_gaussians(a, in.a.scene, names, (int64_t)names.size(), n.info.input_height / stride,

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "autograd/io/image.h"
-#include "detectors/draw.h"
 #include "detectors/centernet/targets.h"
+#include "detectors/draw.h"
 
 using namespace dg;
 
@@ -40,12 +40,14 @@ struct Det {
 
 int main(int argc, char** argv) {
   const std::string out = argc > 1 ? argv[1]
-                                   : (std::filesystem::path(__FILE__).parent_path().parent_path() / "docs" /
-                                      "images" / "draw_demo.png")
+                                   : (std::filesystem::path(__FILE__).parent_path().parent_path() / "docs" / "images" /
+                                      "draw_demo.png")
                                          .string();
   const int64_t H = 160, W = 200;
-  const Det dets[] = {{12, 30, 80, 120, 0, "T-shirt/top", 0.93}, {95, 20, 150, 70, 7, "Sneaker", 0.81},
-                      {110, 85, 185, 150, 8, "Bag", 0.66},       {160, 2, 230, 60, 3, "Dress", 0.42}};
+  const Det dets[] = {{12, 30, 80, 120, 0, "T-shirt/top", 0.93},
+                      {95, 20, 150, 70, 7, "Sneaker", 0.81},
+                      {110, 85, 185, 150, 8, "Bag", 0.66},
+                      {160, 2, 230, 60, 3, "Dress", 0.42}};
 
   // 1. Detections.
   Tensor det = background(H, W);

@@ -66,17 +66,18 @@ void panel(const Tensor& boxes, const Tensor& labels, const CenterNetTargetOptio
 
 int main(int argc, char** argv) {
   const std::string out = argc > 1 ? argv[1]
-                                   : (std::filesystem::path(__FILE__).parent_path().parent_path() / "docs" / "detection" /
-                                      "heatmap.png").string();
+                                   : (std::filesystem::path(__FILE__).parent_path().parent_path() / "docs" /
+                                      "detection" / "heatmap.png")
+                                         .string();
   // A 512 x 384 input image (stride 4 -> 128 x 96 cells) with objects from 12 to 240 pixels.
   const std::vector<double> b = {
-      20,  20,  260, 260,   // large: code radius 20 cells vs corrected 6
-      300, 40,  364, 104,   // 64 x 64 (16 x 16 cells)
-      400, 60,  440, 100,   // 40 x 40
-      300, 200, 500, 280,   // wide
-      60,  300, 72,  312,   // 12 x 12: tiny
-      120, 290, 160, 370,   // tall
-      150, 150, 210, 210,   // overlaps the large one: max merge, not sum
+      20,  20,  260, 260,  // large: code radius 20 cells vs corrected 6
+      300, 40,  364, 104,  // 64 x 64 (16 x 16 cells)
+      400, 60,  440, 100,  // 40 x 40
+      300, 200, 500, 280,  // wide
+      60,  300, 72,  312,  // 12 x 12: tiny
+      120, 290, 160, 370,  // tall
+      150, 150, 210, 210,  // overlaps the large one: max merge, not sum
   };
   const int64_t n = (int64_t)b.size() / 4;
   Tensor boxes = from_vector(b, {n, 4}, DType::f32);

@@ -31,14 +31,14 @@ Conv2d::Conv2d(int64_t in, int64_t out, Hw k, Generator& gen, Conv2dOptions o)
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  check(x.dim() == 4 && x.size(1) == in_channels, "Conv2d(", in_channels, ", ", out_channels,
-        "): expected input [N, ", in_channels, ", H, W], got ", shape_text(x.shape()));
+  check(x.dim() == 4 && x.size(1) == in_channels, "Conv2d(", in_channels, ", ", out_channels, "): expected input [N, ",
+        in_channels, ", H, W], got ", shape_text(x.shape()));
   return conv2d(x, weight, bias, opt.stride, opt.padding, opt.dilation, opt.groups);
 }
 
 std::string Conv2d::extra_repr() const {
-  std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) + ", kernel_size=" + hw_str(kernel_size) +
-                  ", stride=" + hw_str(opt.stride);
+  std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
+                  ", kernel_size=" + hw_str(kernel_size) + ", stride=" + hw_str(opt.stride);
   if (!(opt.padding == Hw(0))) s += ", padding=" + hw_str(opt.padding);
   if (!(opt.dilation == Hw(1))) s += ", dilation=" + hw_str(opt.dilation);
   if (opt.groups != 1) s += ", groups=" + std::to_string(opt.groups);
@@ -63,8 +63,8 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
 }
 
 std::string ConvTranspose2d::extra_repr() const {
-  std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) + ", kernel_size=" + hw_str(kernel_size) +
-                  ", stride=" + hw_str(opt.stride);
+  std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
+                  ", kernel_size=" + hw_str(kernel_size) + ", stride=" + hw_str(opt.stride);
   if (!(opt.padding == Hw(0))) s += ", padding=" + hw_str(opt.padding);
   if (!(opt.output_padding == Hw(0))) s += ", output_padding=" + hw_str(opt.output_padding);
   if (opt.groups != 1) s += ", groups=" + std::to_string(opt.groups);

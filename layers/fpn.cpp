@@ -75,7 +75,7 @@ std::vector<Tensor> FPN::forward_features(const std::vector<Tensor>& xs) {
     outs[i] = (*layer_blocks)[i](last);
   }
   if (opt.p6p7) {
-    Tensor q6 = (*p6)(outs[L - 1]);           // from P5
+    Tensor q6 = (*p6)(outs[L - 1]);  // from P5
     Tensor q7 = (*p7)(relu(q6));
     outs.push_back(q6);
     outs.push_back(q7);

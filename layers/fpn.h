@@ -24,9 +24,9 @@
 namespace dg::nn {
 
 struct FPNOptions {
-  bool p6p7 = false;                 // add P6 and P7 (RetinaNet / FCOS)
-  int64_t first_level = 3;           // the level of the first input (C3 -> P3): names levels for out_levels
-  std::vector<int64_t> out_levels;   // which P levels to return, ascending; empty = all
+  bool p6p7 = false;                // add P6 and P7 (RetinaNet / FCOS)
+  int64_t first_level = 3;          // the level of the first input (C3 -> P3): names levels for out_levels
+  std::vector<int64_t> out_levels;  // which P levels to return, ascending; empty = all
 };
 
 class FPN : public Module {
@@ -34,13 +34,13 @@ class FPN : public Module {
   FPN(std::vector<int64_t> in_channels, int64_t out_channels, Generator& gen, FPNOptions opt = {});
   // features finest first -> the chosen P levels, finest first.
   std::vector<Tensor> forward_features(const std::vector<Tensor>& features);
-  std::vector<int64_t> levels() const;   // the P levels forward_features returns, e.g. {3,4,5,6,7}
+  std::vector<int64_t> levels() const;  // the P levels forward_features returns, e.g. {3,4,5,6,7}
 
   std::vector<int64_t> in_channels;
   int64_t out_channels;
   FPNOptions opt;
   std::shared_ptr<ModuleList> inner_blocks, layer_blocks;
-  std::shared_ptr<Module> extra_blocks;   // null without P6/P7
+  std::shared_ptr<Module> extra_blocks;  // null without P6/P7
   std::shared_ptr<Conv2d> p6, p7;
 };
 

@@ -18,8 +18,8 @@
 
 namespace dg::nn::init {
 
-int64_t fan_in(const Tensor& weight);    // size(1) * prod(size(2:)); size(1) for a 2-D weight
-int64_t fan_out(const Tensor& weight);   // size(0) * prod(size(2:))
+int64_t fan_in(const Tensor& weight);   // size(1) * prod(size(2:)); size(1) for a 2-D weight
+int64_t fan_out(const Tensor& weight);  // size(0) * prod(size(2:))
 
 void constant_(Tensor& t, double value);
 void uniform_(Tensor& t, double lo, double hi, Generator& gen);

@@ -14,7 +14,7 @@ std::vector<std::string> model_names();  // resnet18, resnet34, shufflenet_v2_x0
 ModulePtr make_model(const std::string& name, Generator& gen, int64_t num_classes = 1000);
 
 struct ModelRun {
-  Tensor output;             // the logits
+  Tensor output;               // the logits
   NamedTensors intermediates;  // (state_dict prefix, output) of every submodule, in first-call order
 };
 

@@ -10,7 +10,9 @@
 namespace dg::nn {
 
 namespace {
-std::string join(const std::string& prefix, const std::string& name) { return prefix.empty() ? name : prefix + "." + name; }
+std::string join(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
 
 std::string list_str(const std::vector<std::string>& v) {
   std::string r;
@@ -149,7 +151,8 @@ void Module::load_state_dict(const StateDict& sd, bool strict) {
   const bool bad = !mismatched.empty() || !duplicate.empty() || (strict && (!missing.empty() || !unexpected.empty()));
   if (bad) {
     std::string msg = "load_state_dict (" + type_name_ + "): ";
-    if (strict && !missing.empty()) msg += std::to_string(missing.size()) + " missing key(s): " + list_str(missing) + "; ";
+    if (strict && !missing.empty())
+      msg += std::to_string(missing.size()) + " missing key(s): " + list_str(missing) + "; ";
     if (strict && !unexpected.empty())
       msg += std::to_string(unexpected.size()) + " unexpected key(s): " + list_str(unexpected) + "; ";
     if (!mismatched.empty()) msg += std::to_string(mismatched.size()) + " mis-shaped: " + list_str(mismatched) + "; ";

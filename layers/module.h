@@ -75,12 +75,12 @@ class Module {
   const std::vector<std::pair<std::string, ModulePtr>>& children() const { return children_; }
   // This module (name = prefix) and every descendant, with full dotted names.
   std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "");
-  int64_t num_parameters() const;           // total number of parameter elements
+  int64_t num_parameters() const;  // total number of parameter elements
   const NamedTensors& own_parameters() const { return params_; }
   const NamedTensors& own_buffers() const { return buffers_; }
 
   // ---- mode ----
-  void train(bool on = true);               // this module and all descendants
+  void train(bool on = true);  // this module and all descendants
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
@@ -96,7 +96,7 @@ class Module {
   // Converts every floating parameter and buffer to dtype (in place, see NOTE above); integer
   // buffers (num_batches_tracked) stay i64. Drops accumulated gradients.
   void to(DType dtype);
-  void zero_grad();                         // drops every parameter's .grad
+  void zero_grad();  // drops every parameter's .grad
   // Freezes (false) or unfreezes every parameter of this subtree, e.g. a backbone's stem as
   // torchvision's trainable_backbone_layers does. Frozen parameters get no .grad.
   void set_requires_grad(bool on);

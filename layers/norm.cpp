@@ -6,8 +6,8 @@ namespace dg::nn {
 
 BatchNorm2d::BatchNorm2d(int64_t c, BatchNormOptions o) : Module("BatchNorm2d"), num_features(c), opt(o) {
   check(c > 0, "BatchNorm2d: num_features must be positive, got ", c);
-  check(o.momentum >= 0 && o.momentum <= 1 && o.eps > 0, "BatchNorm2d: need 0 <= momentum <= 1 and eps > 0, got momentum=",
-        o.momentum, " eps=", o.eps);
+  check(o.momentum >= 0 && o.momentum <= 1 && o.eps > 0,
+        "BatchNorm2d: need 0 <= momentum <= 1 and eps > 0, got momentum=", o.momentum, " eps=", o.eps);
   if (o.affine) {
     weight = register_parameter("weight", ones({c}));
     bias = register_parameter("bias", zeros({c}));
@@ -29,13 +29,15 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 }
 
 std::string BatchNorm2d::extra_repr() const {
-  return std::to_string(num_features) + ", eps=" + std::to_string(opt.eps) + ", momentum=" + std::to_string(opt.momentum) +
-         (opt.affine ? "" : ", affine=False") + (opt.track_running_stats ? "" : ", track_running_stats=False");
+  return std::to_string(num_features) + ", eps=" + std::to_string(opt.eps) +
+         ", momentum=" + std::to_string(opt.momentum) + (opt.affine ? "" : ", affine=False") +
+         (opt.track_running_stats ? "" : ", track_running_stats=False");
 }
 
 GroupNorm::GroupNorm(int64_t g, int64_t c, double e, bool affine)
     : Module("GroupNorm"), num_groups(g), num_channels(c), eps(e) {
-  check(g > 0 && c > 0 && c % g == 0, "GroupNorm: num_channels (", c, ") must be a positive multiple of num_groups (", g, ")");
+  check(g > 0 && c > 0 && c % g == 0, "GroupNorm: num_channels (", c, ") must be a positive multiple of num_groups (",
+        g, ")");
   if (affine) {
     weight = register_parameter("weight", ones({c}));
     bias = register_parameter("bias", zeros({c}));
@@ -53,7 +55,8 @@ std::string GroupNorm::extra_repr() const {
          (weight.defined() ? "" : ", affine=False");
 }
 
-LayerNorm::LayerNorm(Shape shape, double e, bool affine) : Module("LayerNorm"), normalized_shape(std::move(shape)), eps(e) {
+LayerNorm::LayerNorm(Shape shape, double e, bool affine)
+    : Module("LayerNorm"), normalized_shape(std::move(shape)), eps(e) {
   check(!normalized_shape.empty() && shape_numel(normalized_shape) > 0, "LayerNorm: invalid normalized_shape ",
         shape_text(normalized_shape));
   if (affine) {
@@ -65,7 +68,8 @@ LayerNorm::LayerNorm(Shape shape, double e, bool affine) : Module("LayerNorm"), 
 Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, normalized_shape, weight, bias, eps); }
 
 std::string LayerNorm::extra_repr() const {
-  return shape_str(normalized_shape) + ", eps=" + std::to_string(eps) + (weight.defined() ? "" : ", elementwise_affine=False");
+  return shape_str(normalized_shape) + ", eps=" + std::to_string(eps) +
+         (weight.defined() ? "" : ", elementwise_affine=False");
 }
 
 }  // namespace dg::nn

@@ -17,7 +17,7 @@ namespace dg::nn {
 struct BatchNormOptions {
   double eps = 1e-5, momentum = 0.1;
   bool affine = true;
-  bool track_running_stats = true;   // false: batch statistics in eval too, no buffers
+  bool track_running_stats = true;  // false: batch statistics in eval too, no buffers
 };
 
 class BatchNorm2d : public Module {
@@ -28,8 +28,8 @@ class BatchNorm2d : public Module {
 
   int64_t num_features;
   BatchNormOptions opt;
-  Tensor weight, bias;                                     // undefined without affine
-  Tensor running_mean, running_var, num_batches_tracked;   // undefined without track_running_stats
+  Tensor weight, bias;                                    // undefined without affine
+  Tensor running_mean, running_var, num_batches_tracked;  // undefined without track_running_stats
 };
 
 class GroupNorm : public Module {

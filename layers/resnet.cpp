@@ -20,9 +20,10 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, Generator& ge
   conv2 = register_module("conv2", conv3x3(planes, planes, 1, gen));
   bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
   if (stride != 1 || in != planes) {
-    downsample = register_module("downsample", std::make_shared<Sequential>(std::vector<ModulePtr>{
-        std::make_shared<Conv2d>(in, planes, 1, gen, Conv2dOptions{.stride = stride, .bias = false}),
-        std::make_shared<BatchNorm2d>(planes)}));
+    downsample = register_module(
+        "downsample", std::make_shared<Sequential>(std::vector<ModulePtr>{
+                          std::make_shared<Conv2d>(in, planes, 1, gen, Conv2dOptions{.stride = stride, .bias = false}),
+                          std::make_shared<BatchNorm2d>(planes)}));
   }
 }
 
@@ -107,11 +108,13 @@ int64_t resnet18_backbone_parameters(double width_mult) {
 }
 
 std::shared_ptr<ResNet> resnet18(Generator& gen, int64_t num_classes, double width_mult) {
-  return std::make_shared<ResNet>(ResNetOptions{.depth = 18, .width_mult = width_mult, .num_classes = num_classes}, gen);
+  return std::make_shared<ResNet>(ResNetOptions{.depth = 18, .width_mult = width_mult, .num_classes = num_classes},
+                                  gen);
 }
 
 std::shared_ptr<ResNet> resnet34(Generator& gen, int64_t num_classes, double width_mult) {
-  return std::make_shared<ResNet>(ResNetOptions{.depth = 34, .width_mult = width_mult, .num_classes = num_classes}, gen);
+  return std::make_shared<ResNet>(ResNetOptions{.depth = 34, .width_mult = width_mult, .num_classes = num_classes},
+                                  gen);
 }
 
 }  // namespace dg::nn

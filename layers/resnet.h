@@ -47,17 +47,17 @@ class BasicBlock : public Module {
 };
 
 struct ResNetOptions {
-  int depth = 18;              // 18 or 34
+  int depth = 18;  // 18 or 34
   double width_mult = 1.0;
   int64_t num_classes = 1000;
-  bool include_top = true;     // false: no avgpool/fc (a backbone for detectors)
+  bool include_top = true;  // false: no avgpool/fc (a backbone for detectors)
 };
 
 class ResNet : public Backbone {
  public:
   ResNet(const ResNetOptions& opt, Generator& gen);
-  Tensor forward(const Tensor& x) override;            // logits [N, num_classes] (needs include_top)
-  std::vector<Tensor> features(const Tensor& x) override;   // {C2, C3, C4, C5}, strides 4, 8, 16, 32
+  Tensor forward(const Tensor& x) override;                // logits [N, num_classes] (needs include_top)
+  std::vector<Tensor> features(const Tensor& x) override;  // {C2, C3, C4, C5}, strides 4, 8, 16, 32
   std::vector<int64_t> feature_channels() const override { return widths; }
 
   ResNetOptions opt;

@@ -12,7 +12,7 @@ class Sequential : public Module {
   Sequential() : Module("Sequential") {}
   explicit Sequential(std::vector<ModulePtr> modules);
   Tensor forward(const Tensor& x) override;
-  void push_back(ModulePtr m);                   // appended under the next index
+  void push_back(ModulePtr m);  // appended under the next index
   size_t size() const { return children().size(); }
   bool empty() const { return children().empty(); }
   Module& operator[](size_t i) const;

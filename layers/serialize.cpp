@@ -1,6 +1,5 @@
 #include "layers/serialize.h"
 
-
 namespace dg::nn {
 
 void load_weights(Module& m, const std::string& path, bool strict) {

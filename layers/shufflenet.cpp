@@ -10,7 +10,8 @@ ModulePtr conv1x1(int64_t in, int64_t out, Generator& gen) {
   return std::make_shared<Conv2d>(in, out, 1, gen, Conv2dOptions{.bias = false});
 }
 ModulePtr depthwise(int64_t c, int64_t k, int64_t stride, Generator& gen) {
-  return std::make_shared<Conv2d>(c, c, k, gen, Conv2dOptions{.stride = stride, .padding = k / 2, .groups = c, .bias = false});
+  return std::make_shared<Conv2d>(c, c, k, gen,
+                                  Conv2dOptions{.stride = stride, .padding = k / 2, .groups = c, .bias = false});
 }
 ModulePtr bn(int64_t c) { return std::make_shared<BatchNorm2d>(c); }
 ModulePtr relu() { return std::make_shared<ReLU>(); }
@@ -28,8 +29,10 @@ ShuffleNetUnit::ShuffleNetUnit(int64_t in, int64_t out, int64_t s, Generator& ge
     for (ModulePtr m : {depthwise(in, k, s, gen), bn(in), conv1x1(in, c, gen), bn(c), relu()}) branch1->push_back(m);
   }
   const int64_t in2 = s == 2 ? in : c;
-  branch2 = register_module("branch2", std::make_shared<Sequential>(std::vector<ModulePtr>{
-      conv1x1(in2, c, gen), bn(c), relu(), depthwise(c, k, s, gen), bn(c), conv1x1(c, c, gen), bn(c), relu()}));
+  branch2 = register_module("branch2",
+                            std::make_shared<Sequential>(std::vector<ModulePtr>{conv1x1(in2, c, gen), bn(c), relu(),
+                                                                                depthwise(c, k, s, gen), bn(c),
+                                                                                conv1x1(c, c, gen), bn(c), relu()}));
 }
 
 Tensor ShuffleNetUnit::forward(const Tensor& x) {
@@ -49,8 +52,10 @@ ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Backb
   check(o.repeats.size() == 3 && (o.widths.size() == 4 || o.widths.size() == 5),
         "ShuffleNetV2: need 3 stage repeats and 4 or 5 widths, got ", o.repeats.size(), " and ", o.widths.size());
   const auto& w = o.widths;
-  conv1 = register_module("conv1", std::make_shared<Sequential>(std::vector<ModulePtr>{
-      std::make_shared<Conv2d>(3, w[0], 3, gen, Conv2dOptions{.stride = 2, .padding = 1, .bias = false}), bn(w[0]), relu()}));
+  conv1 = register_module(
+      "conv1", std::make_shared<Sequential>(std::vector<ModulePtr>{
+                   std::make_shared<Conv2d>(3, w[0], 3, gen, Conv2dOptions{.stride = 2, .padding = 1, .bias = false}),
+                   bn(w[0]), relu()}));
   maxpool = register_module("maxpool", std::make_shared<MaxPool2d>(Size2{3}, Size2{2}, Size2{1}));
   std::shared_ptr<Sequential>* stages[3] = {&stage2, &stage3, &stage4};
   int64_t in = w[0];
@@ -58,12 +63,14 @@ ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Backb
     auto seq = std::make_shared<Sequential>();
     const int64_t out = w[(size_t)i + 1];
     seq->push_back(std::make_shared<ShuffleNetUnit>(in, out, 2, gen, o.dw_kernel));
-    for (int64_t r = 1; r < o.repeats[(size_t)i]; ++r) seq->push_back(std::make_shared<ShuffleNetUnit>(out, out, 1, gen, o.dw_kernel));
+    for (int64_t r = 1; r < o.repeats[(size_t)i]; ++r)
+      seq->push_back(std::make_shared<ShuffleNetUnit>(out, out, 1, gen, o.dw_kernel));
     *stages[i] = register_module("stage" + std::to_string(i + 2), seq);
     in = out;
   }
   if (w.size() == 5) {
-    conv5 = register_module("conv5", std::make_shared<Sequential>(std::vector<ModulePtr>{conv1x1(in, w[4], gen), bn(w[4]), relu()}));
+    conv5 = register_module("conv5", std::make_shared<Sequential>(
+                                         std::vector<ModulePtr>{conv1x1(in, w[4], gen), bn(w[4]), relu()}));
     in = w[4];
   }
   if (o.include_top) fc = register_module("fc", std::make_shared<Linear>(in, o.num_classes, gen));

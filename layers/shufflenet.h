@@ -54,7 +54,7 @@ struct ShuffleNetV2Options {
 class ShuffleNetV2 : public Backbone {
  public:
   ShuffleNetV2(const ShuffleNetV2Options& opt, Generator& gen);
-  Tensor forward(const Tensor& x) override;       // logits [N, num_classes]
+  Tensor forward(const Tensor& x) override;  // logits [N, num_classes]
   // {C2 (after maxpool), C3, C4, C5 (stage outputs)}, strides 4, 8, 16, 32. conv5 is not applied.
   std::vector<Tensor> features(const Tensor& x) override;
   std::vector<int64_t> feature_channels() const override;

@@ -1,7 +1,7 @@
 // `detgrad bench KERNEL ...`: one JSON line per measurement, with the reference library's figure
 // from the same run and the ratio (see bench/).
-#include "bench/amp_memory.h"
 #include "bench/bench.h"
+#include "bench/amp_memory.h"
 #include "tools/commands.h"
 
 namespace dg::tools {
@@ -10,7 +10,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
   auto g = std::make_shared<bench::GemmBenchOptions>();
   CLI::App* c = app.add_subcommand("bench", "benchmarks against OpenBLAS / PyTorch, reported as ratios");
   c->require_subcommand(1);
-  CLI::App* gemm = c->add_subcommand("gemm", "f32 C = A @ B: detgrad sgemm vs OpenBLAS cblas_sgemm (same-ISA OpenBLAS kernels: Haswell for avx2, SkylakeX for avx512)");
+  CLI::App* gemm = c->add_subcommand("gemm",
+                                     "f32 C = A @ B: detgrad sgemm vs OpenBLAS cblas_sgemm (same-ISA OpenBLAS kernels: "
+                                     "Haswell for avx2, SkylakeX for avx512)");
   gemm->add_option("--m", g->m, "rows of A and C")->capture_default_str();
   gemm->add_option("--n", g->n, "columns of B and C")->capture_default_str();
   gemm->add_option("--k", g->k, "columns of A, rows of B")->capture_default_str();
@@ -21,20 +23,25 @@ std::function<int()> add_bench_command(CLI::App& app) {
   conv->add_option("--shape", cv->shapes,
                    "preset (resnet_64x56, resnet_128x28, resnet_256x14, resnet_512x7, stem_7x7s2, depthwise_128x28, "
                    "pointwise_256x14) or N,C,H,W,O,k,stride,pad,groups; repeatable; default all presets");
-  conv->add_option("--threads", cv->threads, "OpenMP threads, also given to PyTorch (0: default)")->capture_default_str();
+  conv->add_option("--threads", cv->threads, "OpenMP threads, also given to PyTorch (0: default)")
+      ->capture_default_str();
   conv->add_option("--repeat", cv->repeat, "timed repetitions (best reported)")->capture_default_str();
   conv->add_flag("!--no-torch", cv->torch, "skip the PyTorch reference");
   conv->add_option("--clock", cv->clock, "wall, or cpu (process CPU time; use with --threads 1 on a busy machine)")
       ->capture_default_str();
   auto nm = std::make_shared<bench::NmsBenchOptions>();
-  CLI::App* nmsc = c->add_subcommand("nms", "hard NMS on 1k/10k/50k f32 boxes vs torchvision.ops.nms (same run, same boxes)");
+  CLI::App* nmsc = c->add_subcommand("nms",
+                                     "hard NMS on 1k/10k/50k f32 boxes vs torchvision.ops.nms (same run, same boxes)");
   nmsc->add_option("--sizes", nm->sizes, "box counts (repeatable)")->capture_default_str();
   nmsc->add_option("--iou", nm->iou_threshold, "IoU threshold")->capture_default_str();
   nmsc->add_option("--repeat", nm->repeat, "timed repetitions (best reported)")->capture_default_str();
   nmsc->add_flag("!--no-torch", nm->torch, "skip the torchvision reference");
   auto rn = std::make_shared<bench::Resnet18BenchOptions>();
-  CLI::App* rnc = c->add_subcommand("resnet18", "ResNet-18 forward (1x3x224x224) and training step (8x3x128x128) ms and peak memory vs torchvision (same run)");
-  rnc->add_option("--threads", rn->threads, "OpenMP threads, also given to PyTorch (0: default)")->capture_default_str();
+  CLI::App* rnc = c->add_subcommand(
+      "resnet18",
+      "ResNet-18 forward (1x3x224x224) and training step (8x3x128x128) ms and peak memory vs torchvision (same run)");
+  rnc->add_option("--threads", rn->threads, "OpenMP threads, also given to PyTorch (0: default)")
+      ->capture_default_str();
   rnc->add_option("--repeat", rn->repeat, "timed repetitions (best reported)")->capture_default_str();
   rnc->add_option("--size", rn->size, "forward input size")->capture_default_str();
   rnc->add_option("--train-batch", rn->train_batch, "training step batch")->capture_default_str();
@@ -51,8 +58,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cpc->add_option("--width", cp->width, "ResNet-18 width multiplier")->capture_default_str();
   cpc->add_option("--up", cp->up, "three up-stage widths")->delimiter(',')->expected(3)->capture_default_str();
   cpc->add_option("--head", cp->head, "head width")->capture_default_str();
-  CLI::App* amc = c->add_subcommand("amp-memory", "peak tensor memory of one CenterNet training step: f32 / "
-                                    "autocast f16, bf16 / f16 weights (docs/memory.md)")->allow_extras();
+  CLI::App* amc = c->add_subcommand("amp-memory",
+                                    "peak tensor memory of one CenterNet training step: f32 / "
+                                    "autocast f16, bf16 / f16 weights (docs/memory.md)")
+                      ->allow_extras();
   return [g, gemm, cv, conv, nm, nmsc, rn, rnc, cp, cpc, amc] {
     if (gemm->parsed()) return bench::run_gemm_bench(*g);
     if (conv->parsed()) return bench::run_conv_bench(*cv);

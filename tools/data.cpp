@@ -10,7 +10,6 @@
 #include "tools/commands.h"
 #include "tools/progress.h"
 
-
 namespace dg::tools {
 
 namespace {
@@ -32,15 +31,13 @@ int run(const ExportOptions& o) {
   data::FashionScenes ds(cfg, data::parse_split(o.split), o.seed);
   if (ds.source() == data::ItemSource::shapes) std::printf("note: %s\n", ds.source_note().c_str());
   std::printf("fashion-scenes: preset %s (%lldx%lld, %d-%d items of %d-%d px, IoU <= %g), split %s, seed %llu, %s\n",
-              o.preset.c_str(), (long long)cfg.height, (long long)cfg.width, cfg.min_items, cfg.max_items,
-              cfg.min_size, cfg.max_size, cfg.max_iou, o.split.c_str(), (unsigned long long)o.seed,
+              o.preset.c_str(), (long long)cfg.height, (long long)cfg.width, cfg.min_items, cfg.max_items, cfg.min_size,
+              cfg.max_size, cfg.max_iou, o.split.c_str(), (unsigned long long)o.seed,
               ds.source() == data::ItemSource::fashion_mnist ? "Fashion-MNIST items" : "procedural shapes");
   ProgressBar bar("export", static_cast<long>(o.n), 1, std::max<long>(1, static_cast<long>(o.n / 10)));
-  eval::CocoDataset d = data::export_scenes(ds, o.out, o.n,
-      [](const std::string& path, const data::Scene& s) { io::save_png(path, s.image); },
-      [&](int64_t done, int64_t) {
-    bar.update(static_cast<long>(done), {});
-  });
+  eval::CocoDataset d = data::export_scenes(
+      ds, o.out, o.n, [](const std::string& path, const data::Scene& s) { io::save_png(path, s.image); },
+      [&](int64_t done, int64_t) { bar.update(static_cast<long>(done), {}); });
   bar.finish();
   std::printf("wrote %zu images, %zu boxes: %s/images/, %s/instances.json\n", d.images.size(), d.annotations.size(),
               o.out.c_str(), o.out.c_str());

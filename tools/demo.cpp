@@ -33,9 +33,10 @@ constexpr double kReserveMinutes = 0.75;  // start-up, evaluations, checkpoints 
 int run(DemoCli& d) {
   auto& o = d.train.opts;
   if (o.steps == 0 && o.epochs == 0) o.minutes = std::max(0.25, d.minutes - kReserveMinutes);
-  std::printf("detgrad demo: %s learns to find Fashion-MNIST items in 96x96 scenes (--model: centernet, fcos, retinanet).\n"
-              "  data   fashion-scenes '%s': %lld training scenes (flip, scale-crop, colour jitter), %lld validation scenes\n",
-              o.model.c_str(), d.train.preset.c_str(), (long long)d.train.train_size, (long long)d.train.val_size);
+  std::printf(
+      "detgrad demo: %s learns to find Fashion-MNIST items in 96x96 scenes (--model: centernet, fcos, retinanet).\n"
+      "  data   fashion-scenes '%s': %lld training scenes (flip, scale-crop, colour jitter), %lld validation scenes\n",
+      o.model.c_str(), d.train.preset.c_str(), (long long)d.train.train_size, (long long)d.train.val_size);
   if (o.steps == 0 && o.epochs == 0)
     std::printf("  budget %.1f minutes in all (%.1f for training); --minutes changes it\n", d.minutes, o.minutes);
   std::fflush(stdout);
@@ -68,7 +69,9 @@ std::function<int()> add_demo_command(CLI::App& app) {
   c->add_option("--model", d->train.opts.model, "centernet, fcos or retinanet")->capture_default_str();
   add_train_options(c, d->train);
   // --minutes here is the budget of the whole demo (training gets it minus ~45 s).
-  c->get_option("--minutes")->description("time budget of the whole demo, evaluation included")->default_val(kDefaultMinutes);
+  c->get_option("--minutes")
+      ->description("time budget of the whole demo, evaluation included")
+      ->default_val(kDefaultMinutes);
   c->add_option("--pictures", d->pictures, "validation scenes drawn in detections.png")->capture_default_str();
   return [d] {
     d->minutes = d->train.opts.minutes > 0 ? d->train.opts.minutes : kDefaultMinutes;

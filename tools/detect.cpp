@@ -94,13 +94,16 @@ std::function<int()> add_detect_command(CLI::App& app) {
   c->add_option("weights", o->weights, "model.safetensors, a checkpoint, or a run directory")->required();
   c->add_option("images", o->images, "PNG / JPEG / BMP files");
   c->add_option("--out", o->out, "output directory")->capture_default_str();
-  c->add_flag("--show-heatmap", o->show_heatmap, "centernet: also write <name>_heatmap.png, the heatmap over the input");
+  c->add_flag("--show-heatmap", o->show_heatmap,
+              "centernet: also write <name>_heatmap.png, the heatmap over the input");
   c->add_option("--score", o->inf.score, "keep detections with score >= this")->capture_default_str();
   c->add_option("--topk", o->inf.topk, "candidates per image (centernet: peaks) or per level (fcos, retinanet)");
-  c->add_option("--nms", o->inf.nms, "none, hard, soft-linear, soft-gaussian or diou (default: centernet none, "
+  c->add_option("--nms", o->inf.nms,
+                "none, hard, soft-linear, soft-gaussian or diou (default: centernet none, "
                 "fcos hard 0.6, retinanet hard 0.5)");
   c->add_option("--nms-iou", o->inf.nms_iou, "IoU threshold of hard / diou NMS, Nt of soft-linear");
-  c->add_flag("--explain", o->explain, "for a validation scene: FCOS positives per level, RetinaNet matched anchors "
+  c->add_flag("--explain", o->explain,
+              "for a validation scene: FCOS positives per level, RetinaNet matched anchors "
               "(explain_fcos.png, explain_retinanet.png) and the NMS log (explain_nms.txt)");
   c->add_option("--scene", o->ex.scene, "--explain: which validation scene")->capture_default_str();
   c->add_option("--data", o->ex.data, "--explain: fashion-scenes (default) or a COCO folder");

@@ -19,9 +19,9 @@
 #include "autograd/error.h"
 #include "detectors/eval/coco_eval.h"
 #include "detectors/eval/voc_eval.h"
-#include "detectors/task/detection_eval.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/pipeline/train.h"
+#include "detectors/task/detection_eval.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
 
@@ -29,7 +29,7 @@ namespace dg::tools {
 
 namespace {
 struct EvalOptions {
-  std::string model;                       // run directory / model file / checkpoint
+  std::string model;                                // run directory / model file / checkpoint
   std::string data, preset = "small", dt_out, nms;  // nms "": the detector's default
   double nms_iou = 0;
   int threads = 0;  // 0: OpenMP's default
@@ -47,7 +47,8 @@ data::Dataset model_dataset(const EvalOptions& o) {
   const fs::path cfg = fs::path(o.model) / "config.json";
   if (o.data.empty() && fs::is_directory(o.model) && fs::exists(cfg)) {
     spec = det::TrainOptions::from_json(eval::read_json_file(cfg.string()), cfg.string()).val_data;
-    check(spec.size > 0 || spec.source != "fashion-scenes", cfg.string(), ": the run has no validation data; give --data");
+    check(spec.size > 0 || spec.source != "fashion-scenes", cfg.string(),
+          ": the run has no validation data; give --data");
   } else {
     spec.source = o.data.empty() ? "fashion-scenes" : o.data;
     spec.preset = o.preset;
@@ -91,15 +92,18 @@ Evaluated evaluate_model(const EvalOptions& o) {
   std::printf("inference: score > %g, %lld candidates, NMS %s (IoU %g), %lld detections per image\n",
               inf.score_threshold, (long long)inf.topk_candidates, det::post_nms_name(inf.nms.kind), inf.nms.iou,
               (long long)inf.max_detections);
-  const det::DetectionEvaluation rep =
-      *det::evaluate_detector(net, m.info, ds, eo, inf, [&](int64_t d, int64_t) { bar.update((long)d, {}); });
+  const det::DetectionEvaluation rep = *det::evaluate_detector(net, m.info, ds, eo, inf,
+                                                               [&](int64_t d, int64_t) { bar.update((long)d, {}); });
   bar.finish();
   gt = ds.ground_truth();
   dets = rep.detections;
   r = rep.coco;
   agnostic = rep.agnostic_ap50;
-  model_json = {{"kind", m.info.kind}, {"describe", m.net->describe()}, {"parameters", m.net->num_parameters()},
-                {"nms", det::post_nms_name(inf.nms.kind)}, {"nms_iou", inf.nms.iou}};
+  model_json = {{"kind", m.info.kind},
+                {"describe", m.net->describe()},
+                {"parameters", m.net->num_parameters()},
+                {"nms", det::post_nms_name(inf.nms.kind)},
+                {"nms_iou", inf.nms.iou}};
   detect_ms = rep.images > 0 ? 1000 * rep.predict_seconds / (double)rep.images : -1;
   std::printf("inference: %.2f ms per image (network, decoding and NMS; batches of %lld, %d threads)\n", detect_ms,
               (long long)eo.batch, omp_get_max_threads());
@@ -113,7 +117,8 @@ Evaluated evaluate_model(const EvalOptions& o) {
 // File mode: a COCO result file against a COCO ground-truth file.
 Evaluated evaluate_files(const EvalOptions& o, const eval::CocoEvalParams& params) {
   Evaluated e;
-  check(!o.gt.empty() && !o.dt.empty(), "eval: give a model (RUN_DIR or weights), or both --gt GT.json and --dt DETECTIONS.json");
+  check(!o.gt.empty() && !o.dt.empty(),
+        "eval: give a model (RUN_DIR or weights), or both --gt GT.json and --dt DETECTIONS.json");
   e.gt = eval::read_coco_gt(o.gt);
   e.dets = eval::read_coco_detections(o.dt);
   try {
@@ -148,7 +153,8 @@ void report(const EvalOptions& o, const Evaluated& e) {
   if (!o.quiet_classes) {
     std::printf("\nper category AP@[.50:.95] (-1: no gt)\n");
     for (int k = 0; k < r.K; ++k)
-      std::printf("  %6lld %-24s %7.3f\n", (long long)r.category_ids[k], class_names[(size_t)k].c_str(), r.category_ap(k));
+      std::printf("  %6lld %-24s %7.3f\n", (long long)r.category_ids[k], class_names[(size_t)k].c_str(),
+                  r.category_ap(k));
   }
 
   if (o.voc) {
@@ -160,8 +166,8 @@ void report(const EvalOptions& o, const Evaluated& e) {
     std::printf("\nVOC AP@0.5, %s, IoU %s +1:\n", kind, o.voc_plus_one ? "with" : "without");
     nlohmann::json vc = nlohmann::json::array();
     for (const auto& c : v.classes) {
-      std::printf("  %6lld %-24s %7.3f  (gts %lld, dets %lld)\n", (long long)c.class_id, names[c.class_id].c_str(), c.ap,
-                  (long long)c.npos, (long long)c.ndet);
+      std::printf("  %6lld %-24s %7.3f  (gts %lld, dets %lld)\n", (long long)c.class_id, names[c.class_id].c_str(),
+                  c.ap, (long long)c.npos, (long long)c.ndet);
       vc.push_back({{"category_id", c.class_id}, {"name", names[c.class_id]}, {"AP", c.ap}, {"npos", c.npos}});
     }
     std::printf("  mAP = %.4f\n", v.mAP);
@@ -183,14 +189,17 @@ int run(const EvalOptions& o) {
 
 std::function<int()> add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* c = app.add_subcommand("eval", "evaluate a trained model on a dataset, or a detection file against a ground truth: COCO mAP (as pycocotools) and VOC AP");
+  CLI::App* c = app.add_subcommand("eval",
+                                   "evaluate a trained model on a dataset, or a detection file against a ground truth: "
+                                   "COCO mAP (as pycocotools) and VOC AP");
   c->add_option("model", o->model, "a run directory, model.safetensors or checkpoint (instead of --gt/--dt)");
   c->add_option("--data", o->data, "model: fashion-scenes or a COCO folder (default: the run's validation data)");
   c->add_option("--preset", o->preset, "model on fashion-scenes: preset")->capture_default_str();
   c->add_option("--val-size", o->val_size, "model on fashion-scenes: number of val scenes")->capture_default_str();
   c->add_option("--data-seed", o->data_seed, "model on fashion-scenes: dataset seed")->capture_default_str();
   c->add_option("--dt-out", o->dt_out, "model: also write its detections as a COCO result file");
-  c->add_option("--nms", o->nms, "model: none, hard, soft-linear, soft-gaussian or diou (default: the detector's: "
+  c->add_option("--nms", o->nms,
+                "model: none, hard, soft-linear, soft-gaussian or diou (default: the detector's: "
                 "centernet none, fcos hard 0.6, retinanet hard 0.5)");
   c->add_option("--threads", o->threads, "model: OpenMP threads (default: all cores)");
   c->add_option("--nms-iou", o->nms_iou, "model: IoU threshold of hard / diou NMS, Nt of soft-linear");

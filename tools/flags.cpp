@@ -10,9 +10,10 @@ namespace dg::tools {
 namespace {
 // option name (TrainOptions, ExplainOptions, InferenceOverrides fields) -> flag
 const std::vector<std::pair<std::string, std::string>> kFlags = {
-    {"out_dir", "--out"},   {"batch", "--batch"},     {"lr", "--lr"},          {"steps", "--steps"},
-    {"epochs", "--epochs"}, {"minutes", "--minutes"}, {"input_size", "--input-size"}, {"amp", "--amp"},
-    {"scene", "--scene"},   {"nms_iou", "--nms-iou"}, {"topk", "--topk"}};
+    {"out_dir", "--out"},           {"batch", "--batch"},   {"lr", "--lr"},
+    {"steps", "--steps"},           {"epochs", "--epochs"}, {"minutes", "--minutes"},
+    {"input_size", "--input-size"}, {"amp", "--amp"},       {"scene", "--scene"},
+    {"nms_iou", "--nms-iou"},       {"topk", "--topk"}};
 
 bool word_char(char c) { return std::isalnum((unsigned char)c) || c == '_' || c == '-'; }
 }  // namespace
@@ -40,7 +41,8 @@ std::string with_ref_hints(const std::string& message) {
   static const std::regex missing_input("missing input '([^']+)'$");
   static const std::regex missing_attr("missing attribute '([^']+)'$");
   static const std::regex unknown("(unknown (input|attribute) '[^']+')");
-  std::string s = std::regex_replace(message, missing_inputs, "missing input '$1' (pass --in $1=FILE.npy once per tensor)");
+  std::string s = std::regex_replace(message, missing_inputs,
+                                     "missing input '$1' (pass --in $1=FILE.npy once per tensor)");
   s = std::regex_replace(s, missing_input, "missing input '$1' (pass --in $1=FILE.npy)");
   s = std::regex_replace(s, missing_attr, "missing attribute '$1' (pass --attr $1=VALUE)");
   return std::regex_replace(s, unknown, "$1 (see detgrad ref --list)");

@@ -1,11 +1,11 @@
 // detgrad: the command line. Subcommands live one per file (ref.cpp, demo.cpp, bench.cpp).
 #include <omp.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <unistd.h>
 #include <exception>
+#include <string>
 
 #include "autograd/kernels/cpu.h"
 #include "detectors/ref/ref_ops.h"

@@ -73,8 +73,7 @@ int run(const PlotArgs& a) {
 std::function<int()> add_plot_command(CLI::App& app) {
   auto a = std::make_shared<PlotArgs>();
   CLI::App* c = app.add_subcommand("plot", "line plots (PNG) from JSON-lines metric logs (docs/plots.md)");
-  c->add_option("files", a->files, "FILE.jsonl or FILE.jsonl:LABEL, one series per file (and --y field)")
-      ->required();
+  c->add_option("files", a->files, "FILE.jsonl or FILE.jsonl:LABEL, one series per file (and --y field)")->required();
   c->add_option("--x", a->x, "field for the x axis, e.g. images, step, minutes")->required();
   c->add_option("--y", a->ys, "field(s) for the y axis, e.g. AP50 or loss (repeatable)")->required();
   c->add_option("--where", a->where, "keep only rows with KEY=VALUE, e.g. kind=eval (repeatable)");

@@ -24,8 +24,8 @@ struct RefOptions {
   std::vector<std::string> inputs, attrs, grad_outs;
   std::string out;
   bool list = false;
-  std::string weights;             // model:NAME only
-  bool dump_intermediates = false; // model:NAME only
+  std::string weights;              // model:NAME only
+  bool dump_intermediates = false;  // model:NAME only
 };
 
 std::pair<std::string, std::string> split_kv(const std::string& s, const char* what) {
@@ -41,8 +41,9 @@ int print_list() {
     if (!s.constants.empty()) in += "  (no grad: " + s.constants + ")";
     std::printf("%-34s %-44s %s\n", s.name.c_str(), in.c_str(), s.attrs.c_str());
   }
-  std::printf("\nwhole models (eval mode; docs/layers.md): detgrad ref model:NAME --weights W.safetensors --in input=X.npy "
-              "--out DIR [--dump-intermediates]\n");
+  std::printf(
+      "\nwhole models (eval mode; docs/layers.md): detgrad ref model:NAME --weights W.safetensors --in input=X.npy "
+      "--out DIR [--dump-intermediates]\n");
   for (const std::string& m : nn::model_names()) std::printf("model:%s\n", m.c_str());
   return 0;
 }
@@ -60,8 +61,8 @@ int run_model_ref(const RefOptions& o, const std::string& name) {
   std::filesystem::create_directories(o.out);
   io::save_npy(o.out + "/out.npy", r.output);
   for (auto& [prefix, t] : r.intermediates) io::save_npy(o.out + "/" + prefix + ".npy", t);
-  std::printf("ref model:%s: wrote out.npy %s and %zu intermediate(s) to %s\n", name.c_str(), shape_str(r.output.shape()).c_str(),
-              r.intermediates.size(), o.out.c_str());
+  std::printf("ref model:%s: wrote out.npy %s and %zu intermediate(s) to %s\n", name.c_str(),
+              shape_str(r.output.shape()).c_str(), r.intermediates.size(), o.out.c_str());
   return 0;
 }
 
@@ -82,8 +83,8 @@ Tensor load_input(const std::string& name, const std::string& file, std::optiona
         dtype_name(*to), " (only floating inputs can)");
   int64_t changed = 0;
   Tensor r = ref_cast(t, *to, &changed);
-  std::printf("ref: note: input '%s' cast %s -> %s: %lld of %lld values changed\n", name.c_str(),
-              dtype_name(t.dtype()), dtype_name(*to), (long long)changed, (long long)t.numel());
+  std::printf("ref: note: input '%s' cast %s -> %s: %lld of %lld values changed\n", name.c_str(), dtype_name(t.dtype()),
+              dtype_name(*to), (long long)changed, (long long)t.numel());
   return r;
 }
 

@@ -9,7 +9,8 @@ namespace dg::tools {
 
 std::function<int()> add_train_command(CLI::App& app) {
   auto t = std::make_shared<TrainCli>();
-  CLI::App* c = app.add_subcommand("train", "train a detector (docs/tutorials/centernet.md, docs/detection/compare.md)");
+  CLI::App* c = app.add_subcommand("train",
+                                   "train a detector (docs/tutorials/centernet.md, docs/detection/compare.md)");
   c->require_subcommand(1);
   const std::vector<std::pair<std::string, std::string>> kinds = {
       {"centernet", "train CenterNet (docs/centernet_model.md)"},
@@ -25,7 +26,8 @@ std::function<int()> add_train_command(CLI::App& app) {
   }
   return [t] {
     det::TrainResult r = run_training(*t);
-    if (r.has_eval) std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", r.eval->headline().c_str());
+    if (r.has_eval)
+      std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", r.eval->headline().c_str());
     std::printf("model: %s/model.safetensors  (detgrad detect / detgrad eval take it)\n", r.run_dir.c_str());
     return r.interrupted ? 130 : 0;
   };

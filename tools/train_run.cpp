@@ -23,28 +23,38 @@ extern "C" void on_signal(int sig) {
 
 void add_train_options(CLI::App* c, TrainCli& t) {
   auto& o = t.opts;
-  c->add_option("--data", t.data, "fashion-scenes, or a COCO folder (DIR/instances.json + images)")->capture_default_str();
+  c->add_option("--data", t.data, "fashion-scenes, or a COCO folder (DIR/instances.json + images)")
+      ->capture_default_str();
   c->add_option("--val-data", t.val_data, "validation data (default: fashion-scenes' val split; none for a folder)");
-  c->add_option("--preset", t.preset, "fashion-scenes preset: small (96x96) or standard (128x128)")->capture_default_str();
+  c->add_option("--preset", t.preset, "fashion-scenes preset: small (96x96) or standard (128x128)")
+      ->capture_default_str();
   c->add_option("--train-size", t.train_size, "fashion-scenes: training scenes per epoch")->capture_default_str();
-  c->add_option("--val-size", t.val_size, "fashion-scenes: validation scenes (0: no evaluation)")->capture_default_str();
+  c->add_option("--val-size", t.val_size, "fashion-scenes: validation scenes (0: no evaluation)")
+      ->capture_default_str();
   c->add_option("--data-seed", t.data_seed, "fashion-scenes: dataset seed")->capture_default_str();
   c->add_option("--epochs", o.epochs, "length of the run in epochs (if --steps is not given)");
   c->add_option("--steps", o.steps, "length of the run in optimizer steps (overrides --epochs and --minutes)");
   c->add_option("--minutes", o.minutes, "length as a time budget for training (evaluation excluded)");
   c->add_option("--batch", o.batch, "images per step")->capture_default_str();
-  c->add_option("--lr", o.lr, "Adam learning rate, peak of the warm-up + cosine schedule (default: the detector's, 2e-3; retinanet 1e-3)");
+  c->add_option(
+      "--lr", o.lr,
+      "Adam learning rate, peak of the warm-up + cosine schedule (default: the detector's, 2e-3; retinanet 1e-3)");
   c->add_option("--warmup", o.warmup_steps, "warm-up steps (linear from 0.1 x lr)")->capture_default_str();
   // Appended, not assigned: `train` registers these once per detector subcommand, and only the parsed
   // one's options have a count.
-  t.named.insert(t.named.end(), {{"width_mult", c->add_option("--width", t.width, "ResNet-18 width multiplier (default 0.25)")},
-             {"up_channels", c->add_option("--up", t.up, "centernet: widths of the three up-convolution stages (64 32 32)")->expected(3)},
-             {"head_channels", c->add_option("--head", t.head, "centernet: width of the heads' 3x3 conv (32)")},
-             {"fpn_channels", c->add_option("--fpn", t.fpn, "fcos, retinanet: FPN and head width (64)")},
-             {"head_depth", c->add_option("--head-depth", t.head_depth, "fcos, retinanet: convs per head tower (4)")}});
+  t.named.insert(
+      t.named.end(),
+      {{"width_mult", c->add_option("--width", t.width, "ResNet-18 width multiplier (default 0.25)")},
+       {"up_channels",
+        c->add_option("--up", t.up, "centernet: widths of the three up-convolution stages (64 32 32)")->expected(3)},
+       {"head_channels", c->add_option("--head", t.head, "centernet: width of the heads' 3x3 conv (32)")},
+       {"fpn_channels", c->add_option("--fpn", t.fpn, "fcos, retinanet: FPN and head width (64)")},
+       {"head_depth", c->add_option("--head-depth", t.head_depth, "fcos, retinanet: convs per head tower (4)")}});
   c->add_option("--model-opt", t.model_opts, "KEY=VALUE: any field of the detector's config (docs/detection/)");
-  c->add_option("--input-size", o.input_size, "square network input (multiple of 32; 0: the images' size)")->capture_default_str();
-  c->add_option("--amp", o.amp, "mixed precision: none, fp16 (autocast + loss scaling) or bf16 (docs/mixed_precision.md)")
+  c->add_option("--input-size", o.input_size, "square network input (multiple of 32; 0: the images' size)")
+      ->capture_default_str();
+  c->add_option("--amp", o.amp,
+                "mixed precision: none, fp16 (autocast + loss scaling) or bf16 (docs/mixed_precision.md)")
       ->capture_default_str();
   c->add_flag("!--no-augment", o.augment, "train without flip / scale-crop / colour jitter");
   c->add_option("--eval-every", o.eval_every, "epochs between evaluations (0: only at the end)")->capture_default_str();
@@ -96,7 +106,9 @@ det::TrainResult run_training(TrainCli& t) {
   if (o.steps == 0 && o.epochs == 0 && o.minutes == 0) o.epochs = 10;
 
   // CenterNet's heatmap/offset shortened to hm/off in the progress bar.
-  auto short_name = [](const std::string& n) { return n == "heatmap" ? std::string("hm") : n == "offset" ? std::string("off") : n; };
+  auto short_name = [](const std::string& n) {
+    return n == "heatmap" ? std::string("hm") : n == "offset" ? std::string("off") : n;
+  };
   det::TrainCallbacks cb;
   std::unique_ptr<ProgressBar> bar;
   cb.message = [](const std::string& s) {
@@ -105,7 +117,8 @@ det::TrainResult run_training(TrainCli& t) {
   };
   cb.epoch_start = [&](int64_t e, int64_t epochs, int64_t steps, int64_t first) {
     std::string label = "epoch " + std::to_string(e + 1) + (epochs > 0 ? "/" + std::to_string(epochs) : "");
-    bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4), (long)first);
+    bar = std::make_unique<ProgressBar>(label, (long)steps, (long)o.batch, std::max<long>(1, (long)steps / 4),
+                                        (long)first);
   };
   cb.step = [&](const det::StepInfo& s) {
     if (!bar) return;

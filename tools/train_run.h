@@ -23,7 +23,7 @@ struct TrainCli {
   std::string preset = "small";
   int64_t train_size = 8000, val_size = 500;
   uint64_t data_seed = 0;
-  int threads = 0;        // 0: OpenMP's default
+  int threads = 0;  // 0: OpenMP's default
   bool resume = false;
 };
 
@@ -36,6 +36,5 @@ det::TrainResult run_training(TrainCli& t);
 
 // The model options given on the command line as a JSON object of config overrides.
 nlohmann::json model_overrides(const TrainCli& t);
-
 
 }  // namespace dg::tools

@@ -58,8 +58,9 @@ void GradScaler::unscale(optim::Optimizer& o) {
       if (!g.defined()) continue;
       if (g.dtype() == DType::f32) bad = unscale_in_place(g.data<float>(), g.numel(), inv) || bad;
       else if (g.dtype() == DType::f64) bad = unscale_in_place(g.data<double>(), g.numel(), (double)inv) || bad;
-      else fail("GradScaler::unscale: gradient of dtype ", dtype_name(g.dtype()), " ", shape_text(g.shape()),
-                " (master weights must be f32 or f64)");
+      else
+        fail("GradScaler::unscale: gradient of dtype ", dtype_name(g.dtype()), " ", shape_text(g.shape()),
+             " (master weights must be f32 or f64)");
     }
   st.found_inf = bad;
   st.stage = Stage::unscaled;

@@ -30,10 +30,10 @@
 namespace dg::amp {
 
 struct GradScalerOptions {
-  double init_scale = 65536.0;       // 2^16
-  double growth_factor = 2.0;        // > 1
-  double backoff_factor = 0.5;       // in (0, 1)
-  int64_t growth_interval = 2000;    // consecutive finite steps before growing
+  double init_scale = 65536.0;     // 2^16
+  double growth_factor = 2.0;      // > 1
+  double backoff_factor = 0.5;     // in (0, 1)
+  int64_t growth_interval = 2000;  // consecutive finite steps before growing
   bool enabled = true;
 };
 
@@ -41,10 +41,10 @@ class GradScaler {
  public:
   explicit GradScaler(GradScalerOptions options = {});
 
-  Tensor scale(const Tensor& loss) const;   // loss * S (differentiable); loss itself when disabled
-  double scale() const;                     // S (1 when disabled)
+  Tensor scale(const Tensor& loss) const;  // loss * S (differentiable); loss itself when disabled
+  double scale() const;                    // S (1 when disabled)
   bool enabled() const { return opt_.enabled; }
-  int64_t growth_tracker() const { return growth_tracker_; }   // consecutive finite steps so far
+  int64_t growth_tracker() const { return growth_tracker_; }  // consecutive finite steps so far
   const GradScalerOptions& options() const { return opt_; }
 
   // Multiplies every parameter gradient of opt by 1/S (in place) and records whether any is inf/NaN.
@@ -56,7 +56,7 @@ class GradScaler {
   // Backoff if any unscaled optimizer saw inf/NaN this step, else count a finite step and grow every
   // growth_interval; then forget this step's per-optimizer state.
   void update();
-  bool found_inf() const;                   // any inf/NaN seen by unscale since the last update()
+  bool found_inf() const;  // any inf/NaN seen by unscale since the last update()
 
   // Checkpoint state: "scale", "growth_tracker", "growth_factor", "backoff_factor", "growth_interval",
   // "enabled" as decimal strings (exact: scale and factors printed with 17 significant digits).
@@ -74,7 +74,7 @@ class GradScaler {
     bool found_inf = false;
   };
   GradScalerOptions opt_;
-  float scale_;                 // S, f32 like PyTorch's scale tensor
+  float scale_;  // S, f32 like PyTorch's scale tensor
   int64_t growth_tracker_ = 0;
   std::map<const optim::Optimizer*, PerOptimizer> per_opt_;  // this step's state, cleared by update()
 };

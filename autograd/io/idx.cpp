@@ -31,7 +31,9 @@ std::vector<uint8_t> read_gz(const std::string& path, const char* who) {
   return out;
 }
 
-static uint32_t be32(const uint8_t* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const uint8_t* p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
   const std::string ctx = "idx: " + name + ": ";
@@ -43,7 +45,9 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
     case 0x0C: dt = DType::i32; break;
     case 0x0D: dt = DType::f32; break;
     case 0x0E: dt = DType::f64; break;
-    default: fail(ctx, "unsupported element type 0x", std::hex, (int)bytes[2], " (supported: 0x08 u8, 0x0c i32, 0x0d f32, 0x0e f64)");
+    default:
+      fail(ctx, "unsupported element type 0x", std::hex, (int)bytes[2],
+           " (supported: 0x08 u8, 0x0c i32, 0x0d f32, 0x0e f64)");
   }
   const int ndim = bytes[3];
   check(ndim >= 1, ctx, "zero dimensions");
@@ -59,8 +63,8 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& name) {
   const size_t esize = dtype_size(dt), header = 4 + 4 * (size_t)ndim;
   const uint64_t want = numel * esize, have = size - header;
   check(have >= want, ctx, "truncated: shape ", shape_text(shape), " needs ", want, " data bytes, the file has ", have);
-  check(have == want, ctx, "shape ", shape_text(shape), " needs ", want, " data bytes, the file has ", have,
-        " (", have - want, " trailing bytes)");
+  check(have == want, ctx, "shape ", shape_text(shape), " needs ", want, " data bytes, the file has ", have, " (",
+        have - want, " trailing bytes)");
   Tensor t = Tensor::empty(shape, dt);
   uint8_t* out = static_cast<uint8_t*>(t.raw());
   const uint8_t* in = bytes + header;

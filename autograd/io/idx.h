@@ -32,8 +32,9 @@ struct MnistSplit {
 
 constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // The class names of Fashion-MNIST, by label.
-constexpr std::array<const char*, 10> kFashionMnistClasses = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+constexpr std::array<const char*, 10> kFashionMnistClasses = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                              "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                                              "Bag",         "Ankle boot"};
 
 // Loads <dir>/{train|t10k}-images-idx3-ubyte.gz and the matching labels; checks that the counts agree,
 // images are [N,28,28] and labels lie in 0..9.

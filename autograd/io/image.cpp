@@ -97,8 +97,8 @@ Tensor load_image(const std::string& path) {
   check_bmp_size(bytes, path);
   unsigned char* px = stbi_load_from_memory(bytes.data(), (int)bytes.size(), &w, &h, &c, 3);
   if (!px)
-    fail("image: ", path, ": corrupt or truncated image (",
-         stbi_failure_reason() ? stbi_failure_reason() : "unknown", ")");
+    fail("image: ", path, ": corrupt or truncated image (", stbi_failure_reason() ? stbi_failure_reason() : "unknown",
+         ")");
   Tensor out = Tensor::empty({h, w, 3}, DType::u8);
   std::memcpy(out.raw(), px, (size_t)w * h * 3);
   stbi_image_free(px);

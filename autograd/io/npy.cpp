@@ -261,8 +261,7 @@ NpyArray parse_header(const uint8_t* bytes, size_t size, const std::string& file
   NpyArray a;
   a.dtype = dtype_from_descr(h.descr, file);
   a.shape = h.shape;
-  if (h.fortran_order)
-    fail("npy: ", file, ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
+  if (h.fortran_order) fail("npy: ", file, ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
 
   int64_t numel = 0, nbytes = 0;
   if (!checked_numel(a.shape, &numel) || __builtin_mul_overflow(numel, npy_itemsize(a.dtype), &nbytes))
@@ -274,21 +273,21 @@ NpyArray parse_header(const uint8_t* bytes, size_t size, const std::string& file
     fail("npy: ", file, ": data is truncated: shape ", shape_str(a.shape), " of ", a.dtype, " needs ", nbytes,
          " bytes, the file has ", have);
   if (have > uint64_t(nbytes))
-    fail("npy: ", file, ": ", have - uint64_t(nbytes), " unexpected bytes after the data of shape ",
-         shape_str(a.shape), " of ", a.dtype, " (were several arrays saved into one file?)");
+    fail("npy: ", file, ": ", have - uint64_t(nbytes), " unexpected bytes after the data of shape ", shape_str(a.shape),
+         " of ", a.dtype, " (were several arrays saved into one file?)");
   return a;
 }
 
 // NumPy writes bools as bytes 0 and 1; anything else would be a corrupt file or not a bool array.
 void check_bools(const uint8_t* data, size_t n, const std::string& file) {
   for (size_t i = 0; i < n; ++i)
-    if (data[i] > 1) fail("npy: ", file, ": b1 (bool) element ", i, " has byte value ", int(data[i]), "; bools must be 0 or 1");
+    if (data[i] > 1)
+      fail("npy: ", file, ": b1 (bool) element ", i, " has byte value ", int(data[i]), "; bools must be 0 or 1");
 }
 
 std::vector<uint8_t> serialize(const NpyArray& a, const std::string& file) {
   const int64_t itemsize = itemsize_or_zero(a.dtype);
-  if (itemsize == 0)
-    fail("npy: ", file, ": unsupported dtype '", a.dtype, "' (detgrad writes f4 f8 f2 i8 i4 u1 b1)");
+  if (itemsize == 0) fail("npy: ", file, ": unsupported dtype '", a.dtype, "' (detgrad writes f4 f8 f2 i8 i4 u1 b1)");
   for (int64_t d : a.shape)
     if (d < 0) fail("npy: ", file, ": negative dimension in shape ", shape_str(a.shape));
   int64_t numel = 0, nbytes = 0;

@@ -20,9 +20,8 @@ struct DtypeName {
   DType dtype;
   const char* name;
 };
-constexpr DtypeName kDtypes[] = {{DType::f32, "F32"}, {DType::f64, "F64"}, {DType::f16, "F16"},
-                                 {DType::bf16, "BF16"}, {DType::i64, "I64"}, {DType::i32, "I32"},
-                                 {DType::u8, "U8"},    {DType::b8, "BOOL"}};
+constexpr DtypeName kDtypes[] = {{DType::f32, "F32"}, {DType::f64, "F64"}, {DType::f16, "F16"}, {DType::bf16, "BF16"},
+                                 {DType::i64, "I64"}, {DType::i32, "I32"}, {DType::u8, "U8"},   {DType::b8, "BOOL"}};
 // A header this large is surely corrupt (the reference implementation's limit is 100 MB as well).
 constexpr uint64_t kMaxHeader = 100u << 20;
 }  // namespace
@@ -49,11 +48,12 @@ std::vector<uint8_t> serialize_safetensors(const TensorMap& tensors, const Metad
     check(!name.empty() && name != "__metadata__", "safetensors: invalid tensor name '", name, "'");
     check(t.defined(), "safetensors: tensor '", name, "' is undefined");
     const uint64_t n = t.nbytes();
-    header[name] = {{"dtype", safetensors_dtype_name(t.dtype())}, {"shape", t.shape()},
+    header[name] = {{"dtype", safetensors_dtype_name(t.dtype())},
+                    {"shape", t.shape()},
                     {"data_offsets", {offset, offset + n}}};
     offset += n;
   }
-  std::string h = header.dump();  // keys sorted, no spaces: the same tensors give the same bytes
+  std::string h = header.dump();          // keys sorted, no spaces: the same tensors give the same bytes
   h.append((8 - h.size() % 8) % 8, ' ');  // pad with spaces so the data starts 8-byte aligned (allowed by the spec)
   std::vector<uint8_t> out;
   out.reserve(8 + h.size() + offset);

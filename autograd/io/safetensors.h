@@ -20,12 +20,12 @@
 
 namespace dg::io {
 
-using TensorMap = std::map<std::string, Tensor>;        // by name (sorted: files are reproducible)
+using TensorMap = std::map<std::string, Tensor>;  // by name (sorted: files are reproducible)
 using Metadata = std::map<std::string, std::string>;
 
 struct SafetensorsFile {
   TensorMap tensors;
-  Metadata metadata;   // the "__metadata__" object (string values only), empty if absent
+  Metadata metadata;  // the "__metadata__" object (string values only), empty if absent
 };
 
 // "F32" <-> DType::f32, ... ; throws for dtypes detgrad does not support.

@@ -8,8 +8,8 @@
 
 namespace dg::io {
 
-Tensor load_npy(const std::string& path);                  // errors name the file
-void save_npy(const std::string& path, const Tensor& t);   // atomic (tmp + rename)
+Tensor load_npy(const std::string& path);                 // errors name the file
+void save_npy(const std::string& path, const Tensor& t);  // atomic (tmp + rename)
 Tensor tensor_from_npy(const NpyArray& a);
 NpyArray npy_from_tensor(const Tensor& t);
 

@@ -38,8 +38,8 @@ void for_each_row(const std::vector<int64_t>& shape, const std::array<const int6
 
 // out[i] = f(a[...], b[...]) with broadcasting.
 template <class Ta, class Tb, class To, class F>
-void broadcast_binary(const std::vector<int64_t>& shape, const Ta* a, const int64_t* sa, const Tb* b,
-                      const int64_t* sb, To* out, F f) {
+void broadcast_binary(const std::vector<int64_t>& shape, const Ta* a, const int64_t* sa, const Tb* b, const int64_t* sb,
+                      To* out, F f) {
   const int64_t R = (int64_t)shape.size();
   const int64_t ia = R ? sa[R - 1] : 0, ib = R ? sb[R - 1] : 0;
   for_each_row<2>(shape, {sa, sb}, [&](int64_t r, const std::array<int64_t, 2>& off, int64_t inner) {
@@ -65,8 +65,7 @@ void broadcast_ternary(const std::vector<int64_t>& shape, const Tc* c, const int
   const int64_t ic = R ? sc[R - 1] : 0, ia = R ? sa[R - 1] : 0, ib = R ? sb[R - 1] : 0;
   for_each_row<3>(shape, {sc, sa, sb}, [&](int64_t r, const std::array<int64_t, 3>& off, int64_t inner) {
     To* o = out + r * inner;
-    for (int64_t i = 0; i < inner; ++i)
-      o[i] = f(c[off[0] + i * ic], a[off[1] + i * ia], b[off[2] + i * ib]);
+    for (int64_t i = 0; i < inner; ++i) o[i] = f(c[off[0] + i * ic], a[off[1] + i * ia], b[off[2] + i * ib]);
   });
 }
 
@@ -81,8 +80,8 @@ void map_unary(const Ti* x, To* out, int64_t n, F f) {
 // every index i of `shape`. The one copy loop behind permute, expand, slice, narrow and pad. The
 // destination positions must not overlap (each is written by one thread).
 template <class T>
-void copy_strided(const std::vector<int64_t>& shape, const T* src, int64_t src_off, const int64_t* src_strides,
-                  T* dst, int64_t dst_off, const int64_t* dst_strides) {
+void copy_strided(const std::vector<int64_t>& shape, const T* src, int64_t src_off, const int64_t* src_strides, T* dst,
+                  int64_t dst_off, const int64_t* dst_strides) {
   const int64_t R = (int64_t)shape.size();
   const int64_t si = R ? src_strides[R - 1] : 0, di = R ? dst_strides[R - 1] : 0;
   for_each_row<2>(shape, {src_strides, dst_strides}, [&](int64_t, const std::array<int64_t, 2>& off, int64_t inner) {

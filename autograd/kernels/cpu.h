@@ -12,12 +12,12 @@ namespace dg::kernels {
 
 enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
 
-Isa isa();                 // the ISA kernels use (cached after the first call)
-const char* isa_name();    // "scalar", "avx2" or "avx512"
-bool cpu_has_avx2();       // what the CPU supports, whatever DETGRAD_ISA says
-bool cpu_has_avx512();     // AVX-512 F/BW/DQ/VL + FMA + F16C
-bool cpu_has_avx512_bf16(); // cpu_has_avx512() and AVX512_BF16 (vcvtneps2bf16); not an Isa level of its own
-void set_isa(Isa isa);     // tests: force one path (throws dg::Error if the CPU lacks it)
+Isa isa();                   // the ISA kernels use (cached after the first call)
+const char* isa_name();      // "scalar", "avx2" or "avx512"
+bool cpu_has_avx2();         // what the CPU supports, whatever DETGRAD_ISA says
+bool cpu_has_avx512();       // AVX-512 F/BW/DQ/VL + FMA + F16C
+bool cpu_has_avx512_bf16();  // cpu_has_avx512() and AVX512_BF16 (vcvtneps2bf16); not an Isa level of its own
+void set_isa(Isa isa);       // tests: force one path (throws dg::Error if the CPU lacks it)
 
 // True when AVX2/FMA/F16C kernels may run: isa() is avx2 or avx512.
 inline bool has_avx2() { return isa() >= Isa::avx2; }

@@ -29,7 +29,6 @@ Range valid_range(int64_t n_out, int64_t n_in, int64_t s, int64_t p, int64_t off
 
 bool go_parallel(int64_t work) { return work >= kParallelMin && !omp_in_parallel() && omp_get_max_threads() > 1; }
 
-
 // ---- padded planes and the per-plane kernels ---------------------------------------------------
 // Each kernel first copies the plane it reads into a per-thread buffer with its zero padding
 // written out, so the inner loops run over plain rows without bounds tests (and vectorise).
@@ -109,17 +108,14 @@ void plane_weight(const T* g, const T* pad, const DwPlane& q, T* taps) {
     }
 }
 
-DwPlane plane_of(const ConvGeom& g) {
-  return {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.Ho, g.Wo, g.W + 2 * g.pw};
-}
+DwPlane plane_of(const ConvGeom& g) { return {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.Ho, g.Wo, g.W + 2 * g.pw}; }
 
 }  // namespace
 
 // ---- forward -----------------------------------------------------------------------------------
 // One input plane per step (padded once, then read by its m output planes).
 template <class T>
-void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                       T* out) {
+void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* out) {
   const int64_t P = g.P(), taps = g.kh * g.kw, Hp = g.H + 2 * g.ph;
   const DwPlane q = plane_of(g);
 #pragma omp parallel for schedule(static) if (go_parallel(N * C * m * P * taps))
@@ -135,8 +131,8 @@ void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C,
 }
 
 template <class T>
-void depthwise_forward_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m,
-                           const ConvGeom& g, T* out) {
+void depthwise_forward_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
+                           T* out) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t oc = 0; oc < C * m; ++oc)
       for (int64_t oh = 0; oh < g.Ho; ++oh)
@@ -160,8 +156,7 @@ void depthwise_forward_ref(const T* x, const T* w, const T* b, int64_t N, int64_
 // so it runs on the forward's plane kernel. Otherwise the forward's loops run with source and
 // destination swapped (a scatter, taps in the order k, i, oh, j, ow).
 template <class T>
-void depthwise_backward_input(const T* gout, const T* w, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                              T* dx) {
+void depthwise_backward_input(const T* gout, const T* w, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* dx) {
   const int64_t P = g.P(), taps = g.kh * g.kw;
   // gout's padding: qh on top; at the bottom whatever reaches the last input row (more than qh when
   // conv_transpose2d's output_padding made the input taller than the smallest one with Ho outputs)
@@ -220,8 +215,8 @@ void depthwise_backward_input_ref(const T* gout, const T* w, int64_t N, int64_t 
             for (int64_t j = 0; j < g.kw; ++j) {
               const int64_t ih = oh * g.sh - g.ph + i * g.dh, iw = ow * g.sw - g.pw + j * g.dw;
               if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
-                dx[((n * C + oc / m) * g.H + ih) * g.W + iw] +=
-                    w[(oc * g.kh + i) * g.kw + j] * gout[((n * C * m + oc) * g.Ho + oh) * g.Wo + ow];
+                dx[((n * C + oc / m) * g.H + ih) * g.W + iw] += w[(oc * g.kh + i) * g.kw + j] *
+                                                                gout[((n * C * m + oc) * g.Ho + oh) * g.Wo + ow];
             }
 }
 
@@ -229,8 +224,7 @@ void depthwise_backward_input_ref(const T* gout, const T* w, int64_t N, int64_t 
 // dw[oc] is a sum over images of per-plane tap sums (plane_weight), added in image order. One thread
 // per filter oc.
 template <class T>
-void depthwise_backward_weight(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                               T* dw) {
+void depthwise_backward_weight(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* dw) {
   const int64_t P = g.P(), taps = g.kh * g.kw, Hp = g.H + 2 * g.ph;
   const DwPlane q = plane_of(g);
 #pragma omp parallel for schedule(static) if (go_parallel(N * C * m * P * taps))
@@ -249,8 +243,8 @@ void depthwise_backward_weight(const T* gout, const T* x, int64_t N, int64_t C, 
 }
 
 template <class T>
-void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t C, int64_t m,
-                                   const ConvGeom& g, T* dw) {
+void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
+                                   T* dw) {
   for (int64_t oc = 0; oc < C * m; ++oc)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
@@ -266,16 +260,14 @@ void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t
       }
 }
 
-#define DG_DEPTHWISE_INSTANTIATE(T)                                                                           \
-  template void depthwise_forward<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*); \
-  template void depthwise_forward_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, \
-                                         T*);                                                                 \
-  template void depthwise_backward_input<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*); \
-  template void depthwise_backward_input_ref<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&,  \
-                                                T*);                                                          \
-  template void depthwise_backward_weight<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*); \
-  template void depthwise_backward_weight_ref<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, \
-                                                 T*);
+#define DG_DEPTHWISE_INSTANTIATE(T)                                                                                  \
+  template void depthwise_forward<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*);  \
+  template void depthwise_forward_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&,   \
+                                         T*);                                                                        \
+  template void depthwise_backward_input<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*);     \
+  template void depthwise_backward_input_ref<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*); \
+  template void depthwise_backward_weight<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*);    \
+  template void depthwise_backward_weight_ref<T>(const T*, const T*, int64_t, int64_t, int64_t, const ConvGeom&, T*);
 DG_DEPTHWISE_INSTANTIATE(float)
 DG_DEPTHWISE_INSTANTIATE(double)
 #undef DG_DEPTHWISE_INSTANTIATE

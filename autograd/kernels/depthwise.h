@@ -23,26 +23,23 @@
 namespace dg::kernels {
 
 template <class T>
-void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                       T* out);
+void depthwise_forward(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* out);
 template <class T>
-void depthwise_forward_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m,
-                           const ConvGeom& g, T* out);
+void depthwise_forward_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
+                           T* out);
 
 // dx [N, C, H, W], overwritten.
 template <class T>
 void depthwise_backward_input(const T* gout, const T* w, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* dx);
 template <class T>
-void depthwise_backward_input_ref(const T* gout, const T* w, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                                  T* dx);
+void depthwise_backward_input_ref(const T* gout, const T* w, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* dx);
 
 // dw [C*m, 1, kh, kw], overwritten.
 template <class T>
-void depthwise_backward_weight(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
-                               T* dw);
+void depthwise_backward_weight(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g, T* dw);
 template <class T>
-void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t C, int64_t m,
-                                   const ConvGeom& g, T* dw);
+void depthwise_backward_weight_ref(const T* gout, const T* x, int64_t N, int64_t C, int64_t m, const ConvGeom& g,
+                                   T* dw);
 
 namespace detail {
 // The per-plane inner kernels (depthwise.cpp, and their AVX2/FMA versions in depthwise_avx2.cpp,

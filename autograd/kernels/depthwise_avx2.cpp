@@ -88,8 +88,7 @@ void weight_all_taps(const float* g, const float* pad, const DwPlane& q, float* 
     if (ow < q.Wo) {
       const __m256i mask = lanes_below(q.Wo - ow);
       const __m256 gv = _mm256_maskload_ps(gr + ow, mask);
-      for (int t = 0; t < TAPS; ++t)
-        acc[t] = _mm256_fmadd_ps(gv, _mm256_maskload_ps(src + off[t] + ow, mask), acc[t]);
+      for (int t = 0; t < TAPS; ++t) acc[t] = _mm256_fmadd_ps(gv, _mm256_maskload_ps(src + off[t] + ow, mask), acc[t]);
     }
   }
   for (int t = 0; t < TAPS; ++t) {

@@ -17,8 +17,8 @@ namespace dg::kernels {
 // ---- reference ----------------------------------------------------------------------------------
 
 template <class T>
-void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-              int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+              int64_t ldb, T beta, T* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       T sum = 0;
@@ -31,10 +31,10 @@ void gemm_ref(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alp
       c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;  // beta == 0: never read C
     }
 }
-template void gemm_ref<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                              const float*, int64_t, float, float*, int64_t);
-template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
-                               int64_t, const double*, int64_t, double, double*, int64_t);
+template void gemm_ref<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                              int64_t, float, float*, int64_t);
+template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                               int64_t, double, double*, int64_t);
 
 // ---- micro-kernels ------------------------------------------------------------------------------
 //
@@ -45,26 +45,23 @@ template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, co
 //   C[i,j] = acc[i][j] + beta*C[i,j]  for i < m, j < n  (beta == 0: C[i,j] = acc, C not read)
 // The driver passes beta for the first k-block and 1 for the following ones.
 template <class T>
-using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n,
-                             T beta);
+using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, T beta);
 
 namespace detail {
 // Defined in gemm_avx2.cpp (compiled with -mavx2 -mfma): the 6x16 FMA kernel, 12 ymm accumulators.
-void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
-                           int n, float beta);
+void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n, float beta);
 // Defined in gemm_avx512.cpp (compiled with -mavx512f...): the 8x32 kernel, 16 zmm accumulators.
-void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             int m, int n, float beta);
+void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+                             float beta);
 // Also in gemm_avx512.cpp: the f64 8x16 kernel (8 doubles per zmm, 16 accumulators).
-void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                             int m, int n, double beta);
+void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, int m, int n,
+                             double beta);
 }  // namespace detail
 
 // Portable micro-kernel: plain loops over a fixed-size accumulator array that the compiler keeps
 // in (SSE) registers.
 template <class T, int MR, int NR>
-static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n,
-                           T beta) {
+static void micro_portable(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, T beta) {
   T acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
     for (int i = 0; i < MR; ++i)
@@ -86,18 +83,13 @@ struct GemmConfig {
   MicroKernel<T> micro;
 };
 
-static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20,
-                                               detail::sgemm_micro_6x16_avx2};
+static const GemmConfig<float, 6, 16> kAvx2F32{256, 144, 4096, 8 << 20, detail::sgemm_micro_6x16_avx2};
 // kc must stay equal to kAvx2F32's: then both paths run the same per-element FMA sequence and give
 // the same bits (test_gemm.cpp checks it).
-static const GemmConfig<float, 8, 32> kAvx512F32{256, 256, 4096, 8 << 20,
-                                                detail::sgemm_micro_8x32_avx512};
-static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20,
-                                                  micro_portable<float, 4, 8>};
-static const GemmConfig<double, 8, 16> kAvx512F64{256, 128, 2048, 8 << 20,
-                                                 detail::dgemm_micro_8x16_avx512};
-static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20,
-                                                   micro_portable<double, 4, 4>};
+static const GemmConfig<float, 8, 32> kAvx512F32{256, 256, 4096, 8 << 20, detail::sgemm_micro_8x32_avx512};
+static const GemmConfig<float, 4, 8> kPortableF32{256, 128, 4096, 8 << 20, micro_portable<float, 4, 8>};
+static const GemmConfig<double, 8, 16> kAvx512F64{256, 128, 2048, 8 << 20, detail::dgemm_micro_8x16_avx512};
+static const GemmConfig<double, 4, 4> kPortableF64{256, 96, 2048, 8 << 20, micro_portable<double, 4, 4>};
 
 // Problems smaller than this many multiply-adds run on the calling thread only: below it, waking
 // the OpenMP team costs more than it saves.
@@ -110,8 +102,8 @@ static constexpr int64_t kMinParallelWork = 40 * 40 * 40;
 // Ap <- alpha * op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/MR) panels of MR rows, each k-major
 // (Ap[panel*MR*kc + k*MR + r]); rows past mc are zero so edge tiles need no special kernel.
 template <int MR, class T>
-static void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-                   int64_t kc, T alpha, T* Ap) {
+static void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T alpha,
+                   T* Ap) {
   for (int64_t ip = 0; ip < mc; ip += MR, Ap += MR * kc) {
     const int64_t rows = std::min<int64_t>(MR, mc - ip);
     if (trans_a) {  // op(A)[i,k] = A[k*lda + i]: MR neighbours in a row of A
@@ -138,8 +130,8 @@ static void pack_a(bool trans_a, const T* A, int64_t lda, int64_t i0, int64_t mc
 
 // One NR-column panel: Bp[k*NR + j] <- op(B)[p0+k, j0+j] for k < kc, columns past `cols` zero.
 template <int NR, class T>
-static void pack_b_panel(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-                         int64_t cols, T* Bp) {
+static void pack_b_panel(bool trans_b, const T* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t cols,
+                         T* Bp) {
   if (trans_b) {  // op(B)[k,j] = B[j*ldb + k]: NR rows of B read side by side
     const T* src = B + j0 * ldb + p0;
     if (cols == NR) {
@@ -193,8 +185,8 @@ static void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
 }
 
-static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
-                       int64_t lda, int64_t ldb, int64_t ldc) {
+static void check_args(const char* name, bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                       int64_t ldc) {
   check(M >= 0 && N >= 0 && K >= 0, name, ": negative size M=", M, " N=", N, " K=", K);
   check(lda >= (ta ? M : K), name, ": lda=", lda, " is less than ", ta ? "M=" : "K=", ta ? M : K);
   check(ldb >= (tb ? K : N), name, ": ldb=", ldb, " is less than ", tb ? "K=" : "N=", tb ? K : N);
@@ -276,16 +268,15 @@ RowBlocks share_row_blocks(const GemmConfig<T, MR, NR>& cfg, int64_t m_panels, i
 // Bp holds the k-blocks one after another; k-block pc starts at Bp + pc * nc_pad and is
 // n_panels panels of kc x NR.
 template <int NR, class T>
-void pack_b_block(const GemmArgs<T>& g, const Blocking& bk, int64_t jc, int64_t nc,
-                  int64_t n_panels, T* Bp, int nt, int tid) {
+void pack_b_block(const GemmArgs<T>& g, const Blocking& bk, int64_t jc, int64_t nc, int64_t n_panels, T* Bp, int nt,
+                  int tid) {
   constexpr int nr = NR;
   const int64_t nc_pad = n_panels * nr;
   for (int64_t jp = n_panels * tid / nt; jp < n_panels * (tid + 1) / nt; ++jp) {
     const int64_t cols = std::min<int64_t>(nr, nc - jp * nr);
     for (int64_t pc = 0; pc < g.K; pc += bk.kc_max) {
       const int64_t kc = std::min(bk.kc_max, g.K - pc);
-      pack_b_panel<NR>(g.tb, g.B, g.ldb, pc, kc, jc + jp * nr, cols,
-                       Bp + pc * nc_pad + jp * nr * kc);
+      pack_b_panel<NR>(g.tb, g.B, g.ldb, pc, kc, jc + jp * nr, cols, Bp + pc * nc_pad + jp * nr * kc);
     }
   }
 }
@@ -294,9 +285,9 @@ void pack_b_block(const GemmArgs<T>& g, const Blocking& bk, int64_t jc, int64_t 
 // k-block after the other: pack alpha*op(A)[ic:ic+mcur, pc:pc+kc] into Ap, then one micro-kernel
 // call per MR x NR tile.
 template <class T, int MR, int NR>
-void multiply_row_block(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk,
-                        int64_t ic, int64_t mcur, int64_t jc, int64_t nc_pad, int64_t jp_begin,
-                        int64_t jp_end, T* Ap, const T* Bp) {
+void multiply_row_block(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk, int64_t ic,
+                        int64_t mcur, int64_t jc, int64_t nc_pad, int64_t jp_begin, int64_t jp_end, T* Ap,
+                        const T* Bp) {
   constexpr int mr = MR, nr = NR;
   for (int64_t pc = 0; pc < g.K; pc += bk.kc_max) {
     const int64_t kc = std::min(bk.kc_max, g.K - pc);
@@ -317,8 +308,7 @@ void multiply_row_block(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, 
 // The work of thread `tid` of a team of nt. The tiling may depend on nt: that decides who
 // computes a tile, never how it is computed.
 template <class T, int MR, int NR>
-void team_work(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk, T* Bp,
-               int nt, int tid) {
+void team_work(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blocking& bk, T* Bp, int nt, int tid) {
   constexpr int mr = MR, nr = NR;
   const RowBlocks rb = share_row_blocks(cfg, bk.m_panels, nt, tid);
   T* Ap = scratch<T>(0, ceil_div(bk.m_panels, rb.n_mb) * mr * bk.kc_max);
@@ -348,9 +338,8 @@ void team_work(const GemmConfig<T, MR, NR>& cfg, const GemmArgs<T>& g, const Blo
 }  // namespace
 
 template <class T, int MR, int NR>
-static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int64_t M, int64_t N,
-                         int64_t K, T alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
-                         T beta, T* C, int64_t ldc) {
+static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha,
+                         const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
 
@@ -370,25 +359,19 @@ static void gemm_blocked(const GemmConfig<T, MR, NR>& cfg, bool ta, bool tb, int
 
 // ---- public entry points ------------------------------------------------------------------------
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   check_args("sgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  if (isa() == Isa::avx512)
-    gemm_blocked(kAvx512F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else if (isa() == Isa::avx2)
-    gemm_blocked(kAvx2F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    gemm_blocked(kPortableF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (isa() == Isa::avx512) gemm_blocked(kAvx512F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else if (isa() == Isa::avx2) gemm_blocked(kAvx2F32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else gemm_blocked(kPortableF32, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
-           const double* A, int64_t lda, const double* B, int64_t ldb, double beta, double* C,
-           int64_t ldc) {
+void dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
+           const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
   check_args("dgemm", trans_a, trans_b, M, N, K, lda, ldb, ldc);
-  if (isa() == Isa::avx512)
-    gemm_blocked(kAvx512F64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else
-    gemm_blocked(kPortableF64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (isa() == Isa::avx512) gemm_blocked(kAvx512F64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else gemm_blocked(kPortableF64, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace dg::kernels

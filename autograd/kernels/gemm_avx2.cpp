@@ -34,8 +34,8 @@ inline __m256i lanes_below(int n) {
 
 }  // namespace
 
-void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
-                           int n, float beta) {
+void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+                           float beta) {
   constexpr int MR = 6, NR = 16;
   // The C tile is touched only after the k loop: start fetching it now.
   for (int i = 0; i < m; ++i) {
@@ -71,8 +71,7 @@ void sgemm_micro_6x16_avx2(int64_t kc, const float* a, const float* b, float* c,
     a += MR;
     b += NR;
   }
-  const __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                             {c30, c31}, {c40, c41}, {c50, c51}};
+  const __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
 
   const __m256 vbeta = _mm256_set1_ps(beta);
   const bool beta_zero = beta == 0.0f;

@@ -42,8 +42,7 @@ inline void update(float* c, __m512 acc, __m512 beta, bool beta_zero, __mmask16 
 }
 
 template <int MR>
-inline void micro_mrx32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m,
-                        int n, float beta) {
+inline void micro_mrx32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n, float beta) {
   constexpr int NR = 32;
   // The C tile is touched only after the k loop: start fetching it now (two cache lines a row).
   for (int i = 0; i < m; ++i) {
@@ -105,8 +104,8 @@ inline void update(double* c, __m512d acc, __m512d beta, bool beta_zero, __mmask
 }
 
 template <int MR>
-inline void micro_mrx16_f64(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                            int m, int n, double beta) {
+inline void micro_mrx16_f64(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, int m, int n,
+                            double beta) {
   constexpr int NR = 16;
   for (int i = 0; i < m; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -140,13 +139,13 @@ inline void micro_mrx16_f64(int64_t kc, const double* a, const double* b, double
 
 }  // namespace
 
-void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                             int m, int n, double beta) {
+void dgemm_micro_8x16_avx512(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, int m, int n,
+                             double beta) {
   micro_mrx16_f64<8>(kc, a, b, c, ldc, m, n, beta);
 }
 
-void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             int m, int n, float beta) {
+void sgemm_micro_8x32_avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int m, int n,
+                             float beta) {
   micro_mrx32<8>(kc, a, b, c, ldc, m, n, beta);
 }
 

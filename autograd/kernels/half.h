@@ -59,8 +59,8 @@ constexpr uint16_t narrow_float(UInt bits) {
   // m < 2^(SrcMant+1), so with a bigger shift |x| is below half the smallest subnormal: rounds to 0.
   if (shift > SrcMant + 1) return sign;
   UInt q = m >> shift;
-  const UInt rest = m & ((UInt(1) << shift) - 1);  // the dropped bits
-  const UInt half = UInt(1) << (shift - 1);        // exactly half a dst unit
+  const UInt rest = m & ((UInt(1) << shift) - 1);     // the dropped bits
+  const UInt half = UInt(1) << (shift - 1);           // exactly half a dst unit
   if (rest > half || (rest == half && (q & 1))) ++q;  // nearest, ties to even
 
   // q includes the implicit 1 (worth 1 << DstMant) when normal, so the pattern is
@@ -75,14 +75,10 @@ constexpr uint16_t narrow_float(UInt bits) {
 // ---- scalar conversions (inline: they sit in hot loops) -----------------------------------------
 
 // f32 -> f16, round to nearest even; |x| >= 65520 -> inf; NaN -> sign | 0x7E00 | mant >> 13.
-inline uint16_t f32_to_f16(float x) {
-  return detail::narrow_float<uint32_t, 8, 23, 5, 10>(std::bit_cast<uint32_t>(x));
-}
+inline uint16_t f32_to_f16(float x) { return detail::narrow_float<uint32_t, 8, 23, 5, 10>(std::bit_cast<uint32_t>(x)); }
 
 // f32 -> bf16, round to nearest even; NaN -> sign | 0x7FC0 | mant >> 16.
-inline uint16_t f32_to_bf16(float x) {
-  return detail::narrow_float<uint32_t, 8, 23, 8, 7>(std::bit_cast<uint32_t>(x));
-}
+inline uint16_t f32_to_bf16(float x) { return detail::narrow_float<uint32_t, 8, 23, 8, 7>(std::bit_cast<uint32_t>(x)); }
 
 // f64 -> f16 rounded once, straight from the double (no double rounding through f32).
 inline uint16_t f64_to_f16(double x) {

@@ -46,8 +46,8 @@ void convert_f16_to_f32_avx512(const uint16_t* src, float* dst, int64_t n) {
 // So the lanes whose exponent field is zero (subnormals and zeros) are recomputed with the integer
 // rule of the AVX2 path, (x + 0x7FFF + bit16(x)) >> 16, and blended in. For those lanes |x| < 2^-126,
 // so the addition cannot reach the exponent's top or the sign, and no NaN is among them.
-__attribute__((target("avx512bf16,avx512vl,avx512bw,avx512f")))
-void convert_f32_to_bf16_avx512bf16(const float* src, uint16_t* dst, int64_t n) {
+__attribute__((target("avx512bf16,avx512vl,avx512bw,avx512f"))) void
+convert_f32_to_bf16_avx512bf16(const float* src, uint16_t* dst, int64_t n) {
   const __m512i exp_mask = _mm512_set1_epi32(0x7F800000);
   const __m512i bias = _mm512_set1_epi32(0x7FFF);
   const __m512i one = _mm512_set1_epi32(1);

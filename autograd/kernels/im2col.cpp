@@ -22,8 +22,8 @@ struct Range {
   int64_t lo, hi;
 };
 Range valid_range(int64_t n_out, int64_t n_in, int64_t s, int64_t p, int64_t off) {
-  const int64_t a = p - off;               // o*s >= a
-  const int64_t b = n_in - 1 + p - off;    // o*s <= b
+  const int64_t a = p - off;             // o*s >= a
+  const int64_t b = n_in - 1 + p - off;  // o*s <= b
   if (b < 0) return {0, 0};
   int64_t lo = a <= 0 ? 0 : (a + s - 1) / s;
   int64_t hi = std::min(n_out, b / s + 1);
@@ -109,7 +109,7 @@ void col2im_block(const T* cols, int64_t ld_cols, const ConvGeom& g, int64_t r0,
       if (ih < 0 || ih >= g.H) continue;
       const int64_t a = oh == oh_first ? p0 - oh * g.Wo : 0, b = oh == oh_last ? p1 - oh * g.Wo : g.Wo;
       const int64_t lo = std::clamp(ok.lo, a, b), hi = std::clamp(ok.hi, lo, b);
-      T* dst = x + (c * g.H + ih) * g.W;                                   // input row ih
+      T* dst = x + (c * g.H + ih) * g.W;                                // input row ih
       const T* src = cols + (r - r0) * ld_cols + (oh * g.Wo + a - p0);  // src[ow - a] is position (oh, ow)
       if (g.sw == 1) {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow + shift] += src[ow - a];
@@ -169,8 +169,8 @@ void conv2d_direct_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C,
 // dw[o,c',i,j]  = sum_{n,oh,ow} gout[n,o,oh,ow] * x[n, c, ih, iw]
 // db[o]         = sum_{n,oh,ow} gout[n,o,oh,ow]
 template <class T>
-void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N, int64_t C, int64_t O,
-                                int64_t groups, const ConvGeom& g, T* dx, T* dw, T* db) {
+void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N, int64_t C, int64_t O, int64_t groups,
+                                const ConvGeom& g, T* dx, T* dw, T* db) {
   const int64_t Cg = C / groups, Og = O / groups;
   if (dx) std::fill(dx, dx + N * C * g.H * g.W, T(0));
   if (dw) std::fill(dw, dw + O * Cg * g.kh * g.kw, T(0));
@@ -195,17 +195,17 @@ void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N
         }
 }
 
-#define DG_IM2COL_INSTANTIATE(T)                                                                             \
-  template void im2col<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                                  \
-  template void im2col_block<T>(const T*, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*, int64_t);   \
-  template void col2im_block<T>(const T*, int64_t, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*);   \
-  template void im2col_ref<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                              \
-  template void col2im<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                                  \
-  template void col2im_ref<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                              \
-  template void conv2d_direct_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t,       \
-                                     const ConvGeom&, T*);                                                   \
-  template void conv2d_direct_backward_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t,       \
-                                              int64_t, const ConvGeom&, T*, T*, T*);
+#define DG_IM2COL_INSTANTIATE(T)                                                                                \
+  template void im2col<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                                     \
+  template void im2col_block<T>(const T*, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*, int64_t);    \
+  template void col2im_block<T>(const T*, int64_t, const ConvGeom&, int64_t, int64_t, int64_t, int64_t, T*);    \
+  template void im2col_ref<T>(const T*, int64_t, const ConvGeom&, T*, int64_t);                                 \
+  template void col2im<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                                     \
+  template void col2im_ref<T>(const T*, int64_t, int64_t, const ConvGeom&, T*);                                 \
+  template void conv2d_direct_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t,          \
+                                     const ConvGeom&, T*);                                                      \
+  template void conv2d_direct_backward_ref<T>(const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, \
+                                              const ConvGeom&, T*, T*, T*);
 DG_IM2COL_INSTANTIATE(float)
 DG_IM2COL_INSTANTIATE(double)
 #undef DG_IM2COL_INSTANTIATE

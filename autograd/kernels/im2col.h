@@ -25,12 +25,12 @@ namespace dg::kernels {
 
 // The geometry of one 2-D convolution, per image.
 struct ConvGeom {
-  int64_t H = 0, W = 0;      // input plane
-  int64_t kh = 1, kw = 1;    // kernel
-  int64_t sh = 1, sw = 1;    // stride
-  int64_t ph = 0, pw = 0;    // zero padding on each side
-  int64_t dh = 1, dw = 1;    // dilation
-  int64_t Ho = 0, Wo = 0;    // output plane (conv_out_size, or set explicitly by conv_transpose2d)
+  int64_t H = 0, W = 0;    // input plane
+  int64_t kh = 1, kw = 1;  // kernel
+  int64_t sh = 1, sw = 1;  // stride
+  int64_t ph = 0, pw = 0;  // zero padding on each side
+  int64_t dh = 1, dw = 1;  // dilation
+  int64_t Ho = 0, Wo = 0;  // output plane (conv_out_size, or set explicitly by conv_transpose2d)
   int64_t P() const { return Ho * Wo; }
 };
 
@@ -70,7 +70,7 @@ void conv2d_direct_ref(const T* x, const T* w, const T* b, int64_t N, int64_t C,
 // Its gradients for an upstream gradient gout [N, O, Ho, Wo] (each output may be nullptr: skipped).
 // dx [N, C, H, W], dw [O, C/groups, kh, kw], db [O]; all overwritten.
 template <class T>
-void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N, int64_t C, int64_t O,
-                                int64_t groups, const ConvGeom& g, T* dx, T* dw, T* db);
+void conv2d_direct_backward_ref(const T* gout, const T* x, const T* w, int64_t N, int64_t C, int64_t O, int64_t groups,
+                                const ConvGeom& g, T* dx, T* dw, T* db);
 
 }  // namespace dg::kernels

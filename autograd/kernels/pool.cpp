@@ -17,8 +17,8 @@ int64_t pool_output_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int
 }
 
 // Parallel over planes once there is enough work; each plane is handled by one thread.
-#define DG_FOR_PLANES(planes, work) _Pragma("omp parallel for schedule(static) if ((work) >= kParallelMin)") \
-  for (int64_t p = 0; p < (planes); ++p)
+#define DG_FOR_PLANES(planes, work) \
+  _Pragma("omp parallel for schedule(static) if ((work) >= kParallelMin)") for (int64_t p = 0; p < (planes); ++p)
 
 // ---- max_pool2d --------------------------------------------------------------------------------
 template <class T>
@@ -163,11 +163,11 @@ void adaptive_avg_pool2d_backward(const T* gout, T* gx, int64_t planes, int64_t 
   }
 }
 
-#define DG_POOL_INSTANTIATE(T)                                                                          \
-  template void max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, const Pool2dGeom&);             \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, T*, int64_t, const Pool2dGeom&);      \
-  template void avg_pool2d_forward<T>(const T*, T*, int64_t, const Pool2dGeom&, bool, int64_t);        \
-  template void avg_pool2d_backward<T>(const T*, T*, int64_t, const Pool2dGeom&, bool, int64_t);       \
+#define DG_POOL_INSTANTIATE(T)                                                                             \
+  template void max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, const Pool2dGeom&);                 \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, T*, int64_t, const Pool2dGeom&);          \
+  template void avg_pool2d_forward<T>(const T*, T*, int64_t, const Pool2dGeom&, bool, int64_t);            \
+  template void avg_pool2d_backward<T>(const T*, T*, int64_t, const Pool2dGeom&, bool, int64_t);           \
   template void adaptive_avg_pool2d_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t); \
   template void adaptive_avg_pool2d_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);
 DG_POOL_INSTANTIATE(float)

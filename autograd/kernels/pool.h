@@ -13,12 +13,12 @@ namespace dg::kernels {
 
 // Window geometry of max_pool2d / avg_pool2d (dilation is 1 for avg_pool2d).
 struct Pool2dGeom {
-  int64_t H = 0, W = 0;        // input plane
-  int64_t OH = 0, OW = 0;      // output plane
-  int64_t kh = 1, kw = 1;      // kernel
-  int64_t sh = 1, sw = 1;      // stride
-  int64_t ph = 0, pw = 0;      // padding (both sides)
-  int64_t dh = 1, dw = 1;      // dilation
+  int64_t H = 0, W = 0;    // input plane
+  int64_t OH = 0, OW = 0;  // output plane
+  int64_t kh = 1, kw = 1;  // kernel
+  int64_t sh = 1, sw = 1;  // stride
+  int64_t ph = 0, pw = 0;  // padding (both sides)
+  int64_t dh = 1, dw = 1;  // dilation
 };
 
 // PyTorch's pooling output size along one dim:

@@ -85,8 +85,7 @@ void reduce_sq_dev(const T* x, const T* mean, int64_t outer, int64_t R, int64_t 
 // Largest (is_max) or smallest value over R and the index r of its first occurrence. NaN wins
 // (propagates) and its first index is reported, as PyTorch does.
 template <class T>
-void reduce_arg_extreme(const T* x, int64_t outer, int64_t R, int64_t inner, bool is_max, T* val,
-                        int64_t* idx) {
+void reduce_arg_extreme(const T* x, int64_t outer, int64_t R, int64_t inner, bool is_max, T* val, int64_t* idx) {
   const int64_t total = outer * R * inner;
 #pragma omp parallel for schedule(static) if (total >= kParallelMin)
   for (int64_t oi = 0; oi < outer * inner; ++oi) {

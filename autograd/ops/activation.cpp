@@ -42,7 +42,8 @@ Tensor leaky_relu(const Tensor& x, double s) {
 }
 
 // Numerically stable logistic: never exponentiates a large positive number.
-template <class T> static T stable_sigmoid(T v) {
+template <class T>
+static T stable_sigmoid(T v) {
   if (v >= 0) return T(1) / (T(1) + std::exp(-v));
   T e = std::exp(v);
   return e / (T(1) + e);

@@ -9,10 +9,18 @@
 namespace dg::ops_detail {
 
 // Runs BODY with T bound to float or double according to a compute dtype (f32 / f64).
-#define DG_DISPATCH_FLOAT(DT, OPNAME, T, ...)                                                  \
-  switch (DT) {                                                                                \
-    case ::dg::DType::f32: { using T = float; __VA_ARGS__; break; }                            \
-    case ::dg::DType::f64: { using T = double; __VA_ARGS__; break; }                           \
+#define DG_DISPATCH_FLOAT(DT, OPNAME, T, ...)                                                      \
+  switch (DT) {                                                                                    \
+    case ::dg::DType::f32: {                                                                       \
+      using T = float;                                                                             \
+      __VA_ARGS__;                                                                                 \
+      break;                                                                                       \
+    }                                                                                              \
+    case ::dg::DType::f64: {                                                                       \
+      using T = double;                                                                            \
+      __VA_ARGS__;                                                                                 \
+      break;                                                                                       \
+    }                                                                                              \
     default: ::dg::fail(OPNAME, ": expected a floating-point tensor, got ", ::dg::dtype_name(DT)); \
   }
 

@@ -55,12 +55,12 @@ struct ConvProblem {
   bool depthwise() const { return groups == C && groups > 1; }
 };
 
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-          int64_t ldb, float beta, float* C, int64_t ldc) {
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+          float beta, float* C, int64_t ldc) {
   kernels::sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
-          int64_t ldb, double beta, double* C, int64_t ldc) {
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B, int64_t ldb,
+          double beta, double* C, int64_t ldc) {
   kernels::dgemm(ta, tb, M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -216,7 +216,8 @@ void conv_forward(const ConvProblem& pb, const T* x, const T* w, T* out) {
     } else if (!pw) {
       T* cols = scratch<T>(K * wd);
       for (int64_t b = 0; b < ch.nb; ++b)
-        kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, 0, K, ch.p0, ch.p1, cols + b * (ch.p1 - ch.p0), wd);
+        kernels::im2col_block(x + ((ch.n0 + b) * C + gi * Cg) * HW, g, 0, K, ch.p0, ch.p1, cols + b * (ch.p1 - ch.p0),
+                              wd);
       B = cols, ldb = wd;
     }
     auto [Cp, ldc] = operand(out, ot.data(), N, O, P, ch, gi * Og + o0, ck.multi);
@@ -364,8 +365,8 @@ std::string hw_str(Hw v) {
 
 // Common checks of conv2d and conv_transpose2d: ranks, dtypes, positive sizes, groups.
 // wchan_in = which weight dim counts input channels per group (1 for conv2d, 0 for the transpose).
-void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, Hw stride, Hw padding,
-                  Hw dilation, int64_t groups) {
+void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, Hw stride, Hw padding, Hw dilation,
+                  int64_t groups) {
   check(x.defined() && w.defined(), op, ": input and weight must be defined");
   check(x.dim() == 4, op, ": expected a 4-D input [N, C, H, W], got ", shape_text(x.shape()));
   check(w.dim() == 4, op, ": expected a 4-D weight, got ", shape_text(w.shape()));
@@ -417,8 +418,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
   const Shape& ws = weight.shape();
   ConvProblem pb;
   pb.N = xs[0], pb.C = xs[1], pb.O = ws[0], pb.groups = groups;
-  check(pb.C % groups == 0, op, ": input channels ", pb.C, " (input ", shape_text(xs), ") not divisible by groups=",
-        groups);
+  check(pb.C % groups == 0, op, ": input channels ", pb.C, " (input ", shape_text(xs),
+        ") not divisible by groups=", groups);
   check(pb.O % groups == 0, op, ": output channels ", pb.O, " (weight ", shape_text(ws),
         ") not divisible by groups=", groups);
   check(ws[1] * groups == pb.C, op, ": weight ", shape_text(ws), " expects ", ws[1] * groups, " input channels (",
@@ -431,9 +432,9 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
   g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;
   g.Ho = kernels::conv_out_size(g.H, g.kh, g.sh, g.ph, g.dh);
   g.Wo = kernels::conv_out_size(g.W, g.kw, g.sw, g.pw, g.dw);
-  check(g.Ho > 0 && g.Wo > 0, op, ": input ", shape_text(xs), " with padding ", hw_str(padding), " is smaller than the ",
-        "dilated kernel (weight ", shape_text(ws), ", dilation ", hw_str(dilation), "): output would be ", g.Ho, "x",
-        g.Wo);
+  check(g.Ho > 0 && g.Wo > 0, op, ": input ", shape_text(xs), " with padding ", hw_str(padding),
+        " is smaller than the ", "dilated kernel (weight ", shape_text(ws), ", dilation ", hw_str(dilation),
+        "): output would be ", g.Ho, "x", g.Wo);
 
   Tensor out = forward_t(pb, xc, wc);
   if (bias.defined()) add_bias_t(out, bc);
@@ -450,11 +451,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw 
 }
 
 // padding="valid" | "same" (PyTorch: "same" needs stride 1; odd total padding puts the extra at the end).
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Padding padding,
-              Hw dilation, int64_t groups) {
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Hw stride, Padding padding, Hw dilation,
+              int64_t groups) {
   if (padding == Padding::valid) return conv2d(input, weight, bias, stride, Hw(0), dilation, groups);
-  check(stride == Hw(1), "conv2d: padding='same' is not supported for strided convolutions (stride ",
-        hw_str(stride), ")");
+  check(stride == Hw(1), "conv2d: padding='same' is not supported for strided convolutions (stride ", hw_str(stride),
+        ")");
   check(weight.defined() && weight.dim() == 4, "conv2d: expected a 4-D weight");
   const int64_t th = dilation.h * (weight.size(2) - 1), tw = dilation.w * (weight.size(3) - 1);  // total padding
   if (th % 2 == 0 && tw % 2 == 0) return conv2d(input, weight, bias, stride, Hw(th / 2, tw / 2), dilation, groups);
@@ -498,8 +499,8 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   ConvProblem pb;  // the conv2d whose adjoint this is
   pb.N = xs[0], pb.O = xs[1], pb.C = ws[1] * groups, pb.groups = groups;
   if (bias.defined())
-    check(bias.size(0) == pb.C, op, ": bias ", shape_text(bias.shape()), " must have ", pb.C,
-          " entries (weight ", shape_text(ws), ", groups=", groups, ")");
+    check(bias.size(0) == pb.C, op, ": bias ", shape_text(bias.shape()), " must have ", pb.C, " entries (weight ",
+          shape_text(ws), ", groups=", groups, ")");
   ConvGeom& g = pb.g;
   g.kh = ws[2], g.kw = ws[3];
   g.sh = stride.h, g.sw = stride.w, g.ph = padding.h, g.pw = padding.w, g.dh = dilation.h, g.dw = dilation.w;

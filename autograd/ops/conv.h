@@ -25,8 +25,8 @@ struct Hw {
 
 // out[n,o] = bias[o] + sum_{c in group(o)} weight[o, c] (*) input[n, c]    ((*) = cross-correlation)
 // bias may be undefined (no bias).
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), Hw stride = 1,
-              Hw padding = 0, Hw dilation = 1, int64_t groups = 1);
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), Hw stride = 1, Hw padding = 0,
+              Hw dilation = 1, int64_t groups = 1);
 
 // PyTorch's string paddings: Padding::valid (no padding) or Padding::same (output size = input size;
 // stride must be 1). When the total padding d*(k-1) is odd, "same" puts the extra row/column at the

@@ -32,8 +32,8 @@ static Tensor compare_map(const char* op, const Tensor& a, const Tensor& b, F f)
     case DType::f64: run(a.data<double>(), b.data<double>()); break;
     case DType::i64: run(a.data<int64_t>(), b.data<int64_t>()); break;
     case DType::i32: run(a.data<int32_t>(), b.data<int32_t>()); break;
-    case DType::u8: case DType::b8:
-      run(static_cast<const uint8_t*>(a.raw()), static_cast<const uint8_t*>(b.raw())); break;
+    case DType::u8:
+    case DType::b8: run(static_cast<const uint8_t*>(a.raw()), static_cast<const uint8_t*>(b.raw())); break;
     default: return compare_map(op, a.to(DType::f32), b.to(DType::f32), f);
   }
   return out;
@@ -44,15 +44,14 @@ static Tensor compare_map(const char* op, const Tensor& a, const Tensor& b, F f)
 // residual) runs in the wider type instead of failing (NOTE [ Autocast hooks ] in autograd/autocast.h).
 #define DG_HALF_UNARY(FN, X, ...) \
   if (is_half(X.dtype())) return FN(X.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(X.dtype())
-#define DG_HALF_BINARY(FN, A, B, ...)                                                          \
-  if (is_half(A.dtype()) || is_half(B.dtype())) {                                              \
-    if (amp::autocast_enabled() && A.dtype() != B.dtype() && is_floating(A.dtype()) &&         \
-        is_floating(B.dtype())) {                                                              \
-      const DType w = amp::promote_types(A.dtype(), B.dtype());                                \
-      return FN(A.to(w), B.to(w) __VA_OPT__(, ) __VA_ARGS__);                                  \
-    }                                                                                          \
-    require_same_dtype(#FN, A, B);                                                             \
-    return FN(A.to(DType::f32), B.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(A.dtype());   \
+#define DG_HALF_BINARY(FN, A, B, ...)                                                                            \
+  if (is_half(A.dtype()) || is_half(B.dtype())) {                                                                \
+    if (amp::autocast_enabled() && A.dtype() != B.dtype() && is_floating(A.dtype()) && is_floating(B.dtype())) { \
+      const DType w = amp::promote_types(A.dtype(), B.dtype());                                                  \
+      return FN(A.to(w), B.to(w) __VA_OPT__(, ) __VA_ARGS__);                                                    \
+    }                                                                                                            \
+    require_same_dtype(#FN, A, B);                                                                               \
+    return FN(A.to(DType::f32), B.to(DType::f32) __VA_OPT__(, ) __VA_ARGS__).to(A.dtype());                      \
   }
 
 // ---- add / sub -----------------------------------------------------------------------------------
@@ -109,8 +108,13 @@ Tensor div(const Tensor& a, double b) { return mul(a, 1.0 / b); }
 // out = min(a, b); the gradient goes to the smaller operand, split in half on ties (as PyTorch).
 static Tensor min_max(const char* name, const Tensor& a, const Tensor& b, bool is_max) {
   // NaN in either operand gives NaN (x != x tests for NaN).
-  Tensor out = is_max ? binary_map(name, a, b, [](auto x, auto y) { return x != x ? x : y != y ? y : x > y ? x : y; })
-                      : binary_map(name, a, b, [](auto x, auto y) { return x != x ? x : y != y ? y : x < y ? x : y; });
+  Tensor out = is_max ? binary_map(name, a, b, [](auto x, auto y) { return x != x   ? x
+                                                                           : y != y ? y
+                                                                           : x > y  ? x
+                                                                                    : y; })
+                      : binary_map(name, a, b, [](auto x, auto y) {
+                          return x != x ? x : y != y ? y : x < y ? x : y;
+                        });
   Tensor sa = a.detach(), sb = b.detach();
   return record(name, out, {a, b}, [sa, sb, is_max, name](const Tensor& g) {
     // weight_a = 1 where a wins, 1/2 on ties, 0 where b wins; weight_b = 1 - weight_a.
@@ -143,15 +147,13 @@ Tensor pow(const Tensor& a, const Tensor& e) {
   return record("pow", out, {a, e}, [sa, se, so, ga, ge](const Tensor& g) {
     Tensor da, de;
     if (ga) {
-      Tensor d = binary_map("pow", sa, se, [](auto x, auto y) {
-        return y == 0 ? decltype(x)(0) : y * std::pow(x, y - 1);
-      });
+      Tensor d = binary_map("pow", sa, se,
+                            [](auto x, auto y) { return y == 0 ? decltype(x)(0) : y * std::pow(x, y - 1); });
       da = sum_to(mul(g, d), sa.shape());
     }
     if (ge) {
-      Tensor lg = binary_map("pow", sa, se, [](auto x, auto y) {
-        return (x == 0 && y >= 0) ? decltype(x)(0) : std::log(x);
-      });
+      Tensor lg = binary_map("pow", sa, se,
+                             [](auto x, auto y) { return (x == 0 && y >= 0) ? decltype(x)(0) : std::log(x); });
       de = sum_to(mul(g, mul(so, lg)), se.shape());
     }
     return grads({da, de});
@@ -180,8 +182,8 @@ Tensor pow(const Tensor& a, double e) {
 // out = condition ? a : b
 // da = sum_to(condition ? g : 0), db = sum_to(condition ? 0 : g)
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
-  check(condition.dtype() == DType::b8 || condition.dtype() == DType::u8,
-        "where: condition must be bool or u8, got ", dtype_name(condition.dtype()));
+  check(condition.dtype() == DType::b8 || condition.dtype() == DType::u8, "where: condition must be bool or u8, got ",
+        dtype_name(condition.dtype()));
   if (is_half(a.dtype()) || is_half(b.dtype())) {
     if (amp::autocast_enabled() && a.dtype() != b.dtype() && is_floating(a.dtype()) && is_floating(b.dtype())) {
       const DType w = amp::promote_types(a.dtype(), b.dtype());  // autocast: runs in the wider type
@@ -314,11 +316,21 @@ Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, std::numeric_
 Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, std::numeric_limits<double>::quiet_NaN(), hi); }
 
 // ---- comparisons (no gradient) -------------------------------------------------------------------
-Tensor eq(const Tensor& a, const Tensor& b) { return compare_map("eq", a, b, [](double x, double y) { return x == y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare_map("gt", a, b, [](double x, double y) { return x > y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare_map("lt", a, b, [](double x, double y) { return x < y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare_map("ge", a, b, [](double x, double y) { return x >= y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare_map("le", a, b, [](double x, double y) { return x <= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare_map("eq", a, b, [](double x, double y) { return x == y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare_map("gt", a, b, [](double x, double y) { return x > y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare_map("lt", a, b, [](double x, double y) { return x < y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare_map("ge", a, b, [](double x, double y) { return x >= y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare_map("le", a, b, [](double x, double y) { return x <= y; });
+}
 Tensor gt(const Tensor& a, double b) { return gt(a, scalar_like(a, b)); }
 Tensor lt(const Tensor& a, double b) { return lt(a, scalar_like(a, b)); }
 Tensor logical_not(const Tensor& m) {

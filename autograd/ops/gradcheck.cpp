@@ -1,5 +1,6 @@
 #include "autograd/ops/gradcheck.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -10,8 +11,9 @@
 
 namespace dg {
 
+namespace {
 // L = sum_k sum(out_k * u_k) in double.
-static double weighted_sum(const std::vector<Tensor>& outs, const std::vector<Tensor>& us) {
+double weighted_sum(const std::vector<Tensor>& outs, const std::vector<Tensor>& us) {
   double s = 0;
   for (size_t k = 0; k < outs.size(); ++k) {
     if (!us[k].defined()) continue;
@@ -22,35 +24,51 @@ static double weighted_sum(const std::vector<Tensor>& outs, const std::vector<Te
   return s;
 }
 
-GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
-  GradcheckResult res;
-  for (const Tensor& t : inputs)
-    check(!t.defined() || !t.requires_grad() || t.dtype() == DType::f64,
-          "gradcheck: inputs that require grad must be f64, got ", dtype_name(t.dtype()));
-  // Fresh leaves so the check never mixes with gradients the caller already accumulated.
+// Fresh leaves so the check never mixes with gradients the caller already accumulated.
+std::vector<Tensor> fresh_leaves(const std::vector<Tensor>& inputs) {
   std::vector<Tensor> xs;
   for (const Tensor& t : inputs) {
-    if (!t.defined()) { xs.push_back(t); continue; }
+    if (!t.defined()) {
+      xs.push_back(t);
+      continue;
+    }
     Tensor c = t.contiguous_copy_no_grad();
     if (t.requires_grad()) c.set_requires_grad(true);
     xs.push_back(c);
   }
-  std::vector<Tensor> outs = f(xs);
-  Generator gen(opt.seed);
+  return xs;
+}
+
+// One upstream gradient per f64 output that requires grad (undefined for the others): non-uniform,
+// in [0.5, 1.5) with random signs, so transposed or summed gradients cannot pass.
+std::vector<Tensor> random_upstream(const std::vector<Tensor>& outs, uint64_t seed) {
+  Generator gen(seed);
   std::vector<Tensor> us;
-  bool any = false;
   for (const Tensor& o : outs) {
-    if (o.dtype() != DType::f64 || !o.requires_grad()) { us.push_back(Tensor()); continue; }
-    // Non-uniform upstream gradient in [0.5, 1.5) with random signs: catches transposed or summed grads.
+    if (o.dtype() != DType::f64 || !o.requires_grad()) {
+      us.push_back(Tensor());
+      continue;
+    }
     Tensor u = Tensor::empty(o.shape(), DType::f64);
     for (int64_t i = 0; i < o.numel(); ++i) {
       double v = 0.5 + gen.uniform01();
       u.data<double>()[i] = gen.uniform01() < 0.5 ? -v : v;
     }
     us.push_back(u);
-    any = true;
   }
-  if (!any) {
+  return us;
+}
+}  // namespace
+
+GradcheckResult gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
+  GradcheckResult res;
+  for (const Tensor& t : inputs)
+    check(!t.defined() || !t.requires_grad() || t.dtype() == DType::f64,
+          "gradcheck: inputs that require grad must be f64, got ", dtype_name(t.dtype()));
+  std::vector<Tensor> xs = fresh_leaves(inputs);
+  std::vector<Tensor> outs = f(xs);
+  const std::vector<Tensor> us = random_upstream(outs, opt.seed);
+  if (std::none_of(us.begin(), us.end(), [](const Tensor& u) { return u.defined(); })) {
     res.ok = false;
     res.message = "gradcheck: no output requires grad";
     return res;

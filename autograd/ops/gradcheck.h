@@ -15,8 +15,8 @@
 namespace dg {
 
 struct GradcheckOptions {
-  double eps = 1e-6;     // central-difference step
-  double atol = 1e-7;    // |analytic - numeric| <= atol + rtol * |numeric|
+  double eps = 1e-6;   // central-difference step
+  double atol = 1e-7;  // |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-5;
   uint64_t seed = 1234;  // for the upstream gradient
 };
@@ -24,7 +24,7 @@ struct GradcheckOptions {
 struct GradcheckResult {
   bool ok = true;
   double max_abs_err = 0;
-  std::string message;   // what failed: input, element, analytic vs numeric
+  std::string message;  // what failed: input, element, analytic vs numeric
 };
 
 using GradFn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;

@@ -45,7 +45,8 @@ struct Axis {
 };
 
 // s = 1/scale_factor if one was passed on (and positive), else in/out; in type T.
-template <class T> T dst_to_src_scale(const Axis& a) {
+template <class T>
+T dst_to_src_scale(const Axis& a) {
   if (a.scale && *a.scale > 0) return (T)(1.0 / *a.scale);
   return (T)a.in / (T)a.out;
 }
@@ -78,13 +79,18 @@ std::vector<int64_t> nearest_table(const Axis& a, bool exact, bool shortcuts) {
 //   align_corners:  src = o * (in - 1) / (out - 1)   (0 when out == 1)
 //   otherwise:      src = max(0, (o + 0.5) * s - 0.5)
 // i0 = floor(src), i1 = min(i0 + 1, in - 1), l1 = clamp(src - i0, 0, 1), l0 = 1 - l1. Equal sizes copy.
-template <class T> struct LinearTable {
+template <class T>
+struct LinearTable {
   std::vector<int64_t> i0, i1;
   std::vector<T> l0, l1;
 };
-template <class T> LinearTable<T> linear_table(const Axis& a, bool align_corners) {
+template <class T>
+LinearTable<T> linear_table(const Axis& a, bool align_corners) {
   LinearTable<T> t;
-  t.i0.resize((size_t)a.out); t.i1.resize((size_t)a.out); t.l0.resize((size_t)a.out); t.l1.resize((size_t)a.out);
+  t.i0.resize((size_t)a.out);
+  t.i1.resize((size_t)a.out);
+  t.l0.resize((size_t)a.out);
+  t.l1.resize((size_t)a.out);
   T s;
   if (align_corners) s = a.out > 1 ? (T)(a.in - 1) / (T)(a.out - 1) : T(0);
   else s = dst_to_src_scale<T>(a);
@@ -125,7 +131,7 @@ void resample(const InterpPlan& p, const T* src, T* dst, bool adjoint) {
   if (!linear) {
     const bool exact = p.mode == InterpMode::nearest_exact;
     const std::vector<int64_t> th = nearest_table(p.h, exact, adjoint || p.channels_last_like),
-                                 tw = nearest_table(p.w, exact, adjoint || p.channels_last_like);
+                               tw = nearest_table(p.w, exact, adjoint || p.channels_last_like);
 #pragma omp parallel for schedule(static) if (work >= kernels::kParallelMin)
     for (int64_t pl = 0; pl < p.planes; ++pl) {
       const int64_t so = pl * (adjoint ? OH * OW : H * W), d_o = pl * (adjoint ? H * W : OH * OW);
@@ -166,7 +172,8 @@ void resample(const InterpPlan& p, const T* src, T* dst, bool adjoint) {
           dst[pl * OW + ow] = x[c0] * w0 + x[c1] * w1;
         } else {
           const T* x = src + pl * H * W;
-          dst[pl * OH * OW + oh * OW + ow] = h0 * (w0 * x[r0 + c0] + w1 * x[r0 + c1]) + h1 * (w0 * x[r1 + c0] + w1 * x[r1 + c1]);
+          dst[pl * OH * OW + oh * OW + ow] = h0 * (w0 * x[r0 + c0] + w1 * x[r0 + c1]) +
+                                             h1 * (w0 * x[r1 + c0] + w1 * x[r1 + c1]);
         }
       }
     }
@@ -184,21 +191,25 @@ std::string joined(const std::vector<double>& v) {
 
 // out = R x, R the (sparse) resampling matrix of the mode;  dx = R^T g
 Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
-  if (amp::autocast_widens({x})) return interpolate(amp::autocast_f32(x), opt);  // autocast: f32 op (as PyTorch's upsample_*)
+  if (amp::autocast_widens({x}))
+    return interpolate(amp::autocast_f32(x), opt);  // autocast: f32 op (as PyTorch's upsample_*)
   if (is_half(x.dtype())) return interpolate(x.to(DType::f32), opt).to(x.dtype());
   const char* op = "interpolate";
   require_floating(op, x);
   const bool bilinear = opt.mode == InterpMode::bilinear, linear = opt.mode == InterpMode::linear;
   const char* want = bilinear ? "4-D [N,C,H,W]" : linear ? "3-D [N,C,L]" : "3-D [N,C,L] or 4-D [N,C,H,W]";
-  check(bilinear ? x.dim() == 4 : linear ? x.dim() == 3 : (x.dim() == 3 || x.dim() == 4), op, ": mode ",
-        interp_mode_name(opt.mode), " expects a ", want, " input, got shape ", shape_text(x.shape()));
-  check(!opt.align_corners || bilinear || linear, op, ": align_corners can only be set with modes linear and bilinear, not ",
-        interp_mode_name(opt.mode));
+  check(bilinear ? x.dim() == 4
+        : linear ? x.dim() == 3
+                 : (x.dim() == 3 || x.dim() == 4),
+        op, ": mode ", interp_mode_name(opt.mode), " expects a ", want, " input, got shape ", shape_text(x.shape()));
+  check(!opt.align_corners || bilinear || linear, op,
+        ": align_corners can only be set with modes linear and bilinear, not ", interp_mode_name(opt.mode));
   check(opt.size.empty() != opt.scale_factor.empty(), op, ": give exactly one of size and scale_factor");
   const int64_t nsp = x.dim() - 2;
   // area always recomputes (F.interpolate): the output size is all it uses
   const bool recompute = opt.recompute_scale_factor.value_or(false) || opt.mode == InterpMode::area;
-  check(!(opt.recompute_scale_factor.value_or(false) && !opt.size.empty()), op, ": recompute_scale_factor is not meaningful with an explicit size");
+  check(!(opt.recompute_scale_factor.value_or(false) && !opt.size.empty()), op,
+        ": recompute_scale_factor is not meaningful with an explicit size");
   InterpPlan p;
   p.mode = opt.mode;
   p.align_corners = opt.align_corners.value_or(false);
@@ -207,8 +218,8 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
     Axis& a = axes[(size_t)d];
     a.in = x.size(2 + d);
     if (!opt.size.empty()) {
-      check(opt.size.size() == 1 || (int64_t)opt.size.size() == nsp, op, ": size ", shape_text(opt.size), " must have 1 or ",
-            nsp, " values for input ", shape_text(x.shape()));
+      check(opt.size.size() == 1 || (int64_t)opt.size.size() == nsp, op, ": size ", shape_text(opt.size),
+            " must have 1 or ", nsp, " values for input ", shape_text(x.shape()));
       a.out = opt.size.size() == 1 ? opt.size[0] : opt.size[(size_t)d];
     } else {
       check(opt.scale_factor.size() == 1 || (int64_t)opt.scale_factor.size() == nsp, op, ": scale_factor ",
@@ -218,8 +229,8 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& opt) {
       a.out = (int64_t)std::floor((double)a.in * sf);
       if (!recompute) a.scale = sf;
     }
-    check(a.in > 0 && (a.out > 0 || opt.mode == InterpMode::area), op, ": input ", shape_text(x.shape()), " gives an empty output size ", a.out,
-          " in spatial dim ", d);
+    check(a.in > 0 && (a.out > 0 || opt.mode == InterpMode::area), op, ": input ", shape_text(x.shape()),
+          " gives an empty output size ", a.out, " in spatial dim ", d);
   }
   if (nsp == 1) {
     p.h = Axis{1, 1, std::nullopt};

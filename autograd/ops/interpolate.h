@@ -18,8 +18,8 @@ InterpMode parse_interp_mode(const std::string& s);
 const char* interp_mode_name(InterpMode m);
 
 struct InterpolateOptions {
-  std::vector<int64_t> size;          // output spatial size: one value (all dims) or one per dim
-  std::vector<double> scale_factor;   // or a multiplier: one value or one per dim
+  std::vector<int64_t> size;         // output spatial size: one value (all dims) or one per dim
+  std::vector<double> scale_factor;  // or a multiplier: one value or one per dim
   InterpMode mode = InterpMode::nearest;
   std::optional<bool> align_corners;  // linear/bilinear only (unset = false); an error otherwise
   // true: recompute the scale from the integer output size (in/out) instead of using 1/scale_factor.

@@ -118,10 +118,11 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
     return nll_loss(input.to(DType::f32), target, weight.defined() ? weight.to(DType::f32) : weight, ignore_index, r)
         .to(input.dtype());
   require_floating(op, input);
-  check(target.dtype() == DType::i64 || target.dtype() == DType::i32, op, ": target must hold class indices (i64 or i32), got ",
-        dtype_name(target.dtype()));
+  check(target.dtype() == DType::i64 || target.dtype() == DType::i32, op,
+        ": target must hold class indices (i64 or i32), got ", dtype_name(target.dtype()));
   check(r != Reduction::batchmean, op, ": reduction 'batchmean' is only for kl_div");
-  check(input.dim() >= 1, op, ": input must have at least one dimension (classes), got shape ", shape_text(input.shape()));
+  check(input.dim() >= 1, op, ": input must have at least one dimension (classes), got shape ",
+        shape_text(input.shape()));
   Shape expect_t;
   if (input.dim() >= 2) {
     expect_t.push_back(input.shape()[0]);
@@ -139,7 +140,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   Tensor t64 = target.to(DType::i64);
   const int64_t* t = t64.data<int64_t>();
   for (int64_t i = 0; i < t64.numel(); ++i)
-    check(t[i] == ignore_index || (t[i] >= 0 && t[i] < C), op, ": target ", t[i], " is out of bounds for ", C, " classes");
+    check(t[i] == ignore_index || (t[i] >= 0 && t[i] < C), op, ": target ", t[i], " is out of bounds for ", C,
+          " classes");
   Tensor w_item = Tensor::empty(target.shape(), input.dtype());  // w[t_i], 0 where ignored
   Tensor loss = Tensor::empty(target.shape(), input.dtype());
   DG_DISPATCH_FLOAT(input.dtype(), op, T, {
@@ -189,8 +191,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 // ---- cross_entropy -------------------------------------------------------------------------------
 // (1 - eps) nll(log_softmax(x), t) + eps/C * smooth,  smooth_i = -sum_c w_c log_softmax(x)_ic
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
-                     Reduction r, double eps) {
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index, Reduction r,
+                     double eps) {
   const char* op = "cross_entropy";
   if (autocast_widens({input, target, weight}))
     return cross_entropy(autocast_f32(input), autocast_f32(target), autocast_f32(weight), ignore_index, r, eps);
@@ -251,12 +253,11 @@ Tensor kl_div(const Tensor& input, const Tensor& target, Reduction r, bool log_t
     return kl_div(input.to(DType::f32), target.to(DType::f32), r, log_target).to(input.dtype());
   }
   pair_check(op, input, target);
-  Tensor pw = log_target
-      ? binary_map(op, input, target, [](auto x, auto y) { return std::exp(y) * (y - x); })
-      : binary_map(op, input, target, [](auto x, auto y) {
-          using T = decltype(x);
-          return y > 0 ? y * (std::log(y) - x) : (y == 0 ? T(0) : T(NAN));
-        });
+  Tensor pw = log_target ? binary_map(op, input, target, [](auto x, auto y) { return std::exp(y) * (y - x); })
+                         : binary_map(op, input, target, [](auto x, auto y) {
+                             using T = decltype(x);
+                             return y > 0 ? y * (std::log(y) - x) : (y == 0 ? T(0) : T(NAN));
+                           });
   Tensor sx = input.detach(), sy = target.detach();
   bool gx = input.requires_grad(), gy = target.requires_grad();
   pw = record(op, pw, {input, target}, [sx, sy, gx, gy, log_target](const Tensor& g) {

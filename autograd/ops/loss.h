@@ -9,7 +9,7 @@
 namespace dg {
 
 enum class Reduction { none, mean, sum, batchmean };  // batchmean: kl_div only
-Reduction parse_reduction(const std::string& s);       // "none" | "mean" | "sum" | "batchmean"
+Reduction parse_reduction(const std::string& s);      // "none" | "mean" | "sum" | "batchmean"
 const char* reduction_name(Reduction r);
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::mean);  // (x - y)^2

@@ -28,7 +28,10 @@ void check_param(const char* op, const char* name, const Tensor& p, const Tensor
         " for input ", shape_text(x.shape()));
 }
 
-template <class T> const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <class T>
+const T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
 }  // namespace
 
 // ---- kernels (raw pointers; the ops below check shapes and dispatch on the dtype) -------------
@@ -225,7 +228,10 @@ void row_norm_backward_kernel(const RowPlan& p, const T* x, const T* w, const T*
   }
 }
 
-template <class T> T* mut_or_null(const Tensor& t) { return t.defined() ? const_cast<T*>(t.data<T>()) : nullptr; }
+template <class T>
+T* mut_or_null(const Tensor& t) {
+  return t.defined() ? const_cast<T*>(t.data<T>()) : nullptr;
+}
 
 Tensor empty_if(bool want, const Shape& s, DType dt) { return want ? Tensor::empty(s, dt) : Tensor(); }
 }  // namespace
@@ -283,8 +289,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 // ---- group_norm / layer_norm: rows of K contiguous elements -------------------------------------
 namespace {
-Tensor row_norm(const char* op, const Tensor& x, const RowPlan& p, const Tensor& weight, const Tensor& bias, double eps) {
-  auto mean = std::make_shared<std::vector<double>>((size_t)p.M), rstd = std::make_shared<std::vector<double>>((size_t)p.M);
+Tensor row_norm(const char* op, const Tensor& x, const RowPlan& p, const Tensor& weight, const Tensor& bias,
+                double eps) {
+  auto mean = std::make_shared<std::vector<double>>((size_t)p.M),
+       rstd = std::make_shared<std::vector<double>>((size_t)p.M);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   DG_DISPATCH_FLOAT(x.dtype(), op, T,
     row_norm_forward_kernel<T>(p, x.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), out.data<T>(),
@@ -310,7 +318,8 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
     return group_norm(amp::autocast_f32(x), num_groups, amp::autocast_f32(weight), amp::autocast_f32(bias), eps);
   if (is_half(x.dtype()))
     return group_norm(x.to(DType::f32), num_groups, weight.defined() ? weight.to(DType::f32) : weight,
-                      bias.defined() ? bias.to(DType::f32) : bias, eps).to(x.dtype());
+                      bias.defined() ? bias.to(DType::f32) : bias, eps)
+        .to(x.dtype());
   require_floating(op, x);
   check(x.dim() >= 2, op, ": expected an input [N,C,*] with at least 2 dims, got shape ", shape_text(x.shape()));
   const int64_t N = x.size(0), C = x.size(1);
@@ -333,13 +342,15 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 }
 
 // y[.., k] = (x - mean_row) * rstd_row * w_k + b_k over the trailing normalized_shape dims
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
   const char* op = "layer_norm";
   if (amp::autocast_widens({x, weight, bias}))  // autocast: f32 op
     return layer_norm(amp::autocast_f32(x), normalized_shape, amp::autocast_f32(weight), amp::autocast_f32(bias), eps);
   if (is_half(x.dtype()))
     return layer_norm(x.to(DType::f32), normalized_shape, weight.defined() ? weight.to(DType::f32) : weight,
-                      bias.defined() ? bias.to(DType::f32) : bias, eps).to(x.dtype());
+                      bias.defined() ? bias.to(DType::f32) : bias, eps)
+        .to(x.dtype());
   require_floating(op, x);
   const int64_t k = (int64_t)normalized_shape.size();
   bool match = k >= 1 && k <= x.dim();

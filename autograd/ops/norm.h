@@ -19,8 +19,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 
 // input [N,C,*]; statistics per (sample, group of C/num_groups channels); weight, bias [C] optional.
-Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
-                  double eps = 1e-5);
+Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), double eps = 1e-5);
 
 // Statistics over the last normalized_shape.size() dims, which must equal normalized_shape; weight,
 // bias of shape normalized_shape, optional.

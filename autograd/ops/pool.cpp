@@ -45,10 +45,14 @@ PoolPlan plan_pool(const char* op, const Tensor& x, const Size2& kernel_size, co
   kernels::Pool2dGeom& g = r.g;
   g.H = x.size(-2);
   g.W = x.size(-1);
-  g.kh = k[0]; g.kw = k[1];
-  g.sh = s[0]; g.sw = s[1];
-  g.ph = p[0]; g.pw = p[1];
-  g.dh = d[0]; g.dw = d[1];
+  g.kh = k[0];
+  g.kw = k[1];
+  g.sh = s[0];
+  g.sw = s[1];
+  g.ph = p[0];
+  g.pw = p[1];
+  g.dh = d[0];
+  g.dw = d[1];
   g.OH = kernels::pool_output_size(g.H, g.kh, g.ph, g.sh, g.dh, ceil_mode);
   g.OW = kernels::pool_output_size(g.W, g.kw, g.pw, g.sw, g.dw, ceil_mode);
   check(g.OH > 0 && g.OW > 0, op, ": input ", shape_text(x.shape()), " with kernel_size ", shape_text(k), ", stride ",

@@ -18,9 +18,9 @@ Tensor max_pool2d(const Tensor& input, const Size2& kernel_size, const Size2& st
                   const Size2& dilation = {1}, bool ceil_mode = false);
 // The same, plus the i64 indices of the maxima (flat ih * W + iw within each plane, as PyTorch's
 // return_indices=True).
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Size2& kernel_size, const Size2& stride = {},
-                                                  const Size2& padding = {0}, const Size2& dilation = {1},
-                                                  bool ceil_mode = false);
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, const Size2& kernel_size,
+                                                  const Size2& stride = {}, const Size2& padding = {0},
+                                                  const Size2& dilation = {1}, bool ceil_mode = false);
 // Mean over each window. divisor_override > 0 replaces the divisor (0 = none, as PyTorch's None).
 Tensor avg_pool2d(const Tensor& input, const Size2& kernel_size, const Size2& stride = {}, const Size2& padding = {0},
                   bool ceil_mode = false, bool count_include_pad = true, int64_t divisor_override = 0);

@@ -18,10 +18,10 @@ using namespace ops_detail;
 
 namespace {
 struct ReducePlan {
-  Tensor src;            // x, or a permuted copy with the reduced dims adjacent
+  Tensor src;  // x, or a permuted copy with the reduced dims adjacent
   int64_t outer = 1, R = 1, inner = 1;
-  Shape out_shape;       // result shape honouring keepdim
-  Shape keep_shape;      // result shape with reduced dims kept as 1 (broadcasts against x)
+  Shape out_shape;   // result shape honouring keepdim
+  Shape keep_shape;  // result shape with reduced dims kept as 1 (broadcasts against x)
 };
 
 ReducePlan make_plan(const char* op, const Tensor& x, const Dims& dims_in, bool keepdim) {
@@ -40,12 +40,17 @@ ReducePlan make_plan(const char* op, const Tensor& x, const Dims& dims_in, bool 
   }
   int64_t first = -1, last = -1;
   for (int64_t d = 0; d < n; ++d)
-    if (red[(size_t)d]) { if (first < 0) first = d; last = d; }
+    if (red[(size_t)d]) {
+      if (first < 0) first = d;
+      last = d;
+    }
   bool adjacent = true;
   for (int64_t d = first; d >= 0 && d <= last; ++d) adjacent = adjacent && red[(size_t)d];
   if (first < 0) {  // rank 0: nothing to permute, R = 1
     p.src = x;
-    p.outer = 1; p.R = x.numel(); p.inner = 1;
+    p.outer = 1;
+    p.R = x.numel();
+    p.inner = 1;
     return p;
   }
   if (adjacent) {
@@ -56,8 +61,16 @@ ReducePlan make_plan(const char* op, const Tensor& x, const Dims& dims_in, bool 
     return p;
   }
   Dims order;
-  for (int64_t d = 0; d < n; ++d) if (!red[(size_t)d]) { order.push_back(d); p.outer *= x.shape()[(size_t)d]; }
-  for (int64_t d = 0; d < n; ++d) if (red[(size_t)d]) { order.push_back(d); p.R *= x.shape()[(size_t)d]; }
+  for (int64_t d = 0; d < n; ++d)
+    if (!red[(size_t)d]) {
+      order.push_back(d);
+      p.outer *= x.shape()[(size_t)d];
+    }
+  for (int64_t d = 0; d < n; ++d)
+    if (red[(size_t)d]) {
+      order.push_back(d);
+      p.R *= x.shape()[(size_t)d];
+    }
   NoGradGuard ng;
   p.src = permute(x.detach(), order);
   return p;
@@ -152,8 +165,7 @@ Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
 
 // ---- max / min with indices ----------------------------------------------------------------------
 // values = max over dim, indices = first position of the max;  dx = g scattered to those positions
-static std::pair<Tensor, Tensor> extreme_dim(const char* op, const Tensor& x, int64_t dim, bool keepdim,
-                                             bool is_max) {
+static std::pair<Tensor, Tensor> extreme_dim(const char* op, const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
   require_floating(op, x);
   ReducePlan p = make_plan(op, x, {dim}, keepdim);
   check(p.R > 0, op, ": cannot reduce over an empty dimension (shape ", shape_text(x.shape()), ")");

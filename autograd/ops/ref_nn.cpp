@@ -59,7 +59,10 @@ std::vector<double> floats(OpArgs& a, const std::string& key, const char* op) {
 Size2 output_size(OpArgs& a) {
   Size2 r;
   for (const std::string& it : items(a, "output_size")) {
-    if (it == "none" || it == "None") { r.push_back(-1); continue; }
+    if (it == "none" || it == "None") {
+      r.push_back(-1);
+      continue;
+    }
     char* end = nullptr;
     long long v = std::strtoll(it.c_str(), &end, 10);
     check(end && *end == 0, "adaptive_avg_pool2d: attribute output_size='", it, "' is not an integer or none");
@@ -71,15 +74,16 @@ Size2 output_size(OpArgs& a) {
 }  // namespace
 
 void add_nn_ref_ops(std::vector<OpSpec>& t) {
-  t.push_back({"max_pool2d", "input",
-               "kernel_size, stride (kernel_size), padding (0), dilation (1), ceil_mode (false), return_indices (false)",
-               "", [](OpArgs& a) {
-                 Size2 k = a.ints("kernel_size");
-                 check(!k.empty(), "max_pool2d: missing attribute 'kernel_size'");
-                 auto [v, i] = max_pool2d_with_indices(a.in("input"), k, size2(a, "stride", {}), size2(a, "padding", {0}),
-                                                       size2(a, "dilation", {1}), a.b("ceil_mode", false));
-                 return a.b("return_indices", false) ? Outs{v, i} : Outs{v};
-               }});
+  t.push_back(
+      {"max_pool2d", "input",
+       "kernel_size, stride (kernel_size), padding (0), dilation (1), ceil_mode (false), return_indices (false)", "",
+       [](OpArgs& a) {
+         Size2 k = a.ints("kernel_size");
+         check(!k.empty(), "max_pool2d: missing attribute 'kernel_size'");
+         auto [v, i] = max_pool2d_with_indices(a.in("input"), k, size2(a, "stride", {}), size2(a, "padding", {0}),
+                                               size2(a, "dilation", {1}), a.b("ceil_mode", false));
+         return a.b("return_indices", false) ? Outs{v, i} : Outs{v};
+       }});
   t.push_back({"avg_pool2d", "input",
                "kernel_size, stride (kernel_size), padding (0), ceil_mode (false), count_include_pad (true), "
                "divisor_override (none)",
@@ -118,11 +122,13 @@ void add_nn_ref_ops(std::vector<OpSpec>& t) {
                        "batch_norm: momentum=none (PyTorch's cumulative average) is not supported");
                  Tensor y = batch_norm(x, rm, rv, a.opt("weight"), a.opt("bias"), training, a.f("momentum", 0.1),
                                        a.f("eps", 1e-5));
-                 if (training && rm.defined()) return Outs{y, rm.contiguous_copy_no_grad(), rv.contiguous_copy_no_grad()};
+                 if (training && rm.defined())
+                   return Outs{y, rm.contiguous_copy_no_grad(), rv.contiguous_copy_no_grad()};
                  return Outs{y};
                }});
   t.push_back({"group_norm", "input, [weight], [bias]", "num_groups, eps (1e-5)", "", [](OpArgs& a) {
-                 return Outs{group_norm(a.in("input"), a.i("num_groups"), a.opt("weight"), a.opt("bias"), a.f("eps", 1e-5))};
+                 return Outs{
+                     group_norm(a.in("input"), a.i("num_groups"), a.opt("weight"), a.opt("bias"), a.f("eps", 1e-5))};
                }});
   t.push_back({"layer_norm", "input, [weight], [bias]", "normalized_shape, eps (1e-5)", "", [](OpArgs& a) {
                  Shape ns = a.ints("normalized_shape");

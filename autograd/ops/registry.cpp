@@ -10,7 +10,8 @@
 namespace dg {
 
 // ---- OpArgs --------------------------------------------------------------------------------------
-OpArgs::OpArgs(std::string op, std::vector<std::pair<std::string, Tensor>> inputs, std::map<std::string, std::string> attrs)
+OpArgs::OpArgs(std::string op, std::vector<std::pair<std::string, Tensor>> inputs,
+               std::map<std::string, std::string> attrs)
     : op_(std::move(op)), inputs_(std::move(inputs)), attrs_(std::move(attrs)) {}
 
 const Tensor& OpArgs::in(const std::string& name) {
@@ -118,10 +119,8 @@ std::vector<int64_t> OpArgs::ints(const std::string& key) {
 }
 
 void OpArgs::check_all_used() const {
-  for (auto& [n, t] : inputs_)
-    check(used_inputs_.count(n) > 0, op_, ": unknown input '", n, "'");
-  for (auto& [k, v] : attrs_)
-    check(used_attrs_.count(k) > 0, op_, ": unknown attribute '", k, "'");
+  for (auto& [n, t] : inputs_) check(used_inputs_.count(n) > 0, op_, ": unknown input '", n, "'");
+  for (auto& [k, v] : attrs_) check(used_attrs_.count(k) > 0, op_, ": unknown attribute '", k, "'");
 }
 
 // ---- the table -----------------------------------------------------------------------------------
@@ -191,16 +190,16 @@ void add_elementwise_ops(std::vector<OpSpec>& t) {
   t.push_back(unary("sqrt", sqrt));
   t.push_back(unary("abs", abs));
   t.push_back(unary("atan", atan));
-  t.push_back({"atan_ratio", "input, other", "", "", [](OpArgs& a) { return one(atan_ratio(a.in("input"), a.in("other"))); }});
+  t.push_back(
+      {"atan_ratio", "input, other", "", "", [](OpArgs& a) { return one(atan_ratio(a.in("input"), a.in("other"))); }});
   t.push_back({"pow", "input, [exponent]", "exponent (scalar, if not an input)", "", [](OpArgs& a) {
                  const Tensor& x = a.in("input");
                  Tensor e = a.opt("exponent");
                  if (e.defined()) return one(pow(x, e));
                  return one(pow(x, a.f("exponent")));
                }});
-  t.push_back({"clamp", "input", "min (none), max (none)", "", [nan](OpArgs& a) {
-                 return one(clamp(a.in("input"), a.f("min", nan), a.f("max", nan)));
-               }});
+  t.push_back({"clamp", "input", "min (none), max (none)", "",
+               [nan](OpArgs& a) { return one(clamp(a.in("input"), a.f("min", nan), a.f("max", nan))); }});
   t.push_back({"where", "condition, input, other", "", "", [](OpArgs& a) {
                  Tensor c = a.in("condition");
                  return one(where(c, a.in("input"), a.in("other")));
@@ -238,7 +237,8 @@ void add_shape_ops(std::vector<OpSpec>& t) {
   t.push_back({"expand", "input", "size", "", [](OpArgs& a) { return one(expand(a.in("input"), a.ints("size"))); }});
   for (const char* n : {"cat", "concat"})
     t.push_back({n, "tensors...", "dim (0)", "", [](OpArgs& a) { return one(cat(a.list("tensors"), a.i("dim", 0))); }});
-  t.push_back({"stack", "tensors...", "dim (0)", "", [](OpArgs& a) { return one(stack(a.list("tensors"), a.i("dim", 0))); }});
+  t.push_back(
+      {"stack", "tensors...", "dim (0)", "", [](OpArgs& a) { return one(stack(a.list("tensors"), a.i("dim", 0))); }});
   t.push_back({"split", "tensor", "split_size_or_sections (one int = piece size; a list = sections), dim (0)", "",
                [](OpArgs& a) {
                  const Tensor& x = a.in("tensor");
@@ -279,7 +279,8 @@ void add_activation_ops(std::vector<OpSpec>& t) {
   t.push_back({"softplus", "input", "beta (1), threshold (20)", "",
                [](OpArgs& a) { return one(softplus(a.in("input"), a.f("beta", 1.0), a.f("threshold", 20.0))); }});
   t.push_back({"softmax", "input", "dim", "", [](OpArgs& a) { return one(softmax(a.in("input"), a.i("dim"))); }});
-  t.push_back({"log_softmax", "input", "dim", "", [](OpArgs& a) { return one(log_softmax(a.in("input"), a.i("dim"))); }});
+  t.push_back(
+      {"log_softmax", "input", "dim", "", [](OpArgs& a) { return one(log_softmax(a.in("input"), a.i("dim"))); }});
 }
 
 // losses, with a `reduction` attribute
@@ -300,7 +301,8 @@ void add_loss_ops(std::vector<OpSpec>& t) {
                                           reduction(a), a.f("label_smoothing", 0.0)));
                }});
   t.push_back({"nll_loss", "input, target, [weight]", "ignore_index (-100), reduction (mean)", "weight", [](OpArgs& a) {
-                 return one(nll_loss(a.in("input"), a.in("target"), a.opt("weight"), a.i("ignore_index", -100), reduction(a)));
+                 return one(
+                     nll_loss(a.in("input"), a.in("target"), a.opt("weight"), a.i("ignore_index", -100), reduction(a)));
                }});
   t.push_back({"kl_div", "input, target", "reduction (mean; also batchmean), log_target (false)", "", [](OpArgs& a) {
                  return one(kl_div(a.in("input"), a.in("target"), reduction(a), a.b("log_target", false)));
@@ -397,8 +399,8 @@ RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string
     if (is_half(out.dtype()) && (go.dtype() == DType::f32 || go.dtype() == DType::f64)) {
       int64_t changed = 0;
       go = ref_cast(go, out.dtype(), &changed);
-      res.notes.push_back("grad_out " + std::to_string(float_k - 1) + " rounded to " + dtype_name(out.dtype()) +
-                          ": " + std::to_string(changed) + " of " + std::to_string(go.numel()) + " values changed");
+      res.notes.push_back("grad_out " + std::to_string(float_k - 1) + " rounded to " + dtype_name(out.dtype()) + ": " +
+                          std::to_string(changed) + " of " + std::to_string(go.numel()) + " values changed");
     }
     check(go.dtype() == out.dtype(), op, ": grad_out ", float_k - 1, " is ", dtype_name(go.dtype()), ", output is ",
           dtype_name(out.dtype()));
@@ -417,7 +419,8 @@ RefResult run_ref(const std::string& op, const std::vector<std::pair<std::string
     int k = seen[name]++;
     if (!t.requires_grad()) continue;
     std::string key = count[name] > 1 || spec.inputs.find(name + "...") != std::string::npos
-                          ? name + "_" + std::to_string(k) : name;
+                          ? name + "_" + std::to_string(k)
+                          : name;
     res.grads.push_back({key, t.grad().defined() ? t.grad() : zeros_like(t)});
   }
   return res;

@@ -18,19 +18,19 @@ class OpArgs {
  public:
   OpArgs(std::string op, std::vector<std::pair<std::string, Tensor>> inputs, std::map<std::string, std::string> attrs);
 
-  const Tensor& in(const std::string& name);                 // required input
-  Tensor opt(const std::string& name);                       // optional input (undefined if absent)
-  std::vector<Tensor> list(const std::string& name);         // list input (>= 1 entries)
-  bool has_attr(const std::string& key) const;               // given and not "none"
+  const Tensor& in(const std::string& name);          // required input
+  Tensor opt(const std::string& name);                // optional input (undefined if absent)
+  std::vector<Tensor> list(const std::string& name);  // list input (>= 1 entries)
+  bool has_attr(const std::string& key) const;        // given and not "none"
   double f(const std::string& key, double dflt);
-  double f(const std::string& key);                          // required
+  double f(const std::string& key);  // required
   int64_t i(const std::string& key, int64_t dflt);
-  int64_t i(const std::string& key);                         // required
+  int64_t i(const std::string& key);  // required
   bool b(const std::string& key, bool dflt);
   std::string s(const std::string& key, const std::string& dflt);
   // The literal string, "none" included (for reduction=none, where "none" is a value, not Python's None).
   std::string literal(const std::string& key, const std::string& dflt);
-  std::vector<int64_t> ints(const std::string& key);         // "0,2" -> {0, 2}; absent/"none" -> {}
+  std::vector<int64_t> ints(const std::string& key);  // "0,2" -> {0, 2}; absent/"none" -> {}
   const std::map<std::string, std::string>& all_attrs() const { return attrs_; }
   void mark_used(const std::string& key) { used_attrs_.insert(key); }  // for attrs read via all_attrs()
   // After the op ran: unknown inputs or attributes are errors (a typo must not be silently ignored).
@@ -46,21 +46,21 @@ class OpArgs {
 
 struct OpSpec {
   std::string name;
-  std::string inputs;      // e.g. "input, other" ; "[weight]" optional ; "tensors..." list
-  std::string attrs;       // e.g. "dim (none), keepdim (false)"
-  std::string constants;   // inputs that take no gradient (class weights), comma-separated
+  std::string inputs;     // e.g. "input, other" ; "[weight]" optional ; "tensors..." list
+  std::string attrs;      // e.g. "dim (none), keepdim (false)"
+  std::string constants;  // inputs that take no gradient (class weights), comma-separated
   std::function<std::vector<Tensor>(OpArgs&)> run;
 };
 
 // Every registered op: the core ops of this file, conv ops (ref_conv.cpp), nn ops (ref_nn.cpp), and
 // whatever upper layers added with add_ref_ops (see detectors/ref/ref_ops.h).
 const std::vector<OpSpec>& ref_ops();
-const OpSpec& find_ref_op(const std::string& name);          // throws with the list of known ops
-void add_ref_ops(std::vector<OpSpec> ops);                   // upper layers; a duplicate name is an error
+const OpSpec& find_ref_op(const std::string& name);  // throws with the list of known ops
+void add_ref_ops(std::vector<OpSpec> ops);           // upper layers; a duplicate name is an error
 
 // Per-family tables, one file each, so families grow without touching each other.
-void add_conv_ref_ops(std::vector<OpSpec>& table);           // autograd/ops/ref_conv.cpp
-void add_nn_ref_ops(std::vector<OpSpec>& table);             // autograd/ops/ref_nn.cpp
+void add_conv_ref_ops(std::vector<OpSpec>& table);  // autograd/ops/ref_conv.cpp
+void add_nn_ref_ops(std::vector<OpSpec>& table);    // autograd/ops/ref_nn.cpp
 
 struct RefResult {
   std::vector<Tensor> outputs;

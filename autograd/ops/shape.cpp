@@ -16,12 +16,28 @@ namespace dg {
 using namespace ops_detail;
 
 // Binds T to an unsigned integer of the element size: shape ops move bytes, whatever the dtype.
-#define DG_DISPATCH_BYTES(ES, T, ...)                          \
-  switch (ES) {                                                \
-    case 1: { using T = uint8_t; __VA_ARGS__; break; }         \
-    case 2: { using T = uint16_t; __VA_ARGS__; break; }        \
-    case 4: { using T = uint32_t; __VA_ARGS__; break; }        \
-    default: { using T = uint64_t; __VA_ARGS__; break; }       \
+#define DG_DISPATCH_BYTES(ES, T, ...) \
+  switch (ES) {                       \
+    case 1: {                         \
+      using T = uint8_t;              \
+      __VA_ARGS__;                    \
+      break;                          \
+    }                                 \
+    case 2: {                         \
+      using T = uint16_t;             \
+      __VA_ARGS__;                    \
+      break;                          \
+    }                                 \
+    case 4: {                         \
+      using T = uint32_t;             \
+      __VA_ARGS__;                    \
+      break;                          \
+    }                                 \
+    default: {                        \
+      using T = uint64_t;             \
+      __VA_ARGS__;                    \
+      break;                          \
+    }                                 \
   }
 
 // dst-view <- src-view, both described by (offset, strides) over `shape`.
@@ -54,8 +70,8 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
     }
   }
   if (infer >= 0) {
-    check(known != 0 && x.numel() % known == 0, "reshape: shape ", shape_text(shape_in), " is invalid for input of shape ",
-          shape_text(x.shape()), " (", x.numel(), " elements)");
+    check(known != 0 && x.numel() % known == 0, "reshape: shape ", shape_text(shape_in),
+          " is invalid for input of shape ", shape_text(x.shape()), " (", x.numel(), " elements)");
     shape[(size_t)infer] = x.numel() / known;
   }
   check(shape_numel(shape) == x.numel(), "reshape: shape ", shape_text(shape_in), " is invalid for input of shape ",
@@ -139,8 +155,8 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 // ---- expand --------------------------------------------------------------------------------------
 // out = x broadcast to size (copy);  dx = sum_to(g, x.shape)
 Tensor expand(const Tensor& x, const Shape& size) {
-  check(size.size() >= x.shape().size(), "expand: cannot expand shape ", shape_text(x.shape()), " to ", shape_text(size),
-        " (fewer dimensions)");
+  check(size.size() >= x.shape().size(), "expand: cannot expand shape ", shape_text(x.shape()), " to ",
+        shape_text(size), " (fewer dimensions)");
   Shape out = size;
   const size_t lead = size.size() - x.shape().size();
   for (size_t i = 0; i < size.size(); ++i) {
@@ -218,7 +234,8 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   int64_t total = 0;
   for (size_t k = 0; k < xs.size(); ++k) {
     const Tensor& t = xs[k];
-    check(t.dtype() == ref.dtype(), "cat: tensor ", k, " is ", dtype_name(t.dtype()), ", tensor 0 is ", dtype_name(ref.dtype()));
+    check(t.dtype() == ref.dtype(), "cat: tensor ", k, " is ", dtype_name(t.dtype()), ", tensor 0 is ",
+          dtype_name(ref.dtype()));
     check(t.dim() == ref.dim(), "cat: tensor ", k, " has shape ", shape_text(t.shape()), ", tensor 0 has ",
           shape_text(ref.shape()), " (ranks differ)");
     for (int64_t i = 0; i < ref.dim(); ++i)
@@ -264,8 +281,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sections,
     check(s >= 0, "split: section sizes must be non-negative, got ", shape_text(sections));
     total += s;
   }
-  check(total == x.shape()[(size_t)d], "split: sections ", shape_text(sections), " sum to ", total,
-        " but dimension ", d, " has size ", x.shape()[(size_t)d]);
+  check(total == x.shape()[(size_t)d], "split: sections ", shape_text(sections), " sum to ", total, " but dimension ",
+        d, " has size ", x.shape()[(size_t)d]);
   std::vector<Tensor> r;
   int64_t at = 0;
   for (int64_t s : sections) {
@@ -382,14 +399,12 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   const size_t es = dtype_size(x.dtype());
   const char* src = static_cast<const char*>(x.raw());
   char* dst = static_cast<char*>(out.raw());
-  for_each_gather("gather", x.shape(), d, index, [&](int64_t k, int64_t off) {
-    std::memcpy(dst + k * (int64_t)es, src + off * (int64_t)es, es);
-  });
+  for_each_gather("gather", x.shape(), d, index,
+                  [&](int64_t k, int64_t off) { std::memcpy(dst + k * (int64_t)es, src + off * (int64_t)es, es); });
   Shape xs = x.shape();
   Tensor sidx = index.detach();
-  return record("gather", out, {x}, [xs, d, sidx](const Tensor& g) {
-    return grads({scatter_add_new(xs, d, sidx, g)});
-  });
+  return record("gather", out, {x},
+                [xs, d, sidx](const Tensor& g) { return grads({scatter_add_new(xs, d, sidx, g)}); });
 }
 
 // out = zeros(shape); out[.., index[..i..], ..] += src[..i..]  (in index order: deterministic)

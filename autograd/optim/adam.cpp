@@ -30,7 +30,7 @@ std::vector<std::string> Adam::buffer_names() const {
 }
 
 namespace {
-struct AdamStep {     // the per-step scalars, computed in double as Python floats are
+struct AdamStep {  // the per-step scalars, computed in double as Python floats are
   double lr, wd, step_size, bc2_sqrt;
 };
 
@@ -86,8 +86,7 @@ void Adam::step() {
                             decoupled_);
       else
         adam_update<float>(p.data<float>(), p.grad().data<float>(), m.data<float>(), v.data<float>(),
-                           ams ? st.buffers["max_exp_avg_sq"].data<float>() : nullptr, p.numel(), opt_, s,
-                           decoupled_);
+                           ams ? st.buffers["max_exp_avg_sq"].data<float>() : nullptr, p.numel(), opt_, s, decoupled_);
     }
   }
 }

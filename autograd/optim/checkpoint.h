@@ -21,9 +21,9 @@
 namespace dg::io {
 
 struct TrainState {
-  int64_t epoch = 0;   // completed epochs (the caller's convention; stored as given)
-  int64_t step = 0;    // completed optimizer steps
-  Metadata extra;      // free-form strings, stored as "extra.<key>"
+  int64_t epoch = 0;  // completed epochs (the caller's convention; stored as given)
+  int64_t step = 0;   // completed optimizer steps
+  Metadata extra;     // free-form strings, stored as "extra.<key>"
 };
 
 // Any of optimizer / scheduler / rng may be null (then it is neither saved nor expected on load).

@@ -24,18 +24,19 @@ double grad_norm(const std::vector<Tensor>& params, double norm_type) {
     if (!g.defined()) continue;
     if (g.dtype() == DType::f32) accumulate(g.data<float>(), g.numel(), inf_norm, acc);
     else if (g.dtype() == DType::f64) accumulate(g.data<double>(), g.numel(), inf_norm, acc);
-    else fail("clip_grad_norm: gradient of dtype ", dtype_name(g.dtype()), " ", shape_str(g.shape()),
-              " (f32 or f64 expected)");
+    else
+      fail("clip_grad_norm: gradient of dtype ", dtype_name(g.dtype()), " ", shape_str(g.shape()),
+           " (f32 or f64 expected)");
   }
   return inf_norm ? acc : std::sqrt(acc);
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type, bool error_if_nonfinite) {
   const double total = grad_norm(params, norm_type);
-  check(!(error_if_nonfinite && !std::isfinite(total)), "clip_grad_norm: the total norm of the gradients is ",
-        total, " (non-finite)");
+  check(!(error_if_nonfinite && !std::isfinite(total)), "clip_grad_norm: the total norm of the gradients is ", total,
+        " (non-finite)");
   const double coef = max_norm / (total + 1e-6);
-  if (!(coef < 1.0) && !std::isnan(coef)) return total;   // PyTorch multiplies by min(coef, 1): a no-op
+  if (!(coef < 1.0) && !std::isnan(coef)) return total;  // PyTorch multiplies by min(coef, 1): a no-op
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;

@@ -45,8 +45,8 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, double default_lr, double d
       const Tensor& p = pg.params[i];
       check(p.defined(), "optimizer: parameter '", pg.names[i], "' is undefined");
       check(p.is_leaf(), "optimizer: parameter '", pg.names[i], "' is not a leaf tensor");
-      check(p.dtype() == DType::f32 || p.dtype() == DType::f64, "optimizer: parameter '", pg.names[i],
-            "' has dtype ", dtype_name(p.dtype()), " (f32 or f64 expected: keep f32 master weights)");
+      check(p.dtype() == DType::f32 || p.dtype() == DType::f64, "optimizer: parameter '", pg.names[i], "' has dtype ",
+            dtype_name(p.dtype()), " (f32 or f64 expected: keep f32 master weights)");
       check(seen_names.insert(pg.names[i]).second, "optimizer: duplicate parameter name '", pg.names[i], "'");
       check(seen_params.insert(p.impl()).second, "optimizer: parameter '", pg.names[i],
             "' appears in more than one place");
@@ -67,8 +67,8 @@ void Optimizer::set_lr(double lr) {
 bool Optimizer::usable(const Tensor& p, size_t group, size_t index) const {
   const Tensor& g = p.grad();
   if (!g.defined()) return false;
-  check(g.dtype() == p.dtype() && g.shape() == p.shape(), name(), ": parameter '", groups_[group].names[index],
-        "' ", shape_text(p.shape()), " ", dtype_name(p.dtype()), " has a gradient ", shape_text(g.shape()), " ",
+  check(g.dtype() == p.dtype() && g.shape() == p.shape(), name(), ": parameter '", groups_[group].names[index], "' ",
+        shape_text(p.shape()), " ", dtype_name(p.dtype()), " has a gradient ", shape_text(g.shape()), " ",
         dtype_name(g.dtype()));
   return true;
 }
@@ -121,8 +121,7 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
       check(step != nullptr, name(), ": load_state_dict: '", n, ".", present.empty() ? "" : present[0],
             "' present but '", n, ".step' missing");
       check(missing.empty(), name(), ": load_state_dict: missing '", n, ".", missing.empty() ? "" : missing[0], "'");
-      check(step->numel() == 1 && step->item() >= 1, name(), ": load_state_dict: '", n,
-            ".step' must be a scalar >= 1");
+      check(step->numel() == 1 && step->item() >= 1, name(), ": load_state_dict: '", n, ".step' must be a scalar >= 1");
       ParamState& st = fresh[g][i];
       st.step = (int64_t)step->item();
       for (const auto& b : bufs) {

@@ -40,13 +40,13 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  virtual void step() = 0;            // one update of every parameter that has a .grad
+  virtual void step() = 0;  // one update of every parameter that has a .grad
   virtual const char* name() const = 0;
-  void zero_grad();                   // drops every parameter's .grad (PyTorch's set_to_none=True)
+  void zero_grad();  // drops every parameter's .grad (PyTorch's set_to_none=True)
 
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
-  void set_lr(double lr);             // every group
+  void set_lr(double lr);  // every group
   double lr(size_t group = 0) const { return groups_.at(group).lr; }
 
   // State as tensors: "<param name>.<buffer>" (same shape/dtype as the param), "<param name>.step"
@@ -63,8 +63,8 @@ class Optimizer {
   Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
 
   struct ParamState {
-    int64_t step = 0;                        // updates applied so far (0: no state yet)
-    std::map<std::string, Tensor> buffers;   // e.g. "momentum_buffer", "exp_avg"
+    int64_t step = 0;                       // updates applied so far (0: no state yet)
+    std::map<std::string, Tensor> buffers;  // e.g. "momentum_buffer", "exp_avg"
   };
   // The buffer names a parameter with state carries (for load_state_dict validation).
   virtual std::vector<std::string> buffer_names() const = 0;

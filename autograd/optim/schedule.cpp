@@ -60,7 +60,8 @@ SchedulePtr step_lr(int64_t step_size, double gamma) {
 
 SchedulePtr multistep_lr(std::vector<int64_t> milestones, double gamma) {
   for (size_t i = 1; i < milestones.size(); ++i)
-    check(milestones[i] > milestones[i - 1], "multistep_lr: milestones must be increasing, got ", shape_text(milestones));
+    check(milestones[i] > milestones[i - 1], "multistep_lr: milestones must be increasing, got ",
+          shape_text(milestones));
   return std::make_shared<MultiStep>(std::move(milestones), gamma);
 }
 

@@ -35,11 +35,11 @@ SchedulePtr warmup(int64_t warmup_steps, double start_factor, SchedulePtr after 
 class LRScheduler {
  public:
   LRScheduler(Optimizer& opt, SchedulePtr schedule);
-  void step();                                  // t += 1, then update every group's lr
+  void step();  // t += 1, then update every group's lr
   int64_t last_step() const { return t_; }
-  void set_last_step(int64_t t);                // for resuming from a checkpoint; updates the lrs
+  void set_last_step(int64_t t);  // for resuming from a checkpoint; updates the lrs
   const std::vector<double>& base_lrs() const { return base_; }
-  double lr(size_t group = 0) const;            // the current lr of a group
+  double lr(size_t group = 0) const;  // the current lr of a group
 
  private:
   void apply();

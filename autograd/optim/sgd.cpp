@@ -14,8 +14,8 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
     : Optimizer(std::move(groups), options.lr, options.weight_decay), opt_(options) {
   check(opt_.momentum >= 0, "SGD: invalid momentum ", opt_.momentum);
   check(!opt_.nesterov || (opt_.momentum > 0 && opt_.dampening == 0),
-        "SGD: nesterov momentum requires momentum > 0 and zero dampening (got momentum ", opt_.momentum,
-        ", dampening ", opt_.dampening, ")");
+        "SGD: nesterov momentum requires momentum > 0 and zero dampening (got momentum ", opt_.momentum, ", dampening ",
+        opt_.dampening, ")");
 }
 
 SGD::SGD(const std::vector<Tensor>& params, SGDOptions options) : SGD(one_group(params), options) {}
@@ -64,8 +64,8 @@ void SGD::step() {
         sgd_update<double>(p.data<double>(), grad.data<double>(), buf.defined() ? buf.data<double>() : nullptr,
                            p.numel(), first, opt_, pg.lr, pg.weight_decay);
       else
-        sgd_update<float>(p.data<float>(), grad.data<float>(), buf.defined() ? buf.data<float>() : nullptr,
-                          p.numel(), first, opt_, pg.lr, pg.weight_decay);
+        sgd_update<float>(p.data<float>(), grad.data<float>(), buf.defined() ? buf.data<float>() : nullptr, p.numel(),
+                          first, opt_, pg.lr, pg.weight_decay);
       ++st.step;
     }
   }

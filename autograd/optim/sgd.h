@@ -13,9 +13,9 @@ struct SGDOptions {
   double lr = 0.01;
   double momentum = 0.0;
   double dampening = 0.0;
-  double weight_decay = 0.0;   // the default of groups that leave weight_decay NaN
-  bool nesterov = false;       // needs momentum > 0 and dampening == 0 (as PyTorch)
-  bool maximize = false;       // ascend instead of descend
+  double weight_decay = 0.0;  // the default of groups that leave weight_decay NaN
+  bool nesterov = false;      // needs momentum > 0 and dampening == 0 (as PyTorch)
+  bool maximize = false;      // ascend instead of descend
 };
 
 class SGD : public Optimizer {

@@ -29,8 +29,8 @@ std::vector<Detections> centernet_decode(const Tensor& heatmap_logits, const Ten
         " and offset ", shape_text(offset.shape()), " must be ", shape_text(reg_shape), " to match heatmap ",
         shape_text(heatmap_logits.shape()));
   check(opt.topk >= 1, "centernet_decode: topk must be >= 1, got ", opt.topk);
-  check(to_image.empty() || (int64_t)to_image.size() == n, "centernet_decode: ", to_image.size(),
-        " affine maps for ", n, " images");
+  check(to_image.empty() || (int64_t)to_image.size() == n, "centernet_decode: ", to_image.size(), " affine maps for ",
+        n, " images");
   // Peaks: a cell survives when it equals the maximum of its 3x3 neighbourhood.
   Tensor p = sigmoid(heatmap_logits.detach());
   Tensor pooled = max_pool2d(p, {3}, {1}, {1});
@@ -47,9 +47,8 @@ std::vector<Detections> centernet_decode(const Tensor& heatmap_logits, const Ten
     std::vector<int64_t> order(c * hw);
     std::iota(order.begin(), order.end(), 0);
     // Top-K, descending score, ties by the lower flat index.
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t i, int64_t j) {
-      return score[i] > score[j] || (score[i] == score[j] && i < j);
-    });
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t i, int64_t j) { return score[i] > score[j] || (score[i] == score[j] && i < j); });
     std::vector<Det> dets;
     const Affine a = to_image.empty() ? Affine{1, 0, 0, 0, 1, 0} : to_image[(size_t)b];
     for (int64_t r = 0; r < k; ++r) {

@@ -18,20 +18,20 @@
 
 namespace dg::centernet {
 
-using det::PostNms;
+using det::Affine;  // network-input pixels -> image pixels (detectors/detections.h)
+using det::Detections;
 using det::post_nms_from_name;
 using det::post_nms_name;
-using det::Affine;       // network-input pixels -> image pixels (detectors/detections.h)
-using det::Detections;
+using det::PostNms;
 
 struct DecodeOptions {
   int64_t topk = 100;
-  double stride = 4;             // input pixels per output cell
-  double score_threshold = -1;   // keep detections with score > this (default: all K)
+  double stride = 4;            // input pixels per output cell
+  double score_threshold = -1;  // keep detections with score > this (default: all K)
   PostNms nms = PostNms::none;
-  double nms_iou = 0.5;          // hard / diou threshold; soft-linear's Nt
-  double soft_sigma = 0.5;       // soft-gaussian
-  double soft_min_score = 0.001; // soft-NMS drops boxes whose decayed score falls below this
+  double nms_iou = 0.5;           // hard / diou threshold; soft-linear's Nt
+  double soft_sigma = 0.5;        // soft-gaussian
+  double soft_min_score = 0.001;  // soft-NMS drops boxes whose decayed score falls below this
 };
 
 // heatmap_logits [N,C,H,W], wh / offset [N,2,H,W]; to_image empty (identity) or one Affine per image.

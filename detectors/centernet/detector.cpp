@@ -14,8 +14,8 @@
 namespace dg::centernet {
 
 nlohmann::json CenterNetConfig::to_json() const {
-  return {{"num_classes", num_classes},     {"backbone", backbone},           {"width_mult", width_mult},
-          {"up_channels", up_channels},     {"head_channels", head_channels}, {"heatmap_prior", heatmap_prior},
+  return {{"num_classes", num_classes}, {"backbone", backbone},           {"width_mult", width_mult},
+          {"up_channels", up_channels}, {"head_channels", head_channels}, {"heatmap_prior", heatmap_prior},
           {"max_objs", max_objs}};
 }
 
@@ -49,8 +49,8 @@ std::string CenterNetDetector::describe() const {
   s << "CenterNet, ";
   if (cfg.backbone == "resnet18") s << "ResNet-18 x" << cfg.width_mult;  // ostream's %g-like default format
   else s << nn::backbone_text(cfg.backbone, cfg.width_mult);
-  s << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1]
-    << "/" << cfg.up_channels[2] << ", heads " << cfg.head_channels << ", " << det::with_commas(num_parameters()) << " parameters";
+  s << ", up " << cfg.up_channels[0] << "/" << cfg.up_channels[1] << "/" << cfg.up_channels[2] << ", heads "
+    << cfg.head_channels << ", " << det::with_commas(num_parameters()) << " parameters";
   return s.str();
 }
 

@@ -8,14 +8,15 @@
 namespace dg::centernet {
 
 Tensor centernet_reg_l1(const Tensor& pred, const Tensor& target, const Tensor& indices, const Tensor& mask) {
-  check(pred.dim() == 4 && pred.size(1) == 2, "centernet_reg_l1: pred must be [N,2,H,W], got ", shape_text(pred.shape()));
+  check(pred.dim() == 4 && pred.size(1) == 2, "centernet_reg_l1: pred must be [N,2,H,W], got ",
+        shape_text(pred.shape()));
   const int64_t n = pred.size(0), hw = pred.size(2) * pred.size(3);
   check(indices.dim() == 2 && indices.size(0) == n, "centernet_reg_l1: indices must be [N,K] with N = ", n, ", got ",
         shape_text(indices.shape()));
   const int64_t k = indices.size(1);
   check(target.dim() == 3 && target.size(0) == n && target.size(1) == k && target.size(2) == 2,
-        "centernet_reg_l1: target must be [N,K,2] = [", n, ",", k, ",2], got ", shape_text(target.shape()),
-        " (pred ", shape_text(pred.shape()), ")");
+        "centernet_reg_l1: target must be [N,K,2] = [", n, ",", k, ",2], got ", shape_text(target.shape()), " (pred ",
+        shape_text(pred.shape()), ")");
   check(mask.dim() == 2 && mask.size(0) == n && mask.size(1) == k, "centernet_reg_l1: mask must be [N,K] = [", n, ",",
         k, "], got ", shape_text(mask.shape()));
   Tensor idx = indices.to(DType::i64);
@@ -35,9 +36,9 @@ Tensor centernet_reg_l1(const Tensor& pred, const Tensor& target, const Tensor& 
 
 CenterNetLoss centernet_loss(const Tensor& heatmap_logits, const Tensor& wh, const Tensor& offset,
                              const CenterNetBatchTargets& t, const CenterNetLossWeights& w) {
-  check(heatmap_logits.dim() == 4 && t.heatmap.shape() == heatmap_logits.shape(),
-        "centernet_loss: heatmap logits ", shape_text(heatmap_logits.shape()), " and target heatmap ",
-        shape_text(t.heatmap.shape()), " must be the same [N,C,H,W]");
+  check(heatmap_logits.dim() == 4 && t.heatmap.shape() == heatmap_logits.shape(), "centernet_loss: heatmap logits ",
+        shape_text(heatmap_logits.shape()), " and target heatmap ", shape_text(t.heatmap.shape()),
+        " must be the same [N,C,H,W]");
   const Shape reg_shape = {heatmap_logits.size(0), 2, heatmap_logits.size(2), heatmap_logits.size(3)};
   check(wh.shape() == reg_shape && offset.shape() == reg_shape, "centernet_loss: wh ", shape_text(wh.shape()),
         " and offset ", shape_text(offset.shape()), " must be ", shape_text(reg_shape), " to match heatmap ",

@@ -8,10 +8,9 @@
 #pragma once
 #include <vector>
 
-
 #include "autograd/tensor.h"
-#include "detectors/data/loader.h"
 #include "detectors/centernet/targets.h"
+#include "detectors/data/loader.h"
 
 namespace dg::centernet {
 

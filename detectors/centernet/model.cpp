@@ -77,7 +77,8 @@ CenterNetOutput CenterNet::forward_heads(const Tensor& x) {
 }
 
 int64_t centernet_num_parameters(const CenterNetConfig& cfg) {
-  check(cfg.backbone == "resnet18", "centernet_num_parameters: the formula counts a resnet18 backbone, got ", cfg.backbone);
+  check(cfg.backbone == "resnet18", "centernet_num_parameters: the formula counts a resnet18 backbone, got ",
+        cfg.backbone);
   const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   int64_t in = w[3];

@@ -22,24 +22,24 @@
 #include <vector>
 
 #include "autograd/generator.h"
+#include "detectors/task/detector.h"
 #include "layers/activation.h"
+#include "layers/backbone.h"
 #include "layers/conv.h"
 #include "layers/norm.h"
-#include "layers/backbone.h"
 #include "layers/resnet.h"
 #include "layers/sequential.h"
-#include "detectors/task/detector.h"
 
 namespace dg::centernet {
 
 struct CenterNetConfig {
   int64_t num_classes = 80;
-  std::string backbone = "resnet18";                // any make_backbone name; its C5 feeds the up stages
-  double width_mult = 1.0;                          // ResNet widths 64..512 times this (resnet18/34 only)
+  std::string backbone = "resnet18";                  // any make_backbone name; its C5 feeds the up stages
+  double width_mult = 1.0;                            // ResNet widths 64..512 times this (resnet18/34 only)
   std::vector<int64_t> up_channels = {256, 128, 64};  // the three up-convolution stages
   int64_t head_channels = 64;
-  double heatmap_prior = 0.1;                       // heatmap final bias = -log((1-p)/p) = -2.19
-  int64_t max_objs = 32;                            // objects per image that get training targets
+  double heatmap_prior = 0.1;  // heatmap final bias = -log((1-p)/p) = -2.19
+  int64_t max_objs = 32;       // objects per image that get training targets
 
   nlohmann::json to_json() const;
   // to_json() without "backbone" when it is resnet18 (NOTE [ Default backbone key ]).

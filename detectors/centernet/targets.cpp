@@ -23,8 +23,8 @@ namespace dg {
 // too large. The CenterNet maintainers kept the code's version (a user measured lower mAP after
 // "fixing" it), so it is what every preset uses.
 double gaussian_radius(double h, double w, double o, bool code_version) {
-  check(std::isfinite(h) && std::isfinite(w) && h >= 0 && w >= 0, "gaussian_radius: box size must be finite and >= 0, got h=",
-        h, " w=", w);
+  check(std::isfinite(h) && std::isfinite(w) && h >= 0 && w >= 0,
+        "gaussian_radius: box size must be finite and >= 0, got h=", h, " w=", w);
   check(o > 0 && o < 1, "gaussian_radius: min_overlap must be in (0, 1), got ", o);
   const double a1 = 1, b1 = h + w, c1 = w * h * (1 - o) / (1 + o);
   const double a2 = 4, b2 = 2 * (h + w), c2 = (1 - o) * w * h;
@@ -56,10 +56,11 @@ void build_centernet(const T* b, const Tensor& labels, int64_t n, const CenterNe
     T y2 = std::clamp(T(b[4 * k + 3] / T(opt.stride)), T(0), T(H - 1));
     const T h = y2 - y1, w = x2 - x1;
     if (!(h > T(0) && w > T(0))) continue;  // empty after clipping: slot stays masked out
-    const double r = gaussian_radius(std::ceil(double(h)), std::ceil(double(w)), opt.min_overlap, opt.gaussian_radius_code);
+    const double r = gaussian_radius(std::ceil(double(h)), std::ceil(double(w)), opt.min_overlap,
+                                     opt.gaussian_radius_code);
     const int64_t radius = std::max<int64_t>(0, (int64_t)r);  // int() truncates toward zero
     const T cx = (x1 + x2) / T(2), cy = (y1 + y2) / T(2);
-    const int64_t ix = (int64_t)cx, iy = (int64_t)cy;       // cx, cy >= 0: truncation = floor
+    const int64_t ix = (int64_t)cx, iy = (int64_t)cy;  // cx, cy >= 0: truncation = floor
     draw_gaussian(t.heatmap, cls, ix, iy, radius);
     wh[2 * k] = w, wh[2 * k + 1] = h;
     off[2 * k] = cx - T(ix), off[2 * k + 1] = cy - T(iy);
@@ -75,8 +76,9 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
         boxes.defined() ? shape_str(boxes.shape()) : "undefined");
   check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op, ": boxes must be f32 or f64, got ",
         dtype_name(boxes.dtype()));
-  check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op, ": labels must be [N] with N = ",
-        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
+  check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op,
+        ": labels must be [N] with N = ", boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ",
+        labels.defined() ? shape_str(labels.shape()) : "undefined");
   check(!is_floating(labels.dtype()), op, ": labels must be integers (i64), got ", dtype_name(labels.dtype()));
   check(opt.num_classes > 0 && opt.out_h > 0 && opt.out_w > 0 && opt.stride > 0 && opt.max_objs >= 0, op,
         ": need num_classes, output size and stride > 0 and max_objs >= 0, got num_classes=", opt.num_classes,
@@ -94,10 +96,8 @@ CenterNetTargets centernet_targets(const Tensor& boxes, const Tensor& labels, co
   t.offset = zeros({opt.max_objs, 2}, dt);
   t.indices = zeros({opt.max_objs}, DType::i64);
   t.mask = zeros({opt.max_objs}, DType::u8);
-  if (dt == DType::f32)
-    build_centernet<float>(boxes.data<float>(), labels, boxes.size(0), opt, t);
-  else
-    build_centernet<double>(boxes.data<double>(), labels, boxes.size(0), opt, t);
+  if (dt == DType::f32) build_centernet<float>(boxes.data<float>(), labels, boxes.size(0), opt, t);
+  else build_centernet<double>(boxes.data<double>(), labels, boxes.size(0), opt, t);
   return t;
 }
 

@@ -11,8 +11,8 @@ namespace dg::data {
 namespace {
 
 void check_image(const Tensor& img, const char* op) {
-  check(img.dtype() == DType::u8 && img.dim() == 3 && img.shape()[2] == 3, op,
-        ": image must be u8 [H,W,3], got ", shape_text(img.shape()));
+  check(img.dtype() == DType::u8 && img.dim() == 3 && img.shape()[2] == 3, op, ": image must be u8 [H,W,3], got ",
+        shape_text(img.shape()));
 }
 
 void check_scene(const Scene& s, const char* op) {
@@ -61,8 +61,8 @@ Box map_box(const Affine& m, const Box& b) {
 
 void AugmentConfig::validate() const {
   check(flip_prob >= 0 && flip_prob <= 1, "augment: flip_prob must be in [0, 1], got ", flip_prob);
-  check(scale_lo > 0 && scale_hi >= scale_lo, "augment: need 0 < scale_lo <= scale_hi, got [", scale_lo, ", ",
-        scale_hi, "]");
+  check(scale_lo > 0 && scale_hi >= scale_lo, "augment: need 0 < scale_lo <= scale_hi, got [", scale_lo, ", ", scale_hi,
+        "]");
   check(shift >= 0 && shift <= 1, "augment: shift must be in [0, 1], got ", shift);
   check(out_height >= 0 && out_width >= 0, "augment: output size must be >= 0, got ", out_height, "x", out_width);
   check(min_box_size >= 0, "augment: min_box_size must be >= 0, got ", min_box_size);
@@ -121,8 +121,8 @@ Tensor warp_affine(const Tensor& image, const Affine& m, int64_t oh, int64_t ow,
   return out;
 }
 
-std::vector<Box> transform_boxes(const std::vector<Box>& boxes, const Affine& m, int64_t oh, int64_t ow,
-                                 float min_size, std::vector<int64_t>* kept) {
+std::vector<Box> transform_boxes(const std::vector<Box>& boxes, const Affine& m, int64_t oh, int64_t ow, float min_size,
+                                 std::vector<int64_t>* kept) {
   std::vector<Box> r;
   if (kept) kept->clear();
   for (size_t i = 0; i < boxes.size(); ++i) {
@@ -179,7 +179,7 @@ Augmented augment(const Scene& s, const AugmentConfig& cfg, Generator& gen) {
     uint8_t* p = r.scene.image.data<uint8_t>();
     const int64_t n = oh * ow;
     std::vector<double> v((size_t)n * 3);
-    double grey_sum = 0;  // a fixed sequential order: same bits every run
+    double grey_sum = 0;                                           // a fixed sequential order: same bits every run
     for (int64_t i = 0; i < n * 3; ++i) v[(size_t)i] = p[i] * fb;  // brightness: x * fb
     for (int64_t i = 0; i < n; ++i)
       grey_sum += 0.299 * v[(size_t)i * 3] + 0.587 * v[(size_t)i * 3 + 1] + 0.114 * v[(size_t)i * 3 + 2];

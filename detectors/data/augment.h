@@ -47,8 +47,8 @@ struct AugmentConfig {
 };
 
 struct Augmented {
-  Scene scene;         // augmented image, kept boxes and their labels (masks are not transformed: empty)
-  Affine transform;    // input pixel coords -> output pixel coords (flip included)
+  Scene scene;       // augmented image, kept boxes and their labels (masks are not transformed: empty)
+  Affine transform;  // input pixel coords -> output pixel coords (flip included)
   bool flipped = false;
   std::vector<int64_t> kept;  // index in the input of each output box
 };

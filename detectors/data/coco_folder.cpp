@@ -66,10 +66,9 @@ void CocoFolder::index() {
   for (size_t i = 0; i < gt_.images.size(); ++i) {
     const eval::CocoImage& im = gt_.images[i];
     auto [it, fresh] = image_index.emplace(im.id, i);
-    check(fresh, "coco_folder: ", src, ": images[", i, "]: duplicate image id ", im.id, " (also images[",
-          it->second, "])");
-    check(!im.file_name.empty(), "coco_folder: ", src, ": images[", i, "] (id ", im.id,
-          "): missing field 'file_name'");
+    check(fresh, "coco_folder: ", src, ": images[", i, "]: duplicate image id ", im.id, " (also images[", it->second,
+          "])");
+    check(!im.file_name.empty(), "coco_folder: ", src, ": images[", i, "] (id ", im.id, "): missing field 'file_name'");
     check(im.width >= 0 && im.height >= 0, "coco_folder: ", src, ": images[", i, "] (id ", im.id,
           "): negative width/height ", im.width, "x", im.height);
     images_.push_back({im, {}});
@@ -78,8 +77,8 @@ void CocoFolder::index() {
   for (size_t a = 0; a < gt_.annotations.size(); ++a) {
     const eval::CocoAnnotation& ann = gt_.annotations[a];
     auto im = image_index.find(ann.image_id);
-    check(im != image_index.end(), "coco_folder: ", src, ": annotations[", a, "] (id ", ann.id,
-          "): unknown image_id ", ann.image_id);
+    check(im != image_index.end(), "coco_folder: ", src, ": annotations[", a, "] (id ", ann.id, "): unknown image_id ",
+          ann.image_id);
     auto cat = label_of_.find(ann.category_id);
     check(cat != label_of_.end(), "coco_folder: ", src, ": annotations[", a, "] (id ", ann.id,
           "): unknown category_id ", ann.category_id);
@@ -107,8 +106,8 @@ std::string CocoFolder::image_path(int64_t i) const {
 }
 
 int64_t CocoFolder::category_id(int label) const {
-  check(label >= 0 && label < num_classes(), "coco_folder: ", json_path_, ": label ", label,
-        " out of range [0, ", num_classes(), ")");
+  check(label >= 0 && label < num_classes(), "coco_folder: ", json_path_, ": label ", label, " out of range [0, ",
+        num_classes(), ")");
   return category_ids_[label];
 }
 
@@ -129,8 +128,8 @@ Scene CocoFolder::get(int64_t i) const {
   }
   const int64_t H = s.image.size(0), W = s.image.size(1);
   const bool w_ok = im.info.width == 0 || im.info.width == W, h_ok = im.info.height == 0 || im.info.height == H;
-  check(w_ok && h_ok, "coco_folder: ", json_path_, ": image id ", im.info.id, " (", im.info.file_name, ") is ", W,
-        "x", H, " (WxH) but the JSON says ", im.info.width, "x", im.info.height);
+  check(w_ok && h_ok, "coco_folder: ", json_path_, ": image id ", im.info.id, " (", im.info.file_name, ") is ", W, "x",
+        H, " (WxH) but the JSON says ", im.info.width, "x", im.info.height);
   for (const Object& o : im.objects) {
     const double x1 = std::clamp(o.xywh[0], 0.0, double(W)), x2 = std::clamp(o.xywh[0] + o.xywh[2], 0.0, double(W));
     const double y1 = std::clamp(o.xywh[1], 0.0, double(H)), y2 = std::clamp(o.xywh[1] + o.xywh[3], 0.0, double(H));

@@ -33,11 +33,11 @@ namespace dg::data {
 
 // What the constructor found, for a one-line summary.
 struct CocoFolderStats {
-  int64_t images = 0;            // entries of "images"
-  int64_t negatives = 0;         // images with no training box
-  int64_t boxes = 0;             // training boxes (before clipping to the image)
-  int64_t crowd_skipped = 0;     // iscrowd = 1 annotations
-  int64_t empty_skipped = 0;     // annotations with w <= 0 or h <= 0
+  int64_t images = 0;         // entries of "images"
+  int64_t negatives = 0;      // images with no training box
+  int64_t boxes = 0;          // training boxes (before clipping to the image)
+  int64_t crowd_skipped = 0;  // iscrowd = 1 annotations
+  int64_t empty_skipped = 0;  // annotations with w <= 0 or h <= 0
 };
 
 class CocoFolder {
@@ -51,14 +51,14 @@ class CocoFolder {
   // Sample i in [0, size()): the image u8 [H, W, 3] (loaded now), its training boxes (x1, y1, x2, y2,
   // clipped) and labels 0..K-1. Thread-safe (reads only immutable state).
   Scene get(int64_t i) const;
-  int64_t image_id(int64_t i) const;          // COCO id of sample i
-  std::string image_path(int64_t i) const;    // image_root / file_name of sample i
+  int64_t image_id(int64_t i) const;        // COCO id of sample i
+  std::string image_path(int64_t i) const;  // image_root / file_name of sample i
 
   int64_t num_classes() const { return static_cast<int64_t>(names_.size()); }
   // Category names in label order (sorted COCO ids); a category without a name is called by its id.
   const std::vector<std::string>& class_names() const { return names_; }
-  int64_t category_id(int label) const;       // label 0..K-1 -> COCO category id
-  int label_of(int64_t category_id) const;    // COCO category id -> label; dg::Error if unknown
+  int64_t category_id(int label) const;     // label 0..K-1 -> COCO category id
+  int label_of(int64_t category_id) const;  // COCO category id -> label; dg::Error if unknown
 
   // The ground truth as read from the JSON (all annotations, crowds included), for eval::coco_evaluate;
   // detections must use COCO ids (category_id(label)) and image ids (image_id(i)).
@@ -82,8 +82,8 @@ class CocoFolder {
   eval::CocoDataset gt_;
   std::vector<Image> images_;
   std::vector<std::string> names_;
-  std::vector<int64_t> category_ids_;        // label -> COCO id (ascending)
-  std::map<int64_t, int> label_of_;          // COCO id -> label
+  std::vector<int64_t> category_ids_;  // label -> COCO id (ascending)
+  std::map<int64_t, int> label_of_;    // COCO id -> label
   CocoFolderStats stats_;
 };
 

@@ -31,8 +31,8 @@ Dataset open_fashion_scenes(const DatasetSpec& spec, Split split) {
   auto ds = std::make_shared<FashionScenes>(cfg, split, spec.seed, spec.data_dir);
   Dataset d;
   d.description = "fashion-scenes " + (spec.scene_overridden ? std::string("custom") : spec.preset) + ", " +
-                  split_name(split) + ", " + std::to_string(spec.size) + " scenes " + std::to_string(cfg.width) +
-                  "x" + std::to_string(cfg.height) + ", seed " + std::to_string(spec.seed);
+                  split_name(split) + ", " + std::to_string(spec.size) + " scenes " + std::to_string(cfg.width) + "x" +
+                  std::to_string(cfg.height) + ", seed " + std::to_string(spec.seed);
   d.note = ds->source_note();
   d.size = spec.size;
   d.get = [ds](int64_t i) { return ds->get(i); };

@@ -19,14 +19,14 @@
 namespace dg::data {
 
 struct Dataset {
-  std::string description;               // one line for logs, e.g. "fashion-scenes small, val, 500 scenes, seed 1"
-  std::string note;                      // a warning to show the user ("" normally), e.g. the shapes fallback
+  std::string description;  // one line for logs, e.g. "fashion-scenes small, val, 500 scenes, seed 1"
+  std::string note;         // a warning to show the user ("" normally), e.g. the shapes fallback
   int64_t size = 0;
-  SampleSource get;                      // index -> Scene; thread-safe
-  std::vector<std::string> class_names;  // by label
-  std::vector<int64_t> category_ids;     // COCO category id of each label
+  SampleSource get;                          // index -> Scene; thread-safe
+  std::vector<std::string> class_names;      // by label
+  std::vector<int64_t> category_ids;         // COCO category id of each label
   std::function<int64_t(int64_t)> image_id;  // COCO image id of scene i
-  int64_t height = 0, width = 0;         // common image size; 0 when the images differ
+  int64_t height = 0, width = 0;             // common image size; 0 when the images differ
   // The COCO ground truth of scenes 0..size-1 (built on demand: fashion-scenes generates them).
   std::function<eval::CocoDataset()> ground_truth;
 };

@@ -48,16 +48,16 @@ std::vector<float> draw_shape(int c, Generator& g) {
       const double u = ((q + 0.5) / kItem * 2 - 1) / sx, v = ((r + 0.5) / kItem * 2 - 1) / sy;  // unit box
       bool in = false;
       if (std::abs(u) > 1 || std::abs(v) > 1) in = false;
-      else if (c == 0) in = true;                                                   // rectangle
-      else if (c == 1) in = u * u + v * v <= 1;                                     // ellipse
-      else if (c == 2) in = std::abs(u) <= (v + 1) / 2;                             // triangle, apex up
-      else if (c == 3) in = std::abs(u) <= t || std::abs(v) <= t;                   // cross
+      else if (c == 0) in = true;                                                      // rectangle
+      else if (c == 1) in = u * u + v * v <= 1;                                        // ellipse
+      else if (c == 2) in = std::abs(u) <= (v + 1) / 2;                                // triangle, apex up
+      else if (c == 3) in = std::abs(u) <= t || std::abs(v) <= t;                      // cross
       else if (c == 4) in = u * u + v * v <= 1 && u * u + v * v >= (1 - t) * (1 - t);  // ring
-      else if (c == 5) in = std::abs(u) + std::abs(v) <= 1;                         // diamond
-      else if (c == 6) in = std::fmod(v + 1, 0.5) < 0.25;                           // 4 horizontal stripes
-      else if (c == 7) in = u <= -1 + 2 * t || v >= 1 - 2 * t;                      // L
-      else if (c == 8) in = std::abs(u) >= 1 - t || std::abs(v) >= 1 - t;          // hollow square
-      else in = u * u + v * v <= 1 && v >= 0;                                       // half disc
+      else if (c == 5) in = std::abs(u) + std::abs(v) <= 1;                            // diamond
+      else if (c == 6) in = std::fmod(v + 1, 0.5) < 0.25;                              // 4 horizontal stripes
+      else if (c == 7) in = u <= -1 + 2 * t || v >= 1 - 2 * t;                         // L
+      else if (c == 8) in = std::abs(u) >= 1 - t || std::abs(v) >= 1 - t;              // hollow square
+      else in = u * u + v * v <= 1 && v >= 0;                                          // half disc
       if (in) img[r * kItem + q] = static_cast<float>(level);
     }
   return img;
@@ -158,11 +158,11 @@ SceneConfig SceneConfig::preset(const std::string& name) {
 
 void SceneConfig::validate() const {
   check(height >= 8 && width >= 8, "fashion_scenes: image must be at least 8x8, got ", height, "x", width);
-  check(min_items >= 1 && max_items >= min_items, "fashion_scenes: need 1 <= min_items <= max_items, got ",
-        min_items, "..", max_items);
+  check(min_items >= 1 && max_items >= min_items, "fashion_scenes: need 1 <= min_items <= max_items, got ", min_items,
+        "..", max_items);
   check(min_size >= 4 && max_size >= min_size && max_size <= std::min(height, width),
-        "fashion_scenes: need 4 <= min_size <= max_size <= min(height, width), got sizes ", min_size, "..",
-        max_size, " for ", height, "x", width);
+        "fashion_scenes: need 4 <= min_size <= max_size <= min(height, width), got sizes ", min_size, "..", max_size,
+        " for ", height, "x", width);
   check(max_iou >= 0 && max_iou <= 1, "fashion_scenes: max_iou must be in [0, 1], got ", max_iou);
   check(alpha_threshold >= 0 && alpha_threshold < 1, "fashion_scenes: alpha_threshold must be in [0, 1), got ",
         alpha_threshold);
@@ -210,7 +210,8 @@ FashionScenes::FashionScenes(SceneConfig config, Split split, uint64_t seed, con
   try {
     io::MnistSplit m = io::load_fashion_mnist(split == Split::train, data_dir);
     const int64_t n = m.images.shape()[0];
-    const Tensor& imgs = m.images; const Tensor& labs = m.labels;  // freshly loaded: contiguous
+    const Tensor& imgs = m.images;
+    const Tensor& labs = m.labels;  // freshly loaded: contiguous
     const uint8_t* p = imgs.data<uint8_t>();
     items_ = std::make_shared<const std::vector<uint8_t>>(p, p + n * kItem * kItem);
     std::vector<int> l(static_cast<size_t>(n));

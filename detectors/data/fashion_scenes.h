@@ -23,14 +23,14 @@ namespace dg::data {
 
 struct SceneConfig {
   int64_t height = 128, width = 128;
-  int min_items = 1, max_items = 8;    // number of items drawn per scene (some may be rejected, >= 1 kept)
-  int min_size = 16, max_size = 72;    // side of the resized (square) item, pixels
-  double max_iou = 0.3;                // pairwise IoU bound between the boxes of a scene
-  double alpha_threshold = 0.2;        // a pixel belongs to an item's box when its visible alpha > this
-  double min_visible = 0.5;            // an item must keep this fraction of its own pixels visible
-  int max_tries = 30;                  // rejection-sampling attempts per item
-  double pixel_noise = 6.0;            // std of the per-pixel background noise (grey levels)
-  double tint = 0.25;                  // per-channel colour jitter of background and items (0: grey)
+  int min_items = 1, max_items = 8;  // number of items drawn per scene (some may be rejected, >= 1 kept)
+  int min_size = 16, max_size = 72;  // side of the resized (square) item, pixels
+  double max_iou = 0.3;              // pairwise IoU bound between the boxes of a scene
+  double alpha_threshold = 0.2;      // a pixel belongs to an item's box when its visible alpha > this
+  double min_visible = 0.5;          // an item must keep this fraction of its own pixels visible
+  int max_tries = 30;                // rejection-sampling attempts per item
+  double pixel_noise = 6.0;          // std of the per-pixel background noise (grey levels)
+  double tint = 0.25;                // per-channel colour jitter of background and items (0: grey)
 
   // "small": 96x96, 1-4 items of 20-48 px, IoU <= 0.1. "standard": 128x128, 1-8 items of 16-72 px,
   // IoU <= 0.3. Anything else: dg::Error naming the known presets.
@@ -45,9 +45,9 @@ const char* split_name(Split s);
 enum class ItemSource { fashion_mnist, shapes };
 
 struct Scene {
-  Tensor image;                               // u8 [H, W, 3]
-  std::vector<std::array<float, 4>> boxes;    // x1, y1, x2, y2 pixels; x2/y2 exclusive (= last col/row + 1)
-  std::vector<int> labels;                    // 0..9
+  Tensor image;                             // u8 [H, W, 3]
+  std::vector<std::array<float, 4>> boxes;  // x1, y1, x2, y2 pixels; x2/y2 exclusive (= last col/row + 1)
+  std::vector<int> labels;                  // 0..9
   Tensor masks;  // u8 [n, H, W]: 1 where item k's visible alpha > alpha_threshold; only from get(i, true)
 };
 

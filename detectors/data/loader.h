@@ -27,22 +27,22 @@ struct LoaderConfig {
   int64_t batch_size = 8;
   uint64_t seed = 0;
   bool shuffle = true;
-  bool drop_last = false;   // drop the last, smaller batch of an epoch
-  int workers = 2;          // 0: batches are built in the consumer's thread by next()
-  int prefetch = 4;         // batches built ahead of the consumer (>= 1)
-  bool augment = true;      // off: samples are used as they are (all must then have one size)
+  bool drop_last = false;  // drop the last, smaller batch of an epoch
+  int workers = 2;         // 0: batches are built in the consumer's thread by next()
+  int prefetch = 4;        // batches built ahead of the consumer (>= 1)
+  bool augment = true;     // off: samples are used as they are (all must then have one size)
   AugmentConfig augment_config;
   std::array<float, 3> mean{0, 0, 0}, std{1, 1, 1};  // images = (u8 / 255 - mean) / std per channel
-  void validate() const;  // dg::Error "loader: ..."
+  void validate() const;                             // dg::Error "loader: ..."
 };
 
 struct Batch {
-  Tensor images;                           // f32 [B, 3, H, W]
-  std::vector<std::vector<Box>> boxes;     // per image, output pixel coords
-  std::vector<std::vector<int>> labels;    // per image
-  std::vector<int64_t> indices;            // dataset index of each image
-  std::vector<Affine> transforms;          // input -> output coords of each image (identity w/o augment)
-  int64_t epoch = 0, number = 0;           // batch `number` of `epoch`
+  Tensor images;                         // f32 [B, 3, H, W]
+  std::vector<std::vector<Box>> boxes;   // per image, output pixel coords
+  std::vector<std::vector<int>> labels;  // per image
+  std::vector<int64_t> indices;          // dataset index of each image
+  std::vector<Affine> transforms;        // input -> output coords of each image (identity w/o augment)
+  int64_t epoch = 0, number = 0;         // batch `number` of `epoch`
 };
 
 // Seed of sample `index` in `epoch` (splitmix64 mixing of the three).
@@ -77,10 +77,10 @@ class Loader {
 
   std::mutex mu_;
   std::condition_variable cv_work_, cv_done_;
-  uint64_t generation_ = 0;        // bumped by start_epoch: results of older generations are dropped
-  int64_t next_claim_ = 0;         // next batch number a worker takes
-  int64_t next_out_ = 0;           // next batch number next() returns
-  int busy_ = 0;                   // workers currently building
+  uint64_t generation_ = 0;  // bumped by start_epoch: results of older generations are dropped
+  int64_t next_claim_ = 0;   // next batch number a worker takes
+  int64_t next_out_ = 0;     // next batch number next() returns
+  int busy_ = 0;             // workers currently building
   bool stop_ = false;
   struct Slot {
     Batch batch;

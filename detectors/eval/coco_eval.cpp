@@ -96,7 +96,8 @@ void evaluate_image(const std::vector<const CocoAnnotation*>& gts, std::vector<c
                     const CocoEvalParams& p, std::vector<AreaAccum>& acc) {
   const int T = (int)p.iou_thresholds.size(), G = (int)gts.size();
   // Detections by descending score, ties in input order (np.argsort(-score, kind='mergesort')).
-  std::stable_sort(dts.begin(), dts.end(), [](const CocoDetection* a, const CocoDetection* b) { return a->score > b->score; });
+  std::stable_sort(dts.begin(), dts.end(),
+                   [](const CocoDetection* a, const CocoDetection* b) { return a->score > b->score; });
   if ((int)dts.size() > p.max_dets.back()) dts.resize(p.max_dets.back());
   const int D = (int)dts.size();
 
@@ -140,8 +141,8 @@ void evaluate_image(const std::vector<const CocoAnnotation*>& gts, std::vector<c
         int m = -1;
         for (int j = 0; j < G; ++j) {
           int g = order[j];
-          if (gt_taken[g] && !gts[g]->iscrowd) continue;     // taken, and only crowds match twice
-          if (m > -1 && !gt_ig[m] && gt_ig[g]) break;         // have a real match; the rest are ignored gts
+          if (gt_taken[g] && !gts[g]->iscrowd) continue;  // taken, and only crowds match twice
+          if (m > -1 && !gt_ig[m] && gt_ig[g]) break;     // have a real match; the rest are ignored gts
           double iou = ious[(size_t)d * G + g];
           if (iou < best) continue;
           best = iou;
@@ -202,9 +203,15 @@ void accumulate(const AreaAccum& acc, int max_det, const CocoEvalParams& p, int 
 double CocoEvalResult::summarize(bool ap, double iou_threshold, const std::string& area_label, int max_det) const {
   int a = -1, m = -1;
   for (int i = 0; i < A; ++i)
-    if (params.area_labels[i] == area_label) { a = i; break; }
+    if (params.area_labels[i] == area_label) {
+      a = i;
+      break;
+    }
   for (int i = 0; i < M; ++i)
-    if (params.max_dets[i] == max_det) { m = i; break; }
+    if (params.max_dets[i] == max_det) {
+      m = i;
+      break;
+    }
   if (a < 0 || m < 0) return -1;
   std::vector<double> s;  // C order of the sliced array: t, r, k (precision) or t, k (recall)
   for (int t = 0; t < T; ++t) {
@@ -276,7 +283,7 @@ void check_unique_annotation_ids(const CocoDataset& gt) {
 struct Buckets {
   std::vector<std::pair<int64_t, const CocoAnnotation*>> gkeys;  // key k * I + i
   std::vector<std::pair<int64_t, const CocoDetection*>> dkeys;
-  std::vector<size_t> gstart, dstart;                             // each category's range
+  std::vector<size_t> gstart, dstart;  // each category's range
 };
 
 Buckets bucket(const CocoDataset& gt, const std::vector<CocoDetection>& dets, const CocoEvalResult& r) {
@@ -343,7 +350,6 @@ void evaluate_categories(const Buckets& b, const CocoEvalParams& p, CocoEvalResu
     for (int a = 0; a < r.A; ++a)
       for (int m = 0; m < r.M; ++m) accumulate(acc[a], p.max_dets[m], p, k, a, m, r);
   }
-
 }
 
 void summarize_stats(CocoEvalResult& r) {
@@ -383,22 +389,26 @@ std::string coco_summary_text(const CocoEvalResult& r) {
   // pycocotools: ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'
   const CocoEvalParams& p = r.params;
   auto m = [&](size_t i) { return i < p.max_dets.size() ? p.max_dets[i] : -1; };
-  struct Line { bool ap; double thr; const char* area; int max_det; double v; };
+  struct Line {
+    bool ap;
+    double thr;
+    const char* area;
+    int max_det;
+    double v;
+  };
   const CocoStats& s = r.stats;
-  const Line lines[12] = {{true, -1, "all", 100, s.AP},     {true, 0.5, "all", m(2), s.AP50},
-                          {true, 0.75, "all", m(2), s.AP75}, {true, -1, "small", m(2), s.APs},
-                          {true, -1, "medium", m(2), s.APm}, {true, -1, "large", m(2), s.APl},
-                          {false, -1, "all", m(0), s.AR1},   {false, -1, "all", m(1), s.AR10},
-                          {false, -1, "all", m(2), s.AR100}, {false, -1, "small", m(2), s.ARs},
+  const Line lines[12] = {{true, -1, "all", 100, s.AP},       {true, 0.5, "all", m(2), s.AP50},
+                          {true, 0.75, "all", m(2), s.AP75},  {true, -1, "small", m(2), s.APs},
+                          {true, -1, "medium", m(2), s.APm},  {true, -1, "large", m(2), s.APl},
+                          {false, -1, "all", m(0), s.AR1},    {false, -1, "all", m(1), s.AR10},
+                          {false, -1, "all", m(2), s.AR100},  {false, -1, "small", m(2), s.ARs},
                           {false, -1, "medium", m(2), s.ARm}, {false, -1, "large", m(2), s.ARl}};
   std::string out;
   char buf[160];
   for (const Line& l : lines) {
     char iou[32];
-    if (l.thr < 0)
-      std::snprintf(iou, sizeof iou, "%0.2f:%0.2f", p.iou_thresholds.front(), p.iou_thresholds.back());
-    else
-      std::snprintf(iou, sizeof iou, "%0.2f", l.thr);
+    if (l.thr < 0) std::snprintf(iou, sizeof iou, "%0.2f:%0.2f", p.iou_thresholds.front(), p.iou_thresholds.back());
+    else std::snprintf(iou, sizeof iou, "%0.2f", l.thr);
     std::snprintf(buf, sizeof buf, " %-18s %s @[ IoU=%-9s | area=%6s | maxDets=%3d ] = %0.3f\n",
                   l.ap ? "Average Precision" : "Average Recall", l.ap ? "(AP)" : "(AR)", iou, l.area, l.max_det, l.v);
     out += buf;

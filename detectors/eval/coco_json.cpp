@@ -155,8 +155,10 @@ CocoDataset parse_coco_gt(const json& j, const std::string& source) {
 CocoDataset read_coco_gt(const std::string& path) { return parse_coco_gt(read_json_file(path), path); }
 
 std::vector<CocoDetection> parse_coco_detections(const json& j, const std::string& source) {
-  check(j.is_array(), source, ": a detection result file must be a JSON list of "
-        "{image_id, category_id, bbox, score}, got ", j.type_name());
+  check(j.is_array(), source,
+        ": a detection result file must be a JSON list of "
+        "{image_id, category_id, bbox, score}, got ",
+        j.type_name());
   std::vector<CocoDetection> dets;
   dets.reserve(j.size());
   for (size_t i = 0; i < j.size(); ++i) {
@@ -186,8 +188,8 @@ json coco_gt_to_json(const CocoDataset& d) {
     images.push_back(r);
   }
   for (const CocoAnnotation& a : d.annotations) {
-    json r = {{"id", a.id},          {"image_id", a.image_id}, {"category_id", a.category_id},
-              {"bbox", a.bbox},      {"area", a.area},         {"iscrowd", a.iscrowd ? 1 : 0}};
+    json r = {{"id", a.id},     {"image_id", a.image_id}, {"category_id", a.category_id},
+              {"bbox", a.bbox}, {"area", a.area},         {"iscrowd", a.iscrowd ? 1 : 0}};
     if (a.ignore) r["ignore"] = 1;
     if (a.difficult) r["difficult"] = 1;
     anns.push_back(r);

@@ -14,7 +14,7 @@ namespace dg::eval {
 
 struct CocoImage {
   int64_t id = 0;
-  std::string file_name;  // "" when absent
+  std::string file_name;          // "" when absent
   int64_t width = 0, height = 0;  // 0 when absent
 };
 
@@ -25,14 +25,14 @@ struct CocoCategory {
 
 // One ground-truth object.
 struct CocoAnnotation {
-  int64_t id = 0;                 // required (pycocotools indexes annotations by it)
+  int64_t id = 0;  // required (pycocotools indexes annotations by it)
   int64_t image_id = 0;
   int64_t category_id = 0;
-  std::array<double, 4> bbox{};   // x, y, w, h
-  double area = 0;                // the `area` field (for boxes usually w*h; COCO's is the mask area)
-  bool iscrowd = false;           // optional, default 0
-  bool ignore = false;            // optional `ignore` field, default 0 (see CocoEvalParams::use_ignore_flag)
-  bool difficult = false;         // optional `difficult` field (VOC-style), default 0
+  std::array<double, 4> bbox{};  // x, y, w, h
+  double area = 0;               // the `area` field (for boxes usually w*h; COCO's is the mask area)
+  bool iscrowd = false;          // optional, default 0
+  bool ignore = false;           // optional `ignore` field, default 0 (see CocoEvalParams::use_ignore_flag)
+  bool difficult = false;        // optional `difficult` field (VOC-style), default 0
 };
 
 struct CocoDataset {

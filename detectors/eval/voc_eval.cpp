@@ -89,7 +89,7 @@ VocClassResult evaluate_class(int64_t cls, const std::vector<VocGt>& gts, const 
         uint8_t& t = taken[d->image_id][jmax];
         if (!t) tp += 1, t = 1;
         else fp += 1;  // duplicate detection of an already found object
-      }  // difficult: neither TP nor FP
+      }                // difficult: neither TP nor FP
     } else {
       fp += 1;
     }
@@ -127,7 +127,9 @@ VocResult voc_evaluate_coco(const CocoDataset& gt, const std::vector<CocoDetecti
   for (const CocoAnnotation& a : gt.annotations) {
     if (!images.count(a.image_id) || !cats.count(a.category_id)) continue;
     const auto& b = a.bbox;
-    g.push_back({a.image_id, a.category_id, {b[0], b[1], b[0] + b[2] - o, b[1] + b[3] - o},
+    g.push_back({a.image_id,
+                 a.category_id,
+                 {b[0], b[1], b[0] + b[2] - o, b[1] + b[3] - o},
                  a.difficult || a.iscrowd || a.ignore});
   }
   std::vector<VocDet> d;

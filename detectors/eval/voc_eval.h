@@ -28,17 +28,17 @@ struct VocDet {
 };
 
 struct VocEvalOptions {
-  double iou_threshold = 0.5;   // a match needs IoU > threshold (strict)
-  bool plus_one = true;         // widths x2-x1+1 (VOC devkit); false: x2-x1
-  bool use_07_metric = false;   // true: 11-point AP (VOC2007); false: all-points area (VOC2010+)
+  double iou_threshold = 0.5;  // a match needs IoU > threshold (strict)
+  bool plus_one = true;        // widths x2-x1+1 (VOC devkit); false: x2-x1
+  bool use_07_metric = false;  // true: 11-point AP (VOC2007); false: all-points area (VOC2010+)
 };
 
 struct VocClassResult {
   int64_t class_id = 0;
-  int64_t npos = 0;                      // non-difficult gts
-  int64_t ndet = 0;                      // detections of the class
-  std::vector<double> recall, precision; // [ndet] after each detection in score order
-  double ap = -1;                        // -1 when npos == 0 (left out of the mean)
+  int64_t npos = 0;                       // non-difficult gts
+  int64_t ndet = 0;                       // detections of the class
+  std::vector<double> recall, precision;  // [ndet] after each detection in score order
+  double ap = -1;                         // -1 when npos == 0 (left out of the mean)
 };
 
 struct VocResult {
@@ -62,6 +62,7 @@ VocResult voc_evaluate(const std::vector<VocGt>& gts, const std::vector<VocDet>&
 // [x, y, w, h] becomes x1 = x, y1 = y, x2 = x + w - o, y2 = y + h - o with o = 1 if plus_one else 0 (so
 // the box keeps width w either way), and a gt is difficult if its `difficult`, `iscrowd` or `ignore`
 // field is set. Detections on images not in the gt are an error, as in coco_evaluate.
-VocResult voc_evaluate_coco(const CocoDataset& gt, const std::vector<CocoDetection>& dets, const VocEvalOptions& opt = {});
+VocResult voc_evaluate_coco(const CocoDataset& gt, const std::vector<CocoDetection>& dets,
+                            const VocEvalOptions& opt = {});
 
 }  // namespace dg::eval

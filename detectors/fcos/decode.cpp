@@ -16,7 +16,7 @@ double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 struct Candidate {
   double score;
-  int64_t order;   // p * K + k inside the level: the tie-break
+  int64_t order;  // p * K + k inside the level: the tie-break
   int64_t p, k;
 };
 
@@ -24,9 +24,9 @@ struct Candidate {
 // Classes outer, points inner (contiguous reads). A logit below logit(threshold) - 1e-6 cannot pass,
 // so most entries cost one comparison; the survivors are checked exactly on the probability.
 template <class T>
-void collect(const T* c, const T* z, int64_t n, int64_t K, int64_t P, int64_t start, int64_t size,
-             double threshold, bool score_sqrt, std::vector<Candidate>& cand) {
-  const double cut = threshold <= 0 ? -std::numeric_limits<double>::infinity()
+void collect(const T* c, const T* z, int64_t n, int64_t K, int64_t P, int64_t start, int64_t size, double threshold,
+             bool score_sqrt, std::vector<Candidate>& cand) {
+  const double cut = threshold <= 0   ? -std::numeric_limits<double>::infinity()
                      : threshold >= 1 ? std::numeric_limits<double>::infinity()
                                       : std::log(threshold / (1 - threshold)) - 1e-6;
   for (int64_t k = 0; k < K; ++k) {
@@ -44,8 +44,8 @@ void collect(const T* c, const T* z, int64_t n, int64_t K, int64_t P, int64_t st
 }  // namespace
 
 std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box_in, const Tensor& ctr_in,
-                                         const Tensor& points_in, const std::vector<int64_t>& level_sizes,
-                                         int64_t H, int64_t W, const det::InferenceOptions& opt, bool score_sqrt) {
+                                         const Tensor& points_in, const std::vector<int64_t>& level_sizes, int64_t H,
+                                         int64_t W, const det::InferenceOptions& opt, bool score_sqrt) {
   const char* op = "fcos_decode";
   check(cls_in.defined() && cls_in.dim() == 3, op, ": cls must be [N, K, P], got ",
         cls_in.defined() ? shape_str(cls_in.shape()) : std::string("undefined"));
@@ -80,8 +80,7 @@ std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box
       cand.clear();
       if (read == DType::f64)
         collect(cls.data<double>(), ctr.data<double>(), n, K, P, start, size, opt.score_threshold, score_sqrt, cand);
-      else
-        collect(cls.data<float>(), ctr.data<float>(), n, K, P, start, size, opt.score_threshold, score_sqrt, cand);
+      else collect(cls.data<float>(), ctr.data<float>(), n, K, P, start, size, opt.score_threshold, score_sqrt, cand);
       const size_t take = std::min<size_t>(cand.size(), (size_t)opt.topk_candidates);
       auto better = [](const Candidate& a, const Candidate& o) {
         return a.score > o.score || (a.score == o.score && a.order < o.order);
@@ -91,7 +90,8 @@ std::vector<det::Detections> fcos_decode(const Tensor& cls_in, const Tensor& box
       start += size;
     }
     // All levels: by score, levels in order on ties (stable).
-    std::stable_sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& o) { return a.score > o.score; });
+    std::stable_sort(kept.begin(), kept.end(),
+                     [](const Candidate& a, const Candidate& o) { return a.score > o.score; });
     std::vector<double> boxes, scores;
     std::vector<int64_t> labels;
     for (const Candidate& q : kept) {

@@ -15,18 +15,18 @@ std::string FcosDetector::describe() const {
   std::snprintf(mult, sizeof mult, "%g", cfg.width_mult);
   const std::string bb = cfg.backbone == "resnet18" ? "ResNet-18 x" + std::string(mult)
                                                     : nn::backbone_text(cfg.backbone, cfg.width_mult);
-  return "FCOS, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
-         std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
-         std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) + " (GN " +
-         std::to_string(cfg.gn_groups) + "), " + det::with_commas(num_parameters()) + " parameters";
+  return "FCOS, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" + std::to_string(cfg.last_level) + " x" +
+         std::to_string(cfg.fpn_channels) + ", head " + std::to_string(cfg.head_depth) + " x " +
+         std::to_string(cfg.fpn_channels) + " (GN " + std::to_string(cfg.gn_groups) + "), " +
+         det::with_commas(num_parameters()) + " parameters";
 }
 
 det::LossReport FcosDetector::loss(const data::Batch& batch) {
   const Tensor& x = batch.images;
   check(x.defined() && x.dim() == 4, "fcos loss: batch images must be [N, 3, H, W], got ",
         x.defined() ? shape_str(x.shape()) : std::string("undefined"));
-  check((int64_t)batch.boxes.size() == x.size(0) && batch.labels.size() == batch.boxes.size(), "fcos loss: ",
-        x.size(0), " images but ", batch.boxes.size(), " box lists and ", batch.labels.size(), " label lists");
+  check((int64_t)batch.boxes.size() == x.size(0) && batch.labels.size() == batch.boxes.size(), "fcos loss: ", x.size(0),
+        " images but ", batch.boxes.size(), " box lists and ", batch.labels.size(), " label lists");
   FcosHeadOutput out = forward_heads(x);
   // Low-precision head outputs (autocast) are widened: the loss and its targets work in f32/f64.
   auto wide = [](const Tensor& t) { return t.dtype() == DType::f64 ? t : t.to(DType::f32); };
@@ -63,7 +63,8 @@ std::vector<det::Detections> FcosDetector::detect(const Tensor& images, const de
 
 namespace dg {
 
-std::shared_ptr<det::Detector> make_fcos_detector(int64_t num_classes, const nlohmann::json& overrides, Generator& gen) {
+std::shared_ptr<det::Detector> make_fcos_detector(int64_t num_classes, const nlohmann::json& overrides,
+                                                  Generator& gen) {
   nlohmann::json config = fcos::FcosConfig::cpu(num_classes).to_json();
   det::apply_overrides(config, overrides, "fcos");
   return make_fcos_detector_from_config(config, gen);

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
-#include "detectors/task/detector.h"
 #include "detectors/fcos/model.h"
+#include "detectors/task/detector.h"
 
 namespace dg::fcos {
 

@@ -37,7 +37,7 @@ det::TargetExplanation FcosDetector::explain_targets(const data::Augmented& a, c
         fill_rect(pic, (int64_t)x - r, (int64_t)y - r, (int64_t)x + r + 1, (int64_t)y + r + 1,
                   class_color(a.scene.labels[(size_t)g]));
         draw_box(pic, (double)x - r - 1, (double)y - r - 1, (double)x + r + 2, (double)y + r + 2, {255, 255, 255}, 1);
-      } else {       // background: a grey dot
+      } else {  // background: a grey dot
         fill_rect(pic, (int64_t)x - 1, (int64_t)y - 1, (int64_t)x + 1, (int64_t)y + 1, {150, 150, 150});
       }
     }

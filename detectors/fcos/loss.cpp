@@ -32,7 +32,8 @@ FcosLoss fcos_loss(const Tensor& cls, const Tensor& box, const Tensor& ctr, cons
   check(ctr.shape() == Shape{N, P}, op, ": ctr must be [N, P] = [", N, ", ", P, "], got ", shape_text(ctr.shape()));
   check(box.dtype() == cls.dtype() && ctr.dtype() == cls.dtype(), op, ": cls, box and ctr must share one dtype");
   check(t.onehot.defined() && t.onehot.shape() == cls.shape(), op, ": targets are for ",
-        t.onehot.defined() ? shape_str(t.onehot.shape()) : std::string("nothing"), ", cls is ", shape_text(cls.shape()));
+        t.onehot.defined() ? shape_str(t.onehot.shape()) : std::string("nothing"), ", cls is ",
+        shape_text(cls.shape()));
   check(t.onehot.dtype() == cls.dtype(), op, ": targets are ", dtype_name(t.onehot.dtype()), ", outputs ",
         dtype_name(cls.dtype()), " (build the targets in the outputs' dtype)");
   check(opt.box_weighting == "centerness" || opt.box_weighting == "none", op,

@@ -30,11 +30,11 @@ Tensor centerness_loss(const Tensor& input, const Tensor& target, Reduction r = 
 
 struct FcosLossOptions {
   double focal_alpha = 0.25, focal_gamma = 2.0;
-  std::string box_weighting = "centerness";   // "centerness" | "none"
+  std::string box_weighting = "centerness";  // "centerness" | "none"
 };
 
 struct FcosLoss {
-  Tensor total, cls, box, ctr;   // scalars, differentiable w.r.t. the three head outputs
+  Tensor total, cls, box, ctr;  // scalars, differentiable w.r.t. the three head outputs
 };
 
 // cls [N,K,P] logits, box [N,4,P] (l,t,r,b) >= 0 in pixels, ctr [N,P] logits; t from fcos_batch_targets

@@ -62,8 +62,7 @@ FcosConfig FcosConfig::from_json(const nlohmann::json& j) {
   check(j.is_object(), "fcos: config must be a JSON object, got ", j.dump());
   FcosConfig c;
   const nlohmann::json known = c.to_json();
-  for (auto& [key, value] : j.items())
-    check(known.contains(key), "fcos: unknown config field '", key, "'");
+  for (auto& [key, value] : j.items()) check(known.contains(key), "fcos: unknown config field '", key, "'");
   for (auto& [key, value] : known.items()) {
     if (key == "backbone" && !j.contains(key)) continue;  // files before the choice: resnet18
     check(j.contains(key), "fcos: config field '", key, "' is missing");
@@ -108,8 +107,8 @@ void FcosConfig::validate() const {
         first_level);
   check(last_level == 5 || last_level == 7, "fcos: last_level must be 5 (P_first..P5) or 7 (P6/P7 from P5), got ",
         last_level);
-  check(fpn_channels >= 1 && head_depth >= 0, "fcos: fpn_channels must be >= 1 and head_depth >= 0, got ",
-        fpn_channels, " and ", head_depth);
+  check(fpn_channels >= 1 && head_depth >= 0, "fcos: fpn_channels must be >= 1 and head_depth >= 0, got ", fpn_channels,
+        " and ", head_depth);
   check(gn_groups >= 1 && fpn_channels % gn_groups == 0, "fcos: GroupNorm needs fpn_channels (", fpn_channels,
         ") divisible by gn_groups (", gn_groups, ")");
   check(prior_prob > 0 && prior_prob < 1, "fcos: prior_prob must be in (0, 1), got ", prior_prob);
@@ -185,8 +184,7 @@ Fcos::Fcos(const FcosConfig& c, Generator& gen) : det::Detector("FCOS"), cfg(c) 
 }
 
 FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
-  check(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0 && x.size(2) > 0 &&
-            x.size(3) > 0,
+  check(x.dim() == 4 && x.size(1) == 3 && x.size(2) % 32 == 0 && x.size(3) % 32 == 0 && x.size(2) > 0 && x.size(3) > 0,
         "FCOS: expected input [N, 3, H, W] with H, W positive multiples of 32, got ", shape_text(x.shape()));
   std::vector<Tensor> p = trunk.forward(x);  // P_first..P_last
   const std::vector<int64_t> strides = cfg.strides(), levels = cfg.levels();
@@ -197,8 +195,8 @@ FcosHeadOutput Fcos::forward_heads(const Tensor& x) {
     const int64_t HW = p[l].size(2) * p[l].size(3);
     // fcos_points puts ceil(H/s) x ceil(W/s) points on a level; the convs must agree.
     const int64_t s = strides[l], h = (x.size(2) + s - 1) / s, w = (x.size(3) + s - 1) / s;
-    check(p[l].size(2) == h && p[l].size(3) == w, "FCOS: level P", levels[l], " is ", p[l].size(2), "x",
-          p[l].size(3), " but its points are ", h, "x", w);
+    check(p[l].size(2) == h && p[l].size(3) == w, "FCOS: level P", levels[l], " is ", p[l].size(2), "x", p[l].size(3),
+          " but its points are ", h, "x", w);
     Tensor ct = (*head->cls_tower)(p[l]);
     Tensor bt = (*head->bbox_tower)(p[l]);
     Tensor cls = (*head->cls_logits)(ct);
@@ -228,10 +226,10 @@ int64_t fcos_num_parameters(const FcosConfig& cfg) {
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   const int64_t C = cfg.fpn_channels, K = cfg.num_classes;
   for (int64_t l = cfg.first_level; l <= 5; ++l) n += w[(size_t)(l - 2)] * C + C + 9 * C * C + C;  // FPN
-  if (cfg.last_level == 7) n += 2 * (9 * C * C + C);                                                // P6, P7
-  n += 2 * cfg.head_depth * (9 * C * C + C + 2 * C);           // two towers: conv + GroupNorm
-  n += (9 * C * K + K) + (9 * C * 4 + 4) + (9 * C + 1);        // cls_logits, bbox_pred, centerness
-  n += cfg.last_level - cfg.first_level + 1;                   // scales
+  if (cfg.last_level == 7) n += 2 * (9 * C * C + C);                                               // P6, P7
+  n += 2 * cfg.head_depth * (9 * C * C + C + 2 * C);     // two towers: conv + GroupNorm
+  n += (9 * C * K + K) + (9 * C * 4 + 4) + (9 * C + 1);  // cls_logits, bbox_pred, centerness
+  n += cfg.last_level - cfg.first_level + 1;             // scales
   return n;
 }
 

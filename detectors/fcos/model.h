@@ -34,37 +34,37 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
-#include "detectors/task/detector.h"
 #include "detectors/fcos/targets.h"
+#include "detectors/task/detector.h"
 #include "layers/fpn.h"
 #include "layers/resnet.h"
-#include "layers/trunk.h"
 #include "layers/scale.h"
 #include "layers/sequential.h"
+#include "layers/trunk.h"
 
 namespace dg::fcos {
 
 struct FcosConfig {
   int64_t num_classes = 80;
   std::string backbone = "resnet18";  // any make_backbone name (layers/backbone.h); see NOTE [ Default backbone key ]
-  double width_mult = 1.0;         // ResNet widths 64..512 times this (resnet18/34 only)
-  int64_t first_level = 3;         // P3 (stride 8) .. : 3, 4 or 5
-  int64_t last_level = 7;          // 5 (P3-P5) or 7 (P6/P7 from P5, the paper)
-  int64_t fpn_channels = 256;      // FPN and head width
-  int64_t head_depth = 4;          // conv-GN-ReLU layers per tower
-  int64_t gn_groups = 32;          // GroupNorm(32, C) as torchvision; C % groups must be 0
-  double prior_prob = 0.01;        // cls_logits bias = -log((1-p)/p)
-  bool centerness_on_reg = true;   // centerness on the bbox tower (official "imprv", torchvision, mmdet)
-  bool norm_on_bbox = true;        // box = ReLU(scale x) * stride (official "imprv"); false: exp(scale x)
-  bool score_sqrt = true;          // detection score sqrt(cls * ctr) (official, torchvision); false: cls * ctr (mmdet)
+  double width_mult = 1.0;            // ResNet widths 64..512 times this (resnet18/34 only)
+  int64_t first_level = 3;            // P3 (stride 8) .. : 3, 4 or 5
+  int64_t last_level = 7;             // 5 (P3-P5) or 7 (P6/P7 from P5, the paper)
+  int64_t fpn_channels = 256;         // FPN and head width
+  int64_t head_depth = 4;             // conv-GN-ReLU layers per tower
+  int64_t gn_groups = 32;             // GroupNorm(32, C) as torchvision; C % groups must be 0
+  double prior_prob = 0.01;           // cls_logits bias = -log((1-p)/p)
+  bool centerness_on_reg = true;      // centerness on the bbox tower (official "imprv", torchvision, mmdet)
+  bool norm_on_bbox = true;           // box = ReLU(scale x) * stride (official "imprv"); false: exp(scale x)
+  bool score_sqrt = true;  // detection score sqrt(cls * ctr) (official, torchvision); false: cls * ctr (mmdet)
   std::string box_loss_weighting = "centerness";  // "centerness" (official) | "none" (torchvision)
   // Target assignment (FcosAssignOptions in detectors/fcos/targets.h): the official FCOS "imprv" config.
   bool half_stride_offset = true;  // points at x*s + s//2 (official, mmdet); false: x*s (torchvision)
   bool center_sampling = true;     // official imprv, torchvision
   double center_radius = 1.5;
-  bool range_inclusive = true;     // lo <= m <= hi (official, mmdet); false: strict (torchvision)
+  bool range_inclusive = true;  // lo <= m <= hi (official, mmdet); false: strict (torchvision)
   double focal_alpha = 0.25, focal_gamma = 2.0;
-  double nms_threshold = 0.6;      // class-wise hard NMS (official, torchvision; mmdet 0.5)
+  double nms_threshold = 0.6;  // class-wise hard NMS (official, torchvision; mmdet 0.5)
 
   // The CPU default: ResNet-18 x0.25 + FPN P3-P5 x64, head depth 4, GN 32.
   static FcosConfig cpu(int64_t num_classes);
@@ -75,7 +75,7 @@ struct FcosConfig {
   // Every field of to_json() must be present (a saved config is complete), except "backbone"
   // (absent: resnet18); unknown keys => dg::Error.
   static FcosConfig from_json(const nlohmann::json& j);
-  void validate() const;           // dg::Error "fcos: ..." for an unusable value
+  void validate() const;  // dg::Error "fcos: ..." for an unusable value
 
   nn::TrunkOptions trunk_options() const;
   std::vector<int64_t> levels() const;   // first_level..last_level
@@ -91,16 +91,16 @@ class FcosHead : public nn::Module {
   FcosHead(const FcosConfig& cfg, Generator& gen);
   std::shared_ptr<nn::Sequential> cls_tower, bbox_tower;
   std::shared_ptr<nn::Conv2d> cls_logits, bbox_pred, centerness;
-  std::shared_ptr<nn::ModuleList> scales;   // nn::Scale, one per level
+  std::shared_ptr<nn::ModuleList> scales;  // nn::Scale, one per level
 };
 
 // The head outputs of all levels, flattened to P points (the order of fcos_points).
 struct FcosHeadOutput {
-  Tensor cls;   // [N, K, P] logits
-  Tensor box;   // [N, 4, P] (l, t, r, b) >= 0 in input pixels
-  Tensor ctr;   // [N, P] centerness logits
-  std::vector<Tensor> level_cls, level_box, level_ctr;   // per level [N,K,H_l,W_l], [N,4,..], [N,1,..]
-  std::vector<int64_t> level_sizes;                      // H_l * W_l
+  Tensor cls;                                           // [N, K, P] logits
+  Tensor box;                                           // [N, 4, P] (l, t, r, b) >= 0 in input pixels
+  Tensor ctr;                                           // [N, P] centerness logits
+  std::vector<Tensor> level_cls, level_box, level_ctr;  // per level [N,K,H_l,W_l], [N,4,..], [N,1,..]
+  std::vector<int64_t> level_sizes;                     // H_l * W_l
 };
 
 // The network: backbone, FPN and head as children "backbone", "fpn", "head". The Detector interface
@@ -112,7 +112,7 @@ class Fcos : public det::Detector {
   FcosHeadOutput forward_heads(const Tensor& x);
 
   FcosConfig cfg;
-  nn::Trunk trunk;                        // backbone + FPN, registered as "backbone" and "fpn"
+  nn::Trunk trunk;  // backbone + FPN, registered as "backbone" and "fpn"
   std::shared_ptr<FcosHead> head;
 };
 

@@ -47,7 +47,7 @@ void apply_preset(FcosAssignOptions& opt, const std::string& preset) {
   opt.range_inclusive = preset != "torchvision";     // official and mmdet: lo <= m <= hi
   opt.center_sampling = preset == "torchvision";     // off in the official and mmdet default configs
   opt.center_radius = tv.center_radius;
-  opt.norm_on_bbox = tv.norm_on_bbox;                // on only in the improved ("imprv") configs
+  opt.norm_on_bbox = tv.norm_on_bbox;  // on only in the improved ("imprv") configs
 }
 
 Tensor fcos_points(const FcosAssignOptions& opt, DType dtype, std::vector<int64_t>* level_sizes) {
@@ -93,15 +93,15 @@ void assign(const T* b, const Tensor& labels, int64_t G, const FcosAssignOptions
       for (int64_t g = 0; g < G; ++g) {
         const T* bg = b + 4 * g;
         const T l = x - bg[0], tt = y - bg[1], r = bg[2] - x, bb = bg[3] - y;
-        if (!(std::min({l, tt, r, bb}) > T(0))) continue;                  // 1. strictly inside
-        if (opt.center_sampling) {                                  // 2. near the centre
+        if (!(std::min({l, tt, r, bb}) > T(0))) continue;  // 1. strictly inside
+        if (opt.center_sampling) {                         // 2. near the centre
           const T cx = (bg[0] + bg[2]) / T(2), cy = (bg[1] + bg[3]) / T(2);
           if (!(std::abs(x - cx) < radius && std::abs(y - cy) < radius)) continue;
         }
-        const double m = double(std::max({l, tt, r, bb}));                // 3. the level's scale
+        const double m = double(std::max({l, tt, r, bb}));  // 3. the level's scale
         const bool in_range = opt.range_inclusive ? (lo <= m && m <= hi) : (lo < m && m < hi);
         if (!in_range) continue;
-        if (best < 0 || area[(size_t)g] < area[(size_t)best]) best = g;   // smallest area, first on ties
+        if (best < 0 || area[(size_t)g] < area[(size_t)best]) best = g;  // smallest area, first on ties
       }
       match[p] = best;
       lab[p] = best < 0 ? -1 : (int64_t)labels.at(best);
@@ -125,8 +125,9 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
         boxes.defined() ? shape_str(boxes.shape()) : "undefined");
   check(boxes.dtype() == DType::f32 || boxes.dtype() == DType::f64, op, ": boxes must be f32 or f64, got ",
         dtype_name(boxes.dtype()));
-  check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op, ": labels must be [G] with G = ",
-        boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ", labels.defined() ? shape_str(labels.shape()) : "undefined");
+  check(labels.defined() && labels.dim() == 1 && labels.size(0) == boxes.size(0), op,
+        ": labels must be [G] with G = ", boxes.size(0), " (boxes ", shape_text(boxes.shape()), "), got ",
+        labels.defined() ? shape_str(labels.shape()) : "undefined");
   check(!is_floating(labels.dtype()), op, ": labels must be integers (i64), got ", dtype_name(labels.dtype()));
   for (int64_t i = 0; i < boxes.numel(); ++i)
     check(std::isfinite(boxes.at(i)), op, ": box ", i / 4, " has a non-finite coordinate (boxes ",
@@ -139,10 +140,8 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
   t.matched = full({P}, -1, DType::i64);
   t.ltrb = zeros({P, 4}, boxes.dtype());
   t.centerness = zeros({P}, boxes.dtype());
-  if (boxes.dtype() == DType::f32)
-    assign<float>(boxes.data<float>(), labels, boxes.size(0), opt, sizes, t);
-  else
-    assign<double>(boxes.data<double>(), labels, boxes.size(0), opt, sizes, t);
+  if (boxes.dtype() == DType::f32) assign<float>(boxes.data<float>(), labels, boxes.size(0), opt, sizes, t);
+  else assign<double>(boxes.data<double>(), labels, boxes.size(0), opt, sizes, t);
   return t;
 }
 
@@ -185,10 +184,8 @@ FcosBatchTargets fcos_batch_targets(const std::vector<std::vector<data::Box>>& b
     for (int64_t p = 0; p < P; ++p) {
       if (cls[p] < 0) continue;
       const int64_t flat = (n * K + cls[p]) * P + p;
-      if (dtype == DType::f32)
-        t.onehot.data<float>()[flat] = 1.0f;
-      else
-        t.onehot.data<double>()[flat] = 1.0;
+      if (dtype == DType::f32) t.onehot.data<float>()[flat] = 1.0f;
+      else t.onehot.data<double>()[flat] = 1.0;
       index.push_back(double(n * P + p));
       for (int j = 0; j < 4; ++j) pos_box.push_back(ltrb[4 * p + j]);
       pos_ctr.push_back(ctr[p]);

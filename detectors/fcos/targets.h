@@ -16,7 +16,7 @@
 namespace dg {
 
 struct FcosAssignOptions {
-  int64_t image_h = 512, image_w = 512;           // level l has ceil(H/s_l) x ceil(W/s_l) points
+  int64_t image_h = 512, image_w = 512;  // level l has ceil(H/s_l) x ceil(W/s_l) points
   std::vector<int64_t> strides = {8, 16, 32, 64, 128};
   // Scale ranges (lo, hi) of max(l,t,r,b) per level. Empty: the FCOS defaults [-1,8s_0], [4s,8s], ...,
   // [4s_last, inf], i.e. [-1,64], [64,128], [128,256], [256,512], [512,inf] for strides 8..128.
@@ -62,12 +62,12 @@ FcosTargets fcos_targets(const Tensor& boxes, const Tensor& labels, const FcosAs
 namespace dg::fcos {
 
 struct FcosBatchTargets {
-  Tensor onehot;            // [N, K, P] classification targets (the dtype asked for)
-  Tensor pos_index;         // [M] i64: n * P + p of every positive, ascending
-  Tensor pos_box;           // [M, 4] (l, t, r, b) in input pixels
-  Tensor pos_ctr;           // [M] centerness targets, in (0, 1]
+  Tensor onehot;                   // [N, K, P] classification targets (the dtype asked for)
+  Tensor pos_index;                // [M] i64: n * P + p of every positive, ascending
+  Tensor pos_box;                  // [M, 4] (l, t, r, b) in input pixels
+  Tensor pos_ctr;                  // [M] centerness targets, in (0, 1]
   std::vector<int64_t> pos_label;  // [M] class of every positive
-  int64_t num_pos = 0;      // M
+  int64_t num_pos = 0;             // M
 };
 
 // fcos_targets of every image, gathered into batch arrays. boxes[i] / labels[i]: image i's boxes

@@ -19,15 +19,16 @@ namespace dg::det {
 namespace fs = std::filesystem;
 
 // The NMS log: candidates before NMS, then every event, class by class.
-std::string nms_log(Detector& net, const Tensor& x, const InferenceOptions& inf, const std::vector<std::string>& names) {
+std::string nms_log(Detector& net, const Tensor& x, const InferenceOptions& inf,
+                    const std::vector<std::string>& names) {
   InferenceOptions raw = inf;
   raw.nms.kind = PostNms::none;
   raw.max_detections = 1000000;
   if (raw.score_threshold < 0.05) raw.score_threshold = 0.05;  // CenterNet: only peaks worth reading
   const Detections d = net.detect(x, raw)[0];
   std::ostringstream s;
-  s << "NMS " << post_nms_name(inf.nms.kind) << " (IoU " << inf.nms.iou << "), class by class, on the "
-    << d.size() << " candidates with score > " << raw.score_threshold << " (input pixels):\n";
+  s << "NMS " << post_nms_name(inf.nms.kind) << " (IoU " << inf.nms.iou << "), class by class, on the " << d.size()
+    << " candidates with score > " << raw.score_threshold << " (input pixels):\n";
   const std::vector<double> b = d.boxes.to_vector(), sc = d.scores.to_vector(), lb = d.labels.to_vector();
   for (int64_t c = 0; c < (int64_t)names.size(); ++c) {
     std::vector<int64_t> idx;
@@ -72,7 +73,6 @@ std::string nms_log(Detector& net, const Tensor& x, const InferenceOptions& inf,
   }
   return s.str();
 }
-
 
 ExplainResult explain_scene(const LoadedModel& m, const ExplainOptions& o) {
   check(o.scene >= 0, "explain: scene must be >= 0, got ", o.scene);

@@ -17,22 +17,22 @@
 namespace dg::det {
 
 struct ExplainOptions {
-  std::string data;            // "" or "fashion-scenes": the default val scenes; else a COCO folder
+  std::string data;  // "" or "fashion-scenes": the default val scenes; else a COCO folder
   std::string preset = "small";
-  int64_t scene = 0;           // which validation image (>= 0)
+  int64_t scene = 0;  // which validation image (>= 0)
   uint64_t data_seed = 0;
-  std::string out;             // output directory (created)
+  std::string out;               // output directory (created)
   InferenceOverrides inference;  // the NMS kind / IoU of the log (score and topk are not used)
 };
 
 struct ExplainResult {
-  std::string scene_description;   // "scene 3 of fashion-scenes small val: 2 boxes"
+  std::string scene_description;  // "scene 3 of fashion-scenes small val: 2 boxes"
   struct Picture {
     std::string kind, path, summary;
-    bool own_config = false;       // the model's configuration (else the kind's CPU default)
+    bool own_config = false;  // the model's configuration (else the kind's CPU default)
   };
   std::vector<Picture> pictures;
-  std::string nms_log_path;        // "" when the model is not a Detector
+  std::string nms_log_path;  // "" when the model is not a Detector
 };
 
 // dg::Error for a scene outside the data, or data whose classes differ from the model's.

@@ -39,7 +39,8 @@ ImageDetections detect_image(const LoadedModel& m, const Tensor& image, const In
   return r;
 }
 
-nlohmann::json detections_json(const std::string& file, const Tensor& image, const Detections& d, const ModelInfo& info) {
+nlohmann::json detections_json(const std::string& file, const Tensor& image, const Detections& d,
+                               const ModelInfo& info) {
   nlohmann::json list = nlohmann::json::array();
   Tensor b = d.boxes.to(DType::f64), sc = d.scores.to(DType::f64);
   for (int64_t k = 0; k < d.scores.numel(); ++k) {

@@ -31,7 +31,7 @@ void save_model(const std::string& path, const Task& net, const ModelInfo& info)
 struct LoadedModel {
   std::shared_ptr<Task> net;  // in eval mode
   ModelInfo info;
-  std::string path;               // the file actually read
+  std::string path;  // the file actually read
 };
 
 // path: a model file, a checkpoint, or a run directory (model.safetensors, else checkpoint.safetensors).

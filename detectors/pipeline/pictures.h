@@ -12,8 +12,8 @@
 namespace dg::det {
 
 struct RunPictures {
-  std::string detections;   // RUN/detections.png (the predictions, whatever the task predicts)
-  std::string score_maps;   // RUN/heatmaps.png, "" when the model has no score maps
+  std::string detections;  // RUN/detections.png (the predictions, whatever the task predicts)
+  std::string score_maps;  // RUN/heatmaps.png, "" when the model has no score maps
 };
 
 // n scenes at most (fewer if the validation data or the report has fewer).

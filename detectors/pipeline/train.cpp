@@ -7,12 +7,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "autograd/error.h"
-#include "autograd/optim/checkpoint.h"
-#include "autograd/ops.h"
-#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
+#include "autograd/autocast.h"
+#include "autograd/error.h"
+#include "autograd/ops.h"
 #include "autograd/optim/adam.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/optim/schedule.h"
 #include "detectors/eval/coco_json.h"
 #include "detectors/pipeline/trainer.h"
@@ -30,9 +30,10 @@ json spec_to_json(const data::DatasetSpec& s) {
   json j{{"source", s.source}, {"preset", s.preset}, {"size", s.size}, {"seed", s.seed}, {"data_dir", s.data_dir}};
   if (s.scene_overridden) {
     const auto& c = s.scene;
-    j["scene"] = {{"height", c.height},         {"width", c.width},       {"min_items", c.min_items},
-                  {"max_items", c.max_items},   {"min_size", c.min_size}, {"max_size", c.max_size},
-                  {"max_iou", c.max_iou},       {"pixel_noise", c.pixel_noise}, {"tint", c.tint}};
+    j["scene"] = {
+        {"height", c.height},     {"width", c.width},       {"min_items", c.min_items}, {"max_items", c.max_items},
+        {"min_size", c.min_size}, {"max_size", c.max_size}, {"max_iou", c.max_iou},     {"pixel_noise", c.pixel_noise},
+        {"tint", c.tint}};
   }
   return j;
 }
@@ -75,9 +76,16 @@ json TrainOptions::to_json() const {
               {"amp", amp},
               {"augment", augment},
               {"augment_config",
-               {{"flip", a.flip}, {"flip_prob", a.flip_prob}, {"random_affine", a.random_affine},
-                {"scale_lo", a.scale_lo}, {"scale_hi", a.scale_hi}, {"shift", a.shift}, {"color", a.color},
-                {"brightness", a.brightness}, {"contrast", a.contrast}, {"saturation", a.saturation},
+               {{"flip", a.flip},
+                {"flip_prob", a.flip_prob},
+                {"random_affine", a.random_affine},
+                {"scale_lo", a.scale_lo},
+                {"scale_hi", a.scale_hi},
+                {"shift", a.shift},
+                {"color", a.color},
+                {"brightness", a.brightness},
+                {"contrast", a.contrast},
+                {"saturation", a.saturation},
                 {"min_box_size", a.min_box_size}}},
               {"seed", seed},
               {"log_every", log_every},

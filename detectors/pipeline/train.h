@@ -35,20 +35,19 @@
 #include "detectors/data/dataset.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/task/task.h"
-#include "detectors/pipeline/model_file.h"
 
 namespace dg::det {
 
 struct TrainOptions {
-  data::DatasetSpec train_data, val_data;   // val_data.size 0: no evaluation
+  data::DatasetSpec train_data, val_data;  // val_data.size 0: no evaluation
   // Model: the detector's CPU default for K classes (K = the dataset's classes) with these fields of
   // its config changed (detectors/task/zoo.h), e.g. {"width_mult": 0.5}.
   std::string model = "centernet";
   nlohmann::json model_options = nlohmann::json::object();
-  int64_t input_size = 0;        // square network input; 0: the dataset's image size rounded up to 32
+  int64_t input_size = 0;  // square network input; 0: the dataset's image size rounded up to 32
   // Optimisation
   int64_t batch = 32;
-  double lr = 0;                  // peak learning rate; 0: the detector's default_lr() (2e-3; RetinaNet 1e-3)
+  double lr = 0;  // peak learning rate; 0: the detector's default_lr() (2e-3; RetinaNet 1e-3)
   double weight_decay = 0;
   int64_t warmup_steps = 100;
   double final_lr_fraction = 0.0;
@@ -58,14 +57,14 @@ struct TrainOptions {
   // with amp::GradScaler, its state in the checkpoint) or "bf16" (autocast to bf16, no loss scaling).
   std::string amp = "none";
   bool augment = true;
-  data::AugmentConfig augment_config;   // out size is set to the input size
-  uint64_t seed = 0;              // model init and data order/augmentation
-  int workers = 1;                // loader threads
+  data::AugmentConfig augment_config;  // out size is set to the input size
+  uint64_t seed = 0;                   // model init and data order/augmentation
+  int workers = 1;                     // loader threads
   // Bookkeeping
-  std::string out_dir;            // required
-  int64_t log_every = 10;         // steps per metrics.jsonl train line
-  int64_t eval_every = 1;         // epochs between evaluations (0: only at the end)
-  bool plot = true;               // write loss.png
+  std::string out_dir;     // required
+  int64_t log_every = 10;  // steps per metrics.jsonl train line
+  int64_t eval_every = 1;  // epochs between evaluations (0: only at the end)
+  bool plot = true;        // write loss.png
 
   nlohmann::json to_json() const;
   static TrainOptions from_json(const nlohmann::json& j, const std::string& context);
@@ -73,22 +72,22 @@ struct TrainOptions {
 };
 
 struct StepInfo {
-  int64_t epoch = 0, epochs = 0;               // current epoch (0-based) and the planned number
-  int64_t step = 0, total_steps = 0;           // steps done (1-based after the step) / planned
+  int64_t epoch = 0, epochs = 0;      // current epoch (0-based) and the planned number
+  int64_t step = 0, total_steps = 0;  // steps done (1-based after the step) / planned
   int64_t step_in_epoch = 0, steps_in_epoch = 0;
-  int64_t images = 0;                          // images seen in total
+  int64_t images = 0;  // images seen in total
   double loss = 0, lr = 0;
-  double loss_scale = 1;                       // GradScaler's scale (--amp fp16), else 1
-  int64_t skipped_steps = 0;                   // optimizer steps skipped for inf/NaN gradients (fp16)
-  std::vector<double> parts;                   // the detector's loss parts
-  std::vector<std::string> part_names;         // their names (Task::loss_names)
-  double train_seconds = 0;                    // training time of this run so far (resumes included)
+  double loss_scale = 1;                // GradScaler's scale (--amp fp16), else 1
+  int64_t skipped_steps = 0;            // optimizer steps skipped for inf/NaN gradients (fp16)
+  std::vector<double> parts;            // the detector's loss parts
+  std::vector<std::string> part_names;  // their names (Task::loss_names)
+  double train_seconds = 0;             // training time of this run so far (resumes included)
 };
 
 struct TrainCallbacks {
-  std::function<void(const std::string&)> message;               // plan, notes, files written
+  std::function<void(const std::string&)> message;  // plan, notes, files written
   std::function<void(int64_t epoch, int64_t epochs, int64_t steps_in_epoch, int64_t first)> epoch_start;
-  std::function<void(const StepInfo&)> step;                     // after every step
+  std::function<void(const StepInfo&)> step;  // after every step
   std::function<void(int64_t epoch)> epoch_end;
   std::function<void(int64_t done, int64_t total)> eval_progress;
   std::function<void(const Evaluation&, const StepInfo&)> evaluated;
@@ -97,7 +96,7 @@ struct TrainCallbacks {
 struct TrainResult {
   int64_t steps = 0, total_steps = 0, images = 0;
   double train_seconds = 0;
-  bool interrupted = false;      // stopped by the flag: a checkpoint was written, resume continues
+  bool interrupted = false;  // stopped by the flag: a checkpoint was written, resume continues
   bool has_eval = false;
   std::shared_ptr<const Evaluation> eval;  // the last evaluation (if has_eval)
   ModelInfo info;

@@ -1,12 +1,12 @@
 #include "detectors/pipeline/train_plots.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
-#include <algorithm>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "autograd/io/image.h"
 #include "detectors/plot.h"
@@ -31,11 +31,14 @@ std::vector<std::string> write_training_plots(const std::string& run_dir, const 
   // The train lines' loss keys: "loss" (the total) and whatever parts the detector reports, in the
   // order they first appear (CenterNet's wh enters the total with weight 0.1).
   std::vector<std::pair<std::string, std::string>> train_keys = {{"loss", "total"}};
-  const std::set<std::string> bookkeeping = {"kind", "step", "epoch", "images", "train_seconds", "lr", "loss",
-                                             "loss_scale", "skipped"};
-  const std::map<std::string, std::string> labels = {
-      {"heatmap", "heatmap (focal)"}, {"wh", "wh (L1, x0.1 in total)"}, {"offset", "offset (L1)"},
-      {"cls", "classification (focal)"}, {"box", "box"}, {"ctr", "centerness (BCE)"}};
+  const std::set<std::string> bookkeeping = {"kind", "step", "epoch",      "images", "train_seconds",
+                                             "lr",   "loss", "loss_scale", "skipped"};
+  const std::map<std::string, std::string> labels = {{"heatmap", "heatmap (focal)"},
+                                                     {"wh", "wh (L1, x0.1 in total)"},
+                                                     {"offset", "offset (L1)"},
+                                                     {"cls", "classification (focal)"},
+                                                     {"box", "box"},
+                                                     {"ctr", "centerness (BCE)"}};
   std::vector<std::pair<std::string, std::string>> eval_keys;
   for (const MetricCurve& c : curves) eval_keys.push_back({c.key, c.label});
   plot::Series lr{"learning rate"};

@@ -79,8 +79,8 @@ Trainer::Trainer(const TrainOptions& given, bool resume, const TrainCallbacks& c
     : o_(given), resuming_(resume), cb_(cb), stop_(stop) {
   check(!o_.out_dir.empty(), "train: an output directory (out_dir) is required");
   const fs::path dir(o_.out_dir);
-  paths_ = {(dir / "config.json").string(), (dir / "checkpoint.safetensors").string(),
-            (dir / "metrics.jsonl").string(), (dir / "model.safetensors").string(), (dir / "eval.json").string()};
+  paths_ = {(dir / "config.json").string(), (dir / "checkpoint.safetensors").string(), (dir / "metrics.jsonl").string(),
+            (dir / "model.safetensors").string(), (dir / "eval.json").string()};
   if (resuming_) {  // a resumed run takes every setting from its config.json, but where and how fast
     check(fs::exists(paths_.checkpoint), "train (resume): ", paths_.checkpoint, " does not exist (nothing to resume)");
     TrainOptions stored = TrainOptions::from_json(eval::read_json_file(paths_.config), paths_.config);
@@ -244,8 +244,13 @@ void Trainer::record_step(const StepValues& v) {
   si_.train_seconds = train_seconds_;
   if (cb_.step) cb_.step(si_);
   if (step_ % o_.log_every != 0) return;
-  json line{{"kind", "train"}, {"step", step_},     {"epoch", epoch_ + 1},         {"images", si_.images},
-            {"train_seconds", train_seconds_},      {"lr", v.lr},                  {"loss", sums_[0] / in_sum_}};
+  json line{{"kind", "train"},
+            {"step", step_},
+            {"epoch", epoch_ + 1},
+            {"images", si_.images},
+            {"train_seconds", train_seconds_},
+            {"lr", v.lr},
+            {"loss", sums_[0] / in_sum_}};
   for (size_t k = 0; k < loss_names_.size(); ++k) line[loss_names_[k]] = sums_[k + 1] / in_sum_;
   if (scaler_->enabled()) {
     line["loss_scale"] = scaler_->scale();
@@ -343,7 +348,10 @@ void Trainer::evaluate_now(const StepInfo& si) {
   res_.has_eval = true;
   json j = res_.eval->json(info_.class_names);
   eval::write_json_file(paths_.eval, j, 2);
-  json line{{"kind", "eval"}, {"step", si.step}, {"epoch", si.epoch + 1}, {"images", si.images},
+  json line{{"kind", "eval"},
+            {"step", si.step},
+            {"epoch", si.epoch + 1},
+            {"images", si.images},
             {"train_seconds", si.train_seconds}};
   for (auto& [k, v] : j.items())
     if (!v.is_structured()) line[k] = v;  // the numbers; per-class tables stay in eval.json

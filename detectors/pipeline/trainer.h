@@ -49,10 +49,10 @@ class Trainer {
   void make_loader();
   void resume();
   void start();
-  bool run_epoch();                        // false when a stop request ended the run
+  bool run_epoch();  // false when a stop request ended the run
   StepValues step(const data::Batch& b);
   void record_step(const StepValues& v);
-  bool plan_budget();                      // true when the plan was fixed at this step
+  bool plan_budget();  // true when the plan was fixed at this step
   void end_epoch(int64_t step_at_start, double epoch_base);
   void replan_if_slow(int64_t step_at_start, double epoch_base);
   void checkpoint(int64_t epoch, int64_t step_in_epoch);

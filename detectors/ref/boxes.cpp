@@ -2,13 +2,13 @@
 // family, box losses and focal losses, under torchvision's names where torchvision has the op.
 // Every op also accepts `--attr convention=torchvision|mmdet|original` and single-field overrides
 // (`--attr pixel_offset=1`, `--attr degenerate_boxes=finite`, ...; docs/conventions.md).
-#include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
-#include "detectors/box_loss.h"
 #include "detectors/boxes.h"
+#include "autograd/ops/registry.h"
+#include "detectors/box_loss.h"
 #include "detectors/conventions.h"
 #include "detectors/focal_loss.h"
 #include "detectors/iou.h"
+#include "detectors/ref/ref_ops.h"
 
 namespace dg {
 
@@ -86,8 +86,8 @@ void register_box_ref_ops() {
   t.push_back(loss_op("generalized_box_iou_loss", generalized_box_iou_loss));
   t.push_back(loss_op("distance_box_iou_loss", distance_box_iou_loss));
   t.push_back(loss_op("complete_box_iou_loss", complete_box_iou_loss));
-  t.push_back({"iou_loss", "boxes1, boxes2", std::string("mode (linear|log; linear), reduction (none), eps (1e-7), ") + kConv,
-               "", [](OpArgs& a) {
+  t.push_back({"iou_loss", "boxes1, boxes2",
+               std::string("mode (linear|log; linear), reduction (none), eps (1e-7), ") + kConv, "", [](OpArgs& a) {
                  Conventions c = conventions(a);
                  return Outs{iou_loss(a.in("boxes1"), a.in("boxes2"), parse_iou_loss_mode(a.s("mode", "linear")),
                                       reduction(a, "none"), a.f("eps", 1e-7), c)};
@@ -98,8 +98,8 @@ void register_box_ref_ops() {
                  return Outs{sigmoid_focal_loss(a.in("inputs"), a.in("targets"), a.f("alpha", 0.25), a.f("gamma", 2.0),
                                                 reduction(a, "none"))};
                }});
-  t.push_back({"centernet_focal_loss", "input, target (heatmap)",
-               "logits (true), alpha (2), beta (4)", "target", [](OpArgs& a) {
+  t.push_back({"centernet_focal_loss", "input, target (heatmap)", "logits (true), alpha (2), beta (4)", "target",
+               [](OpArgs& a) {
                  return Outs{centernet_focal_loss(a.in("input"), a.in("target"), a.b("logits", true), a.f("alpha", 2.0),
                                                   a.f("beta", 4.0))};
                }});

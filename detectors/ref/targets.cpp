@@ -13,14 +13,14 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
-#include "detectors/conventions.h"
-#include "detectors/fcos/targets.h"
-#include "detectors/centernet/targets.h"
-#include "detectors/nms.h"
 #include "detectors/anchors.h"
 #include "detectors/box_coder.h"
+#include "detectors/centernet/targets.h"
+#include "detectors/conventions.h"
+#include "detectors/fcos/targets.h"
 #include "detectors/matcher.h"
+#include "detectors/nms.h"
+#include "detectors/ref/ref_ops.h"
 
 namespace dg {
 
@@ -66,7 +66,8 @@ std::vector<double> doubles(OpArgs& a, const std::string& op, const std::string&
 }
 
 // "H,W" -> (H, W); one number means a square.
-std::pair<int64_t, int64_t> hw(OpArgs& a, const std::string& op, const std::string& key, std::pair<int64_t, int64_t> dflt) {
+std::pair<int64_t, int64_t> hw(OpArgs& a, const std::string& op, const std::string& key,
+                               std::pair<int64_t, int64_t> dflt) {
   std::vector<int64_t> v = a.ints(key);
   if (v.empty()) return dflt;
   check(v.size() <= 2, op, ": attribute ", key, " must be H,W (or one number), got ", v.size(), " numbers");
@@ -109,15 +110,17 @@ Outs with_explain(Outs outs, const std::vector<NmsEvent>* events, DType dt) {
 
 // The NMS family: nms, batched_nms, soft_nms, diou_nms.
 void add_nms_ops(std::vector<OpSpec>& t) {
-  t.push_back({"nms", "boxes, scores", "iou_threshold, explain (false), convention (torchvision), nms_suppress_on_equal, pixel_offset", "boxes,scores",
-               [](OpArgs& a) {
+  t.push_back({"nms", "boxes, scores",
+               "iou_threshold, explain (false), convention (torchvision), nms_suppress_on_equal, pixel_offset",
+               "boxes,scores", [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  std::vector<NmsEvent> ev;
                  std::vector<NmsEvent>* ex = explain_of(a, ev);
                  Tensor keep = nms(a.in("boxes"), a.in("scores"), a.f("iou_threshold"), c, ex);
                  return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
-  t.push_back({"batched_nms", "boxes, scores, idxs", "iou_threshold, explain (false), convention, nms_suppress_on_equal, pixel_offset", "boxes,scores",
+  t.push_back({"batched_nms", "boxes, scores, idxs",
+               "iou_threshold, explain (false), convention, nms_suppress_on_equal, pixel_offset", "boxes,scores",
                [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  std::vector<NmsEvent> ev;
@@ -125,22 +128,24 @@ void add_nms_ops(std::vector<OpSpec>& t) {
                  Tensor keep = batched_nms(a.in("boxes"), a.in("scores"), a.in("idxs"), a.f("iou_threshold"), c, ex);
                  return with_explain({keep}, ex, a.in("boxes").dtype());
                }});
-  t.push_back({"soft_nms", "boxes, scores",
-               "method (linear), sigma (0.5), iou_threshold (0.3), score_threshold (0.001), explain (false), convention; "
-               "out0 indices, out1 scores",
-               "boxes,scores", [](OpArgs& a) {
-                 Conventions c = conv_of(a);
-                 SoftNmsOptions o;
-                 o.method = soft_nms_method_from_name(a.s("method", "linear"));
-                 o.sigma = a.f("sigma", o.sigma);
-                 o.iou_threshold = a.f("iou_threshold", o.iou_threshold);
-                 o.score_threshold = a.f("score_threshold", o.score_threshold);
-                 std::vector<NmsEvent> ev;
-                 std::vector<NmsEvent>* ex = explain_of(a, ev);
-                 SoftNmsResult r = soft_nms(a.in("boxes"), a.in("scores"), o, c, ex);
-                 return with_explain({r.indices, r.scores}, ex, a.in("boxes").dtype());
-               }});
-  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), explain (false), convention", "boxes,scores", [](OpArgs& a) {
+  t.push_back(
+      {"soft_nms", "boxes, scores",
+       "method (linear), sigma (0.5), iou_threshold (0.3), score_threshold (0.001), explain (false), convention; "
+       "out0 indices, out1 scores",
+       "boxes,scores", [](OpArgs& a) {
+         Conventions c = conv_of(a);
+         SoftNmsOptions o;
+         o.method = soft_nms_method_from_name(a.s("method", "linear"));
+         o.sigma = a.f("sigma", o.sigma);
+         o.iou_threshold = a.f("iou_threshold", o.iou_threshold);
+         o.score_threshold = a.f("score_threshold", o.score_threshold);
+         std::vector<NmsEvent> ev;
+         std::vector<NmsEvent>* ex = explain_of(a, ev);
+         SoftNmsResult r = soft_nms(a.in("boxes"), a.in("scores"), o, c, ex);
+         return with_explain({r.indices, r.scores}, ex, a.in("boxes").dtype());
+       }});
+  t.push_back({"diou_nms", "boxes, scores", "iou_threshold, beta (1.0), explain (false), convention", "boxes,scores",
+               [](OpArgs& a) {
                  Conventions c = conv_of(a);
                  std::vector<NmsEvent> ev;
                  std::vector<NmsEvent>* ex = explain_of(a, ev);
@@ -166,14 +171,15 @@ void add_point_target_ops(std::vector<OpSpec>& t) {
                    r[(size_t)k] = gaussian_radius(s.at(2 * k), s.at(2 * k + 1), o, code);
                  return Outs{from_vector(r, {s.size(0)}, s.dtype())};
                }});
-  t.push_back({"draw_gaussian", "heatmap ([H,W] or [C,H,W])", "center (x,y), radius, channel (0)", "heatmap", [](OpArgs& a) {
-                 conv_of(a);
-                 Tensor h = a.in("heatmap").contiguous_copy_no_grad();
-                 std::vector<int64_t> ctr = a.ints("center");
-                 check(ctr.size() == 2, "draw_gaussian: center must be x,y, got ", ctr.size(), " numbers");
-                 draw_gaussian(h, a.i("channel", 0), ctr[0], ctr[1], a.i("radius"));
-                 return Outs{h};
-               }});
+  t.push_back(
+      {"draw_gaussian", "heatmap ([H,W] or [C,H,W])", "center (x,y), radius, channel (0)", "heatmap", [](OpArgs& a) {
+         conv_of(a);
+         Tensor h = a.in("heatmap").contiguous_copy_no_grad();
+         std::vector<int64_t> ctr = a.ints("center");
+         check(ctr.size() == 2, "draw_gaussian: center must be x,y, got ", ctr.size(), " numbers");
+         draw_gaussian(h, a.i("channel", 0), ctr[0], ctr[1], a.i("radius"));
+         return Outs{h};
+       }});
   t.push_back({"centernet_targets", "boxes, labels",
                "num_classes, output_size (H,W), stride (4), max_objs (128), min_overlap (0.7), gaussian_radius_code "
                "(true); out0 heatmap, out1 wh, out2 offset, out3 indices, out4 mask",

@@ -15,7 +15,7 @@ namespace {
 
 struct Candidate {
   double score;
-  int64_t flat;    // (anchor within the level) * K + class: torchvision's flattened index
+  int64_t flat;  // (anchor within the level) * K + class: torchvision's flattened index
   int64_t level;
 };
 
@@ -98,8 +98,8 @@ std::vector<det::Detections> retinanet_decode(const std::vector<Tensor>& cls, co
     check(c.dim() == 4 && b.dim() == 4 && c.dtype() == dt && b.dtype() == dt && c.size(1) % K == 0 &&
               b.size(1) % 4 == 0 && c.size(1) / K == b.size(1) / 4 && c.size(0) == cls[0].size(0) &&
               b.size(0) == c.size(0) && b.size(2) == c.size(2) && b.size(3) == c.size(3),
-          op, ": level ", l, ": cls ", shape_text(c.shape()), " and box ", shape_text(b.shape()),
-          " must be [N, A*", K, ", H, W] and [N, A*4, H, W] of one dtype");
+          op, ": level ", l, ": cls ", shape_text(c.shape()), " and box ", shape_text(b.shape()), " must be [N, A*", K,
+          ", H, W] and [N, A*4, H, W] of one dtype");
     level_offset.push_back(total);
     total += c.size(2) * c.size(3) * (c.size(1) / K);
   }
@@ -115,9 +115,10 @@ std::vector<det::Detections> retinanet_decode(const std::vector<Tensor>& cls, co
   for (int64_t n = 0; n < N; ++n) {
     try {
       NoGradGuard ng;
-      out[(size_t)n] = dt == DType::f32
-                           ? decode_image<float>(n, cls, box, an, level_offset, K, image_h, image_w, opt, coder, anchors.dtype())
-                           : decode_image<double>(n, cls, box, an, level_offset, K, image_h, image_w, opt, coder, anchors.dtype());
+      out[(size_t)n] = dt == DType::f32 ? decode_image<float>(n, cls, box, an, level_offset, K, image_h, image_w, opt,
+                                                              coder, anchors.dtype())
+                                        : decode_image<double>(n, cls, box, an, level_offset, K, image_h, image_w, opt,
+                                                               coder, anchors.dtype());
     } catch (...) {
 #pragma omp critical(retinanet_decode_error)
       if (!error) error = std::current_exception();

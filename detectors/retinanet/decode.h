@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "detectors/box_coder.h"
 #include "detectors/detections.h"
 #include "detectors/task/detector.h"
-#include "detectors/box_coder.h"
 
 namespace dg::retinanet {
 

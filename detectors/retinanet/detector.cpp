@@ -37,11 +37,10 @@ std::string number_text(double v) {
 std::string RetinaNetDetector::describe() const {
   const std::string bb = cfg.backbone == "resnet18" ? "ResNet-18 x" + number_text(cfg.width_mult)
                                                     : nn::backbone_text(cfg.backbone, cfg.width_mult);
-  return "RetinaNet, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" +
-         std::to_string(cfg.last_level) + " x" + std::to_string(cfg.fpn_channels) + ", head " +
-         std::to_string(cfg.head_depth) + " x " + std::to_string(cfg.fpn_channels) +
-         (cfg.head_norm == "gn" ? " GN" : "") + ", " + std::to_string(cfg.anchors_per_location()) + " anchors, " +
-         det::with_commas(num_parameters()) + " parameters";
+  return "RetinaNet, " + bb + " + FPN P" + std::to_string(cfg.first_level) + "-P" + std::to_string(cfg.last_level) +
+         " x" + std::to_string(cfg.fpn_channels) + ", head " + std::to_string(cfg.head_depth) + " x " +
+         std::to_string(cfg.fpn_channels) + (cfg.head_norm == "gn" ? " GN" : "") + ", " +
+         std::to_string(cfg.anchors_per_location()) + " anchors, " + det::with_commas(num_parameters()) + " parameters";
 }
 
 RetinaNetOutput RetinaNetDetector::forward_heads(const Tensor& x) {
@@ -49,7 +48,7 @@ RetinaNetOutput RetinaNetDetector::forward_heads(const Tensor& x) {
             x.size(3) > 0,
         "retinanet: expected input [N, 3, H, W] with H, W positive multiples of 32, got ",
         x.defined() ? shape_str(x.shape()) : "undefined");
-  const std::vector<Tensor> p = trunk.forward(x);   // P_first..P_last
+  const std::vector<Tensor> p = trunk.forward(x);  // P_first..P_last
   RetinaNetOutput out;
   for (const Tensor& level : p) {
     out.cls.push_back((*head->classification_head)(level));
@@ -70,8 +69,8 @@ AnchorSet RetinaNetDetector::anchors(int64_t image_h, int64_t image_w) {
 
 std::vector<AnchorMatch> RetinaNetDetector::matched_anchors(const Tensor& boxes, int64_t image_h, int64_t image_w) {
   const AnchorSet s = anchors(image_h, image_w);
-  return retinanet_positive_anchors(s.anchors, s.level_sizes, cfg.levels(), boxes.to(DType::f32),
-                                    cfg.matcher_options(), cfg.conventions());
+  return retinanet_positive_anchors(s.anchors, s.level_sizes, cfg.levels(), boxes.to(DType::f32), cfg.matcher_options(),
+                                    cfg.conventions());
 }
 
 det::LossReport RetinaNetDetector::loss(const data::Batch& batch) {
@@ -82,8 +81,8 @@ det::LossReport RetinaNetDetector::loss(const data::Batch& batch) {
   check((int64_t)batch.boxes.size() == N && (int64_t)batch.labels.size() == N, "retinanet: batch of ", N,
         " images has ", batch.boxes.size(), " box lists and ", batch.labels.size(), " label lists");
   const RetinaNetOutput out = widen(forward_heads(x));
-  const Tensor cls = flatten_head_outputs(out.cls, K);   // [N, A, K]
-  const Tensor box = flatten_head_outputs(out.box, 4);   // [N, A, 4]
+  const Tensor cls = flatten_head_outputs(out.cls, K);  // [N, A, K]
+  const Tensor box = flatten_head_outputs(out.box, 4);  // [N, A, 4]
   const AnchorSet s = anchors(x.size(2), x.size(3));
   check(s.anchors.size(0) == cls.size(1), "retinanet: ", s.anchors.size(0), " anchors for ", cls.size(1),
         " head outputs at input ", shape_str(x.shape()));
@@ -97,8 +96,8 @@ det::LossReport RetinaNetDetector::loss(const data::Batch& batch) {
     boxes.push_back(from_vector(v, {(int64_t)bn.size(), 4}, DType::f32));
     labels.emplace_back(ln.begin(), ln.end());
   }
-  const RetinaNetTargets t =
-      retinanet_targets(s.anchors, boxes, labels, K, cfg.matcher_options(), cfg.coder_options(), cfg.conventions());
+  const RetinaNetTargets t = retinanet_targets(s.anchors, boxes, labels, K, cfg.matcher_options(), cfg.coder_options(),
+                                               cfg.conventions());
   const RetinaNetLoss l = retinanet_loss(cls, box, t, cfg);
   return {l.total, {{"cls", l.cls}, {"box", l.box}}};
 }

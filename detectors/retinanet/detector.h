@@ -14,17 +14,17 @@
 #include <mutex>
 #include <utility>
 
-#include "detectors/task/detector.h"
 #include "detectors/retinanet/loss.h"
 #include "detectors/retinanet/model.h"
+#include "detectors/task/detector.h"
 #include "layers/fpn.h"
 #include "layers/resnet.h"
 
 namespace dg::retinanet {
 
 struct RetinaNetOutput {
-  std::vector<Tensor> cls;   // per level [N, A*K, H_l, W_l] logits
-  std::vector<Tensor> box;   // per level [N, A*4, H_l, W_l] deltas
+  std::vector<Tensor> cls;  // per level [N, A*K, H_l, W_l] logits
+  std::vector<Tensor> box;  // per level [N, A*4, H_l, W_l] deltas
 };
 
 // The anchors of one input size: [sum_l H_l W_l A, 4] f32 (anchors.h), and each level's count.
@@ -62,7 +62,7 @@ class RetinaNetDetector : public det::Detector {
   std::vector<AnchorMatch> matched_anchors(const Tensor& boxes, int64_t image_h, int64_t image_w);
 
   RetinaNetConfig cfg;
-  nn::Trunk trunk;                        // backbone + FPN, registered as "backbone" and "fpn"
+  nn::Trunk trunk;  // backbone + FPN, registered as "backbone" and "fpn"
   std::shared_ptr<RetinaNetHead> head;
 
  private:

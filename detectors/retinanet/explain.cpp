@@ -24,7 +24,8 @@ det::TargetExplanation RetinaNetDetector::explain_targets(const data::Augmented&
     for (const auto& x : m) {
       if (x.level != level) continue;
       ++n;
-      draw_box(pic, x.box[0] * k, x.box[1] * k, x.box[2] * k, x.box[3] * k, class_color(a.scene.labels[(size_t)x.gt]), 1);
+      draw_box(pic, x.box[0] * k, x.box[1] * k, x.box[2] * k, x.box[3] * k, class_color(a.scene.labels[(size_t)x.gt]),
+               1);
     }
     std::ostringstream cap;
     cap << "P" << level << ": " << n << " anchors";

@@ -35,8 +35,8 @@ Tensor flatten_head_outputs(const std::vector<Tensor>& per_level, int64_t C) {
 // e = exp(-|z|) serves s(z), s(-z) and softplus(z) = max(z, 0) + log1p(e) without overflow.
 namespace {
 template <class T>
-void focal_sum_kernel(const T* x, const int64_t* lab, int64_t N, int64_t A, int64_t K, const double* w,
-                      double alpha, double gamma, double* sums, T* dx) {
+void focal_sum_kernel(const T* x, const int64_t* lab, int64_t N, int64_t A, int64_t K, const double* w, double alpha,
+                      double gamma, double* sums, T* dx) {
   const T g = T(gamma);
   const bool g2 = gamma == 2.0;
   const T w_pos = alpha < 0 ? T(1) : T(alpha), w_neg = alpha < 0 ? T(1) : T(1 - alpha);
@@ -57,9 +57,9 @@ void focal_sum_kernel(const T* x, const int64_t* lab, int64_t N, int64_t A, int6
         const bool positive = k == y;
         const T z = positive ? -xr[k] : xr[k];
         const T e = std::exp(-std::abs(z));
-        const T s = z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);       // s(z)
-        const T s_neg = z >= 0 ? e / (T(1) + e) : T(1) / (T(1) + e);   // s(-z) = 1 - s(z), accurately
-        const T sp = std::max(z, T(0)) + std::log1p(e);                // softplus(z)
+        const T s = z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e);      // s(z)
+        const T s_neg = z >= 0 ? e / (T(1) + e) : T(1) / (T(1) + e);  // s(-z) = 1 - s(z), accurately
+        const T sp = std::max(z, T(0)) + std::log1p(e);               // softplus(z)
         const T sg = g2 ? s * s : (gamma == 0 ? T(1) : std::pow(s, g));
         const T wy = positive ? w_pos : w_neg;
         s_row += double(wy * sg * sp);
@@ -89,8 +89,8 @@ Tensor retinanet_focal_sum(const Tensor& logits, const Tensor& labels, const std
   const int64_t* lab = labels.data<int64_t>();
   for (int64_t i = 0; i < N * A; ++i)
     check(lab[i] == kMatchIgnore || lab[i] == kMatchBackground || (lab[i] >= 0 && lab[i] < K), op, ": label ", lab[i],
-          " at image ", i / std::max<int64_t>(A, 1), ", anchor ", i % std::max<int64_t>(A, 1),
-          " is not a class 0..", K - 1, ", background (-1) or ignore (-2)");
+          " at image ", i / std::max<int64_t>(A, 1), ", anchor ", i % std::max<int64_t>(A, 1), " is not a class 0..",
+          K - 1, ", background (-1) or ignore (-2)");
   const bool grad = needs_grad({&logits});
   Tensor dx = grad ? Tensor::empty(logits.shape(), logits.dtype()) : Tensor();
   std::vector<double> sums((size_t)N, 0.0);
@@ -139,10 +139,10 @@ RetinaNetLoss retinanet_loss(const Tensor& cls_logits, const Tensor& box_deltas,
     out.box = mul(sum(box_deltas), 0.0);
   } else {
     // Gather the positives' predictions with one index_select, then one weighted sum.
-    Tensor pred = index_select(reshape(box_deltas, {N * A, 4}), 0, t.positives);   // [P, 4]
+    Tensor pred = index_select(reshape(box_deltas, {N * A, 4}), 0, t.positives);  // [P, 4]
     Tensor target = t.box_targets.to(box_deltas.dtype()).detach();
     Tensor per = cfg.box_loss == "smooth_l1" ? box_smooth_l1_loss(pred, target, cfg.box_loss_beta)
-                                             : box_l1_loss(pred, target);      // [P]
+                                             : box_l1_loss(pred, target);  // [P]
     std::vector<double> wp((size_t)P);
     const int64_t* pi = t.positives.data<int64_t>();
     for (int64_t p = 0; p < P; ++p) wp[(size_t)p] = w[(size_t)(pi[p] / A)];

@@ -34,7 +34,7 @@ Tensor retinanet_focal_sum(const Tensor& logits, const Tensor& labels, const std
                            double alpha = 0.25, double gamma = 2.0);
 
 struct RetinaNetLoss {
-  Tensor total, cls, box;   // scalars; total = cls + box, differentiable w.r.t. both head outputs
+  Tensor total, cls, box;  // scalars; total = cls + box, differentiable w.r.t. both head outputs
 };
 
 // The loss above from the flattened head outputs and the targets; cfg gives the focal constants,

@@ -6,11 +6,11 @@
 #include <cmath>
 
 #include "autograd/error.h"
-#include "layers/resnet.h"
 #include "detectors/task/detector.h"
 #include "layers/activation.h"
 #include "layers/init.h"
 #include "layers/norm.h"
+#include "layers/resnet.h"
 
 namespace dg::retinanet {
 
@@ -179,7 +179,8 @@ AnchorOptions RetinaNetConfig::anchor_options(int64_t image_h, int64_t image_w) 
   o.image_w = image_w;
   o.strides = strides();
   for (int64_t s : o.strides) o.sizes.push_back(anchor_size * double(s));
-  for (int64_t i = 0; i < scales_per_octave; ++i) o.scales.push_back(std::pow(2.0, double(i) / double(scales_per_octave)));
+  for (int64_t i = 0; i < scales_per_octave; ++i)
+    o.scales.push_back(std::pow(2.0, double(i) / double(scales_per_octave)));
   o.ratios = anchor_ratios;
   o.anchor_round = anchor_round;
   return o;
@@ -203,8 +204,8 @@ BoxCoderOptions RetinaNetConfig::coder_options() const {
 
 // ---- head -----------------------------------------------------------------------------------------
 
-RetinaNetBranch::RetinaNetBranch(const RetinaNetConfig& cfg, int64_t out, const std::string& out_name,
-                                 double out_bias, Generator& gen)
+RetinaNetBranch::RetinaNetBranch(const RetinaNetConfig& cfg, int64_t out, const std::string& out_name, double out_bias,
+                                 Generator& gen)
     : Module("RetinaNetBranch") {
   const int64_t F = cfg.fpn_channels;
   const bool gn = cfg.head_norm == "gn";
@@ -233,12 +234,13 @@ RetinaNetHead::RetinaNetHead(const RetinaNetConfig& cfg, Generator& gen) : Modul
   const double cls_bias = -std::log((1.0 - cfg.prior) / cfg.prior);
   classification_head = register_module(
       "classification_head", std::make_shared<RetinaNetBranch>(cfg, A * cfg.num_classes, "cls_logits", cls_bias, gen));
-  regression_head =
-      register_module("regression_head", std::make_shared<RetinaNetBranch>(cfg, A * 4, "bbox_reg", 0.0, gen));
+  regression_head = register_module("regression_head",
+                                    std::make_shared<RetinaNetBranch>(cfg, A * 4, "bbox_reg", 0.0, gen));
 }
 
 int64_t retinanet_num_parameters(const RetinaNetConfig& cfg) {
-  check(cfg.backbone == "resnet18", "retinanet_num_parameters: the formula counts a resnet18 trunk, got ", cfg.backbone);
+  check(cfg.backbone == "resnet18", "retinanet_num_parameters: the formula counts a resnet18 trunk, got ",
+        cfg.backbone);
   const std::vector<int64_t> w = nn::resnet_widths(cfg.width_mult);
   int64_t n = nn::resnet18_backbone_parameters(cfg.width_mult);  // layers/resnet.h
   // FPN over C_first..C5: 1x1 laterals and 3x3 outputs, plus P6/P7 (layers/fpn.h)

@@ -31,9 +31,9 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/generator.h"
-#include "detectors/conventions.h"
 #include "detectors/anchors.h"
 #include "detectors/box_coder.h"
+#include "detectors/conventions.h"
 #include "detectors/matcher.h"
 #include "layers/conv.h"
 #include "layers/sequential.h"
@@ -46,36 +46,36 @@ namespace dg::retinanet {
 struct RetinaNetConfig {
   int64_t num_classes = 80;
   // ---- network ----
-  std::string backbone = "resnet18";    // any make_backbone name (layers/backbone.h); NOTE [ Default backbone key ]
-  double width_mult = 1.0;              // ResNet widths 64..512 times this (resnet18/34 only)
-  int64_t first_level = 3;              // FPN levels P_first..P_last; first in 2..5
-  int64_t last_level = 7;               // 5, or 7 = P6/P7 from P5 (3x3/2 convs, ReLU before P7)
+  std::string backbone = "resnet18";  // any make_backbone name (layers/backbone.h); NOTE [ Default backbone key ]
+  double width_mult = 1.0;            // ResNet widths 64..512 times this (resnet18/34 only)
+  int64_t first_level = 3;            // FPN levels P_first..P_last; first in 2..5
+  int64_t last_level = 7;             // 5, or 7 = P6/P7 from P5 (3x3/2 convs, ReLU before P7)
   int64_t fpn_channels = 256;
-  int64_t head_depth = 4;               // tower convs per branch
-  std::string head_norm = "none";       // "none" (v1: conv + ReLU) | "gn" (v2: conv, GroupNorm, ReLU)
-  int64_t head_gn_groups = 32;          // GroupNorm groups ("gn"); must divide fpn_channels
-  double head_init_std = 0.01;          // N(0, std) head conv weights
-  double prior = 0.01;                  // class-logit bias -log((1 - prior) / prior)
+  int64_t head_depth = 4;          // tower convs per branch
+  std::string head_norm = "none";  // "none" (v1: conv + ReLU) | "gn" (v2: conv, GroupNorm, ReLU)
+  int64_t head_gn_groups = 32;     // GroupNorm groups ("gn"); must divide fpn_channels
+  double head_init_std = 0.01;     // N(0, std) head conv weights
+  double prior = 0.01;             // class-logit bias -log((1 - prior) / prior)
   // ---- anchors ----
-  double anchor_size = 4.0;             // base size per level = anchor_size * stride (32 on P3)
-  int64_t scales_per_octave = 3;        // scales 2^(i / n), i = 0..n-1
+  double anchor_size = 4.0;                             // base size per level = anchor_size * stride (32 on P3)
+  int64_t scales_per_octave = 3;                        // scales 2^(i / n), i = 0..n-1
   std::vector<double> anchor_ratios = {0.5, 1.0, 2.0};  // h / w
-  bool anchor_round = true;             // torchvision: sizes truncated, corners rounded (AnchorOptions)
+  bool anchor_round = true;                             // torchvision: sizes truncated, corners rounded (AnchorOptions)
   // ---- matching and box coding ----
-  double fg_iou = 0.5, bg_iou = 0.4;    // IoU >= fg positive, < bg background, in between ignored
+  double fg_iou = 0.5, bg_iou = 0.4;  // IoU >= fg positive, < bg background, in between ignored
   bool allow_low_quality = true;
-  std::vector<double> coder_weights = {1.0, 1.0, 1.0, 1.0};   // wx, wy, ww, wh
+  std::vector<double> coder_weights = {1.0, 1.0, 1.0, 1.0};  // wx, wy, ww, wh
   // ---- loss ----
-  double focal_alpha = 0.25;            // < 0: no alpha_t factor
+  double focal_alpha = 0.25;  // < 0: no alpha_t factor
   double focal_gamma = 2.0;
   std::string focal_normalizer = "per_image";  // "per_image" (torchvision) | "batch_fg" (Detectron)
-  std::string box_loss = "l1";          // "l1" (torchvision, mmdet) | "smooth_l1"
-  double box_loss_beta = 0.1;           // smooth_l1 only (detectron2 0.1, Detectron 0.11); 0 = L1
+  std::string box_loss = "l1";                 // "l1" (torchvision, mmdet) | "smooth_l1"
+  double box_loss_beta = 0.1;                  // smooth_l1 only (detectron2 0.1, Detectron 0.11); 0 = L1
   // ---- inference (default_inference) ----
   double score_threshold = 0.05;
-  int64_t topk_candidates = 1000;       // per level
-  double nms_threshold = 0.5;           // class-wise hard NMS
-  int64_t detections_per_image = 100;   // torchvision keeps 300
+  int64_t topk_candidates = 1000;      // per level
+  double nms_threshold = 0.5;          // class-wise hard NMS
+  int64_t detections_per_image = 100;  // torchvision keeps 300
 
   // The CPU network: ResNet-18 x0.25, FPN P3-P5 x64, head 4 x 64.
   static RetinaNetConfig cpu(int64_t num_classes);
@@ -86,13 +86,13 @@ struct RetinaNetConfig {
   // The inverse of to_json: every key must be known and of the right JSON type; missing keys keep
   // the cpu(num_classes) defaults ("num_classes" is required). Validates the result.
   static RetinaNetConfig from_json(const nlohmann::json& j);
-  void validate() const;                // dg::Error "retinanet: ..." for a bad field
+  void validate() const;  // dg::Error "retinanet: ..." for a bad field
 
-  std::vector<int64_t> levels() const;  // first_level..last_level
-  std::vector<int64_t> strides() const; // 2^level
+  std::vector<int64_t> levels() const;   // first_level..last_level
+  std::vector<int64_t> strides() const;  // 2^level
   int64_t anchors_per_location() const { return (int64_t)anchor_ratios.size() * scales_per_octave; }
   AnchorOptions anchor_options(int64_t image_h, int64_t image_w) const;
-  Conventions conventions() const;      // the box family (matching IoU): the torchvision preset
+  Conventions conventions() const;  // the box family (matching IoU): the torchvision preset
   MatcherOptions matcher_options() const;
   BoxCoderOptions coder_options() const;
 };
@@ -103,7 +103,7 @@ class RetinaNetBranch : public nn::Module {
  public:
   RetinaNetBranch(const RetinaNetConfig& cfg, int64_t out, const std::string& out_name, double out_bias,
                   Generator& gen);
-  Tensor forward(const Tensor& x) override;   // [N, F, h, w] -> [N, out, h, w]
+  Tensor forward(const Tensor& x) override;  // [N, F, h, w] -> [N, out, h, w]
   std::shared_ptr<nn::Sequential> conv;
   std::shared_ptr<nn::Conv2d> last;
 };

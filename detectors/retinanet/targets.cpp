@@ -13,13 +13,13 @@ namespace {
 
 // An image's usable boxes: rows of `boxes` with w, h > 0, and their indices in `boxes`.
 struct ValidBoxes {
-  std::vector<double> coords;   // 4 per kept box
-  std::vector<int64_t> index;   // row in the caller's list
+  std::vector<double> coords;  // 4 per kept box
+  std::vector<int64_t> index;  // row in the caller's list
 };
 
 ValidBoxes valid_boxes(const char* op, int64_t n, const Tensor& boxes) {
-  check(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes of image ", n,
-        " must be [G,4], got ", boxes.defined() ? shape_str(boxes.shape()) : "undefined");
+  check(boxes.defined() && boxes.dim() == 2 && boxes.size(1) == 4, op, ": boxes of image ", n, " must be [G,4], got ",
+        boxes.defined() ? shape_str(boxes.shape()) : "undefined");
   const std::vector<double> b = boxes.to_vector();
   ValidBoxes v;
   for (int64_t g = 0; g < boxes.size(0); ++g) {
@@ -27,7 +27,7 @@ ValidBoxes valid_boxes(const char* op, int64_t n, const Tensor& boxes) {
     for (int j = 0; j < 4; ++j)
       check(std::isfinite(r[j]), op, ": box ", g, " of image ", n, " has a non-finite coordinate (", r[0], ", ", r[1],
             ", ", r[2], ", ", r[3], ")");
-    if (!(r[2] > r[0] && r[3] > r[1])) continue;   // zero width or height: no anchor can match it
+    if (!(r[2] > r[0] && r[3] > r[1])) continue;  // zero width or height: no anchor can match it
     v.coords.insert(v.coords.end(), r, r + 4);
     v.index.push_back(g);
   }
@@ -94,7 +94,8 @@ std::vector<AnchorMatch> retinanet_positive_anchors(const Tensor& anchors, const
                                                     const std::vector<int64_t>& levels, const Tensor& boxes,
                                                     const MatcherOptions& match, const Conventions& conv) {
   const char* op = "retinanet_positive_anchors";
-  check(level_sizes.size() == levels.size(), op, ": ", level_sizes.size(), " level sizes for ", levels.size(), " levels");
+  check(level_sizes.size() == levels.size(), op, ": ", level_sizes.size(), " level sizes for ", levels.size(),
+        " levels");
   int64_t total = 0;
   for (int64_t s : level_sizes) total += s;
   check(anchors.defined() && anchors.dim() == 2 && anchors.size(0) == total, op, ": anchors ",

@@ -34,11 +34,11 @@ RetinaNetTargets retinanet_targets(const Tensor& anchors, const std::vector<Tens
 
 // For `detgrad detect --explain`: the positive anchors of one image, in anchor order.
 struct AnchorMatch {
-  int64_t anchor = 0;              // index into the anchors of all levels
-  int64_t level = 0;               // FPN level (3 = P3)
-  std::array<double, 4> box{};     // the anchor, x1,y1,x2,y2 in input pixels
-  int64_t gt = 0;                  // index of the matched box in the image's box list
-  double iou = 0;                  // IoU of the anchor with that box
+  int64_t anchor = 0;           // index into the anchors of all levels
+  int64_t level = 0;            // FPN level (3 = P3)
+  std::array<double, 4> box{};  // the anchor, x1,y1,x2,y2 in input pixels
+  int64_t gt = 0;               // index of the matched box in the image's box list
+  double iou = 0;               // IoU of the anchor with that box
 };
 // level_sizes: anchors per level (retinanet_anchors' output), levels: their FPN levels.
 std::vector<AnchorMatch> retinanet_positive_anchors(const Tensor& anchors, const std::vector<int64_t>& level_sizes,

@@ -13,11 +13,11 @@
 namespace dg::det {
 
 struct ModelInfo {
-  std::string kind;                       // the detector (detectors/task/zoo.h)
-  nlohmann::json config;                  // its config_json()
-  std::vector<std::string> class_names;   // by label; size == number of classes
-  std::vector<int64_t> category_ids;      // COCO id of each label (default label + 1)
-  int64_t input_height = 0, input_width = 0;  // the network input size it was trained at
+  std::string kind;                                                       // the detector (detectors/task/zoo.h)
+  nlohmann::json config;                                                  // its config_json()
+  std::vector<std::string> class_names;                                   // by label; size == number of classes
+  std::vector<int64_t> category_ids;                                      // COCO id of each label (default label + 1)
+  int64_t input_height = 0, input_width = 0;                              // the network input size it was trained at
   std::array<float, 3> mean{0.5f, 0.5f, 0.5f}, std{0.25f, 0.25f, 0.25f};  // x = (u8/255 - mean) / std
 
   int64_t num_classes() const { return (int64_t)class_names.size(); }

@@ -32,21 +32,21 @@
 namespace dg::det {
 
 struct LossReport {
-  Tensor total;                                      // scalar, differentiable
-  std::vector<std::pair<std::string, Tensor>> parts; // the weighted terms, names as loss_names()
+  Tensor total;                                       // scalar, differentiable
+  std::vector<std::pair<std::string, Tensor>> parts;  // the weighted terms, names as loss_names()
 };
 
 // One picture of how a model assigns its training targets on a scene, and a one-line summary
 // ("FCOS positives (...): P3 12/144 ..."). An undefined picture: the model has nothing to show.
 struct TargetExplanation {
-  Tensor picture;       // u8 [H, W, 3]
+  Tensor picture;  // u8 [H, W, 3]
   std::string summary;
 };
 
 struct EvalOptions {
   int64_t batch = 32;
-  int workers = 1;              // loader threads preparing the images
-  int64_t max_images = 0;       // evaluate only the first n scenes (0: all)
+  int workers = 1;         // loader threads preparing the images
+  int64_t max_images = 0;  // evaluate only the first n scenes (0: all)
 };
 
 // A metric drawn against images seen in RUN/map.png: its key in Evaluation::json() and its label.
@@ -78,10 +78,10 @@ class Evaluation {
 class Task : public nn::Module {
  public:
   using nn::Module::Module;
-  virtual std::string kind() const = 0;                 // "centernet" | "fcos" | "retinanet" | ...
+  virtual std::string kind() const = 0;  // "centernet" | "fcos" | "retinanet" | ...
   virtual int64_t num_classes() const = 0;
-  virtual nlohmann::json config_json() const = 0;       // includes "num_classes"
-  virtual std::string describe() const = 0;             // one line: "FCOS, ResNet-18 x0.25 + FPN P3-P5 x64, ..."
+  virtual nlohmann::json config_json() const = 0;  // includes "num_classes"
+  virtual std::string describe() const = 0;        // one line: "FCOS, ResNet-18 x0.25 + FPN P3-P5 x64, ..."
   virtual std::vector<std::string> loss_names() const = 0;
   virtual LossReport loss(const data::Batch& batch) = 0;
   // The peak Adam learning rate `detgrad train` uses unless --lr is given (batch 32, warm-up + cosine).

@@ -15,9 +15,12 @@ struct Entry {
 
 std::vector<Entry>& registry() {
   static std::vector<Entry> r = {
-      {"centernet", [](int64_t k, const nlohmann::json& o, Generator& g) { return std::shared_ptr<Task>(centernet::make_centernet_detector(k, o, g)); }},
-      {"fcos", [](int64_t k, const nlohmann::json& o, Generator& g) { return std::shared_ptr<Task>(make_fcos_detector(k, o, g)); }},
-      {"retinanet", [](int64_t k, const nlohmann::json& o, Generator& g) { return std::shared_ptr<Task>(retinanet::make_retinanet_detector(k, o, g)); }},
+      {"centernet", [](int64_t k, const nlohmann::json& o,
+                       Generator& g) { return std::shared_ptr<Task>(centernet::make_centernet_detector(k, o, g)); }},
+      {"fcos", [](int64_t k, const nlohmann::json& o,
+                  Generator& g) { return std::shared_ptr<Task>(make_fcos_detector(k, o, g)); }},
+      {"retinanet", [](int64_t k, const nlohmann::json& o,
+                       Generator& g) { return std::shared_ptr<Task>(retinanet::make_retinanet_detector(k, o, g)); }},
   };
   return r;
 }

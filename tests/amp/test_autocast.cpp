@@ -184,7 +184,7 @@ TEST_CASE("autocast: f32 ops widen, other ops keep their dtype, mixed binary ops
   CHECK(same_bytes(bn16, batch_norm(c.to(DType::f32), zeros({4}), ones({4}), g, beta, true).to(DType::f16)));
   CHECK(rm.dtype() == DType::f32);
   CHECK(rm.to_vector() != std::vector<double>(4, 0.0));  // running stats (f32) were updated
-  const Tensor bn = c.to(DType::f32);  // an f32 operand for the promotion checks below
+  const Tensor bn = c.to(DType::f32);                    // an f32 operand for the promotion checks below
   CHECK(group_norm(c, 2).dtype() == DType::f32);
   CHECK(layer_norm(c, {6}).dtype() == DType::f32);
   CHECK(softmax(c, 1).dtype() == DType::f32);
@@ -371,7 +371,8 @@ TEST_CASE("half batch_norm / conv2d / relu: the f32 recipe rounded once, and hal
     CHECK(same_bytes(x.grad(), xf.grad().to(dt)));
     CHECK(same_bytes(w.grad(), w2.grad()));  // f32 parameters get f32 gradients
     CHECK(same_bytes(b.grad(), b2.grad()));
-    CHECK_THROWS_WITH_PART(batch_norm(x, zeros({3}, dt), ones({3}), w, b, true), "needs f32 weight, bias and running statistics");
+    CHECK_THROWS_WITH_PART(batch_norm(x, zeros({3}, dt), ones({3}), w, b, true),
+                           "needs f32 weight, bias and running statistics");
 
     // conv2d + relu on half tensors keep only half-size tensors alive for backward
     Tensor in = randn({8, 16, 24, 24}, gen);

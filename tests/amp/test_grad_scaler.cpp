@@ -6,8 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/autocast.h"
 #include "autograd/amp/grad_scaler.h"
+#include "autograd/autocast.h"
 #include "autograd/ops.h"
 #include "autograd/optim/clip.h"
 #include "autograd/optim/sgd.h"
@@ -18,9 +18,7 @@ using amp::GradScaler;
 using amp::GradScalerOptions;
 
 namespace {
-Tensor param(std::initializer_list<double> v) {
-  return tensor(v, {(int64_t)v.size()}).set_requires_grad(true);
-}
+Tensor param(std::initializer_list<double> v) { return tensor(v, {(int64_t)v.size()}).set_requires_grad(true); }
 }  // namespace
 
 TEST_CASE("grad scaler: an inf or NaN gradient skips the step (params and optimizer state unchanged), scale halves") {
@@ -164,7 +162,7 @@ TEST_CASE("grad scaler: a gradient below f16's range vanishes without scaling an
     scaler.scale(loss).backward();
     scaler.unscale(opt);
     if (scaled) CHECK(w.grad().item() == doctest::Approx(1e-8).epsilon(1e-3));  // one f16 rounding: 2^-11
-    else CHECK(w.grad().item() == 0.0);                                           // the gradient was lost
+    else CHECK(w.grad().item() == 0.0);                                         // the gradient was lost
     CHECK(scaler.step(opt));
     scaler.update();
   }

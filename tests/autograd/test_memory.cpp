@@ -23,9 +23,9 @@ TEST_CASE("memory: allocations and frees are counted exactly, shared storage onc
     CHECK(s.allocations - s0.allocations == 1);
     CHECK(s.frees - s0.frees == 0);
 
-    Tensor b = a;                  // same TensorImpl
-    Tensor c = reshape(a, {30});   // a view: shares the storage (NOTE [ Views and copies ])
-    Tensor d = a.detach();         // same storage, no graph
+    Tensor b = a;                 // same TensorImpl
+    Tensor c = reshape(a, {30});  // a view: shares the storage (NOTE [ Views and copies ])
+    Tensor d = a.detach();        // same storage, no graph
     CHECK(memory_stats().current_bytes - s0.current_bytes == 120);
     CHECK(memory_stats().allocations - s0.allocations == 1);
 
@@ -47,9 +47,9 @@ TEST_CASE("memory: the peak is the high-water mark and reset_peak_memory() resta
   const MemoryStats s0 = memory_stats();
   CHECK(s0.peak_bytes == s0.current_bytes);
   {
-    Tensor a = Tensor::empty({1000}, DType::f64);  // 8000
+    Tensor a = Tensor::empty({1000}, DType::f64);     // 8000
     { Tensor b = Tensor::empty({500}, DType::f32); }  // 2000, freed at once: peak 10000 above start
-    Tensor c = Tensor::empty({100}, DType::f32);   // 400: current 8400 above start
+    Tensor c = Tensor::empty({100}, DType::f32);      // 400: current 8400 above start
     const MemoryStats s = memory_stats();
     CHECK(s.peak_bytes - s0.current_bytes == 10000);
     CHECK(s.current_bytes - s0.current_bytes == 8400);
@@ -63,8 +63,8 @@ TEST_CASE("memory: the peak is the high-water mark and reset_peak_memory() resta
 TEST_CASE("memory: an op output is counted; allocations from OpenMP threads add up") {
   const MemoryStats s0 = memory_stats();
   {
-    Tensor x = ones({4, 8});                           // 128 bytes
-    Tensor y = mul(x, x);                              // +128
+    Tensor x = ones({4, 8});  // 128 bytes
+    Tensor y = mul(x, x);     // +128
     CHECK(memory_stats().current_bytes - s0.current_bytes == 256);
   }
   CHECK(memory_stats().current_bytes == s0.current_bytes);

@@ -9,7 +9,6 @@
 
 using namespace dg;
 
-
 TEST_CASE("tape: hand-computed gradients (docs/autograd.md worked example)") {
   // x = 2, y = 3:  z = x*y + sin-free exp-free polynomial: L = (x*y + x)^2
   //   u = x*y = 6, v = u + x = 8, L = v^2 = 64
@@ -93,7 +92,7 @@ TEST_CASE("tape: casts are differentiable; f16 ops round through f32") {
   Tensor h = x.to(DType::f16);
   CHECK(h.dtype() == DType::f16);
   CHECK(h.at(0) == doctest::Approx(0.0999755859375));  // nearest f16 to 0.1
-  Tensor y = mul(h, h);  // computed in f32, rounded to f16
+  Tensor y = mul(h, h);                                // computed in f32, rounded to f16
   CHECK(y.dtype() == DType::f16);
   CHECK(std::isinf(y.at(1)));  // 1e6 overflows f16 (max 65504) to +inf
   sum(y.to(DType::f32)).backward();

@@ -3,9 +3,9 @@
 // a forward and a loss on a tiny batch, and a model-file round trip.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
-#include <unistd.h>
 
 #include "autograd/generator.h"
 #include "autograd/graph.h"
@@ -69,7 +69,8 @@ TEST_CASE("backbone choice: every detector trains a step and round-trips on Shuf
       info.category_ids = {1, 2, 3};
       info.input_height = info.input_width = 64;
       const std::string path = (std::filesystem::temp_directory_path() /
-                                ("detgrad_bb_" + kind + bb + std::to_string(getpid()) + ".safetensors")).string();
+                                ("detgrad_bb_" + kind + bb + std::to_string(getpid()) + ".safetensors"))
+                                   .string();
       det::save_model(path, *net, info);
       det::LoadedModel m = det::load_model(path);
       std::filesystem::remove(path);

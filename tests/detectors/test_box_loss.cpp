@@ -9,9 +9,9 @@
 
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
 #include "detectors/box_loss.h"
 #include "detectors/iou.h"
+#include "detectors/ref/ref_ops.h"
 
 using namespace dg;
 
@@ -46,7 +46,8 @@ TEST_CASE("box_loss: complete_box_iou_loss passes eps to alpha only (as torchvis
   const double iou = 1 / (4 + kEps), pen = 2.25 / (17 + kEps);
   for (double eps : {1e-7, 0.3}) {
     const double alpha = v / (1 - iou + v + eps);
-    CHECK(complete_box_iou_loss(a, b, Reduction::none, eps).item() == doctest::Approx(1 - iou + pen + alpha * v).epsilon(1e-14));
+    CHECK(complete_box_iou_loss(a, b, Reduction::none, eps).item() ==
+          doctest::Approx(1 - iou + pen + alpha * v).epsilon(1e-14));
   }
   // Gated (mmdet / original): IoU 1/4 <= 0.5 -> alpha = 0 -> the DIoU loss.
   Conventions gated;
@@ -75,12 +76,15 @@ TEST_CASE("box_loss: iou_loss with the FCOS +1 form and the pixel offset") {
   // (I + 1) / (U + 1) = 2 / 8 for A, B.
   Conventions fcos;
   fcos.iou_loss_plus_one = true;
-  CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, kEps, fcos).item() == doctest::Approx(0.75).epsilon(1e-15));
-  CHECK(iou_loss(kA, kB, IoULossMode::log, Reduction::none, kEps, fcos).item() == doctest::Approx(std::log(4.0)).epsilon(1e-15));
+  CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, kEps, fcos).item() ==
+        doctest::Approx(0.75).epsilon(1e-15));
+  CHECK(iou_loss(kA, kB, IoULossMode::log, Reduction::none, kEps, fcos).item() ==
+        doctest::Approx(std::log(4.0)).epsilon(1e-15));
   // pixel_offset = 1: areas 9 and 9, I = 2*2 = 4, U = 14.
   Conventions plus1;
   plus1.pixel_offset = 1;
-  CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, 0.0, plus1).item() == doctest::Approx(1 - 4.0 / 14).epsilon(1e-15));
+  CHECK(iou_loss(kA, kB, IoULossMode::linear, Reduction::none, 0.0, plus1).item() ==
+        doctest::Approx(1 - 4.0 / 14).epsilon(1e-15));
   CHECK(parse_iou_loss_mode("log") == IoULossMode::log);
   CHECK(error_of([] { parse_iou_loss_mode("sqrt"); }) == "iou_loss: unknown mode 'sqrt' (known: linear, log)");
 }
@@ -95,26 +99,34 @@ TEST_CASE("box_loss: L1 and smooth L1 per box") {
   CHECK(l1.at(1) == 0.0);
   CHECK(box_smooth_l1_loss(p, t, 1.0, Reduction::sum).item() == doctest::Approx(2.13).epsilon(1e-14));
   CHECK(box_smooth_l1_loss(p, t, 0.0, Reduction::mean).item() == doctest::Approx(1.8).epsilon(1e-14));
-  CHECK(error_of([] { box_l1_loss(zeros({2, 3}), zeros({2, 3})); }) ==
-        "box_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,3] and [2,3]");
-  CHECK(error_of([] { box_smooth_l1_loss(zeros({2, 4}), zeros({4}), 1.0); }) ==
-        "box_smooth_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,4] and [4]");
+  CHECK(error_of([] {
+          box_l1_loss(zeros({2, 3}), zeros({2, 3}));
+        }) == "box_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,3] and [2,3]");
+  CHECK(error_of([] {
+          box_smooth_l1_loss(zeros({2, 4}), zeros({4}), 1.0);
+        }) == "box_smooth_l1_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,4] and [4]");
 }
 
 TEST_CASE("box_loss: errors") {
-  CHECK(error_of([] { generalized_box_iou_loss(zeros({3, 4}), zeros({4, 4})); }) ==
-        "generalized_box_iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [4,4]");
-  CHECK(error_of([] { complete_box_iou_loss(zeros({3, 4}), zeros({3, 4}, DType::f64)); }) ==
-        "complete_box_iou_loss: dtype mismatch: f32 and f64");
-  CHECK(error_of([] { iou_loss(zeros({2, 5}), zeros({2, 5})); }) ==
-        "iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,5] and [2,5]");
-  CHECK(error_of([] { distance_box_iou_loss(zeros({2, 4}), zeros({2, 4}, DType::i64)); }) ==
-        "distance_box_iou_loss: dtype mismatch: f32 and i64");
+  CHECK(error_of([] {
+          generalized_box_iou_loss(zeros({3, 4}), zeros({4, 4}));
+        }) == "generalized_box_iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [4,4]");
+  CHECK(error_of([] {
+          complete_box_iou_loss(zeros({3, 4}), zeros({3, 4}, DType::f64));
+        }) == "complete_box_iou_loss: dtype mismatch: f32 and f64");
+  CHECK(error_of([] {
+          iou_loss(zeros({2, 5}), zeros({2, 5}));
+        }) == "iou_loss: expected boxes1 and boxes2 of one shape [..., 4], got [2,5] and [2,5]");
+  CHECK(error_of([] {
+          distance_box_iou_loss(zeros({2, 4}), zeros({2, 4}, DType::i64));
+        }) == "distance_box_iou_loss: dtype mismatch: f32 and i64");
 }
 
 GRADCHECK_TEST_CASE("box_loss: gradchecks in f64", "generalized_box_iou_loss", "distance_box_iou_loss", "iou_loss") {
-  Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4, 0.3, 0.4, 1.2, 0.9}, {2, 2, 4}, DType::f64);
-  Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 3.0, 3.5, 4.0, 6.0}, {2, 2, 4}, DType::f64);
+  Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4, 0.3, 0.4, 1.2, 0.9},
+                          {2, 2, 4}, DType::f64);
+  Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 3.0, 3.5, 4.0, 6.0},
+                          {2, 2, 4}, DType::f64);
   for (const char* op : {"generalized_box_iou_loss", "distance_box_iou_loss"})
     for (const char* red : {"none", "mean", "sum"}) {
       gradcheck_ref_op(op, {{"boxes1", b1}, {"boxes2", b2}}, {{"reduction", red}});
@@ -133,8 +145,10 @@ GRADCHECK_TEST_CASE("box_loss: complete_box_iou_loss gradients are those of the 
   // alpha has no gradient (see NOTE [ Gradchecking CIoU ] in test_iou.cpp): the loss's gradient must
   // equal that of F = 1 - iou + penalty + alpha0 v with alpha0 frozen at the base point, and F must
   // pass a gradcheck.
-  Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4, 0.3, 0.4, 1.2, 0.9}, {4, 4}, DType::f64);
-  Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 3.0, 3.5, 4.0, 6.0}, {4, 4}, DType::f64);
+  Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4, 0.3, 0.4, 1.2, 0.9}, {4, 4},
+                          DType::f64);
+  Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 3.0, 3.5, 4.0, 6.0},
+                          {4, 4}, DType::f64);
   for (const char* preset : {"torchvision", "original"})
     for (double eps : {1e-7, 0.2})
       for (Reduction red : {Reduction::none, Reduction::mean}) {

@@ -4,8 +4,8 @@
 
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
 #include "detectors/boxes.h"
+#include "detectors/ref/ref_ops.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -25,7 +25,8 @@ TEST_CASE("boxes: conversions by hand") {
   check_close(box_convert(b, "xyxy", "cxcywh"), {2.5, 4, 3, 4});
   check_close(box_convert(tensor({2.5, 4, 3, 4}, {1, 4}, DType::f64), "cxcywh", "xywh"), {1, 2, 3, 4});
   // Every pair round-trips, on a batched [2, 3, 4] tensor.
-  Tensor many = from_vector({0, 0, 1, 1, 2, 3, 7, 5, -1, -2, 0.5, 4, 3, 3, 3.5, 9, 0, 1, 8, 2, 1, 1, 1, 1}, {2, 3, 4}, DType::f64);
+  Tensor many = from_vector({0, 0, 1, 1, 2, 3, 7, 5, -1, -2, 0.5, 4, 3, 3, 3.5, 9, 0, 1, 8, 2, 1, 1, 1, 1}, {2, 3, 4},
+                            DType::f64);
   for (const char* x : {"xyxy", "xywh", "cxcywh"})
     for (const char* y : {"xyxy", "xywh", "cxcywh"}) {
       Tensor back = box_convert(box_convert(many, "xyxy", x), x, y);
@@ -67,11 +68,13 @@ TEST_CASE("boxes: errors name the op and the shape") {
   CHECK(error_of([] { box_area(zeros({3, 5})); }) == "box_area: boxes must have shape [..., 4], got [3,5]");
   CHECK(error_of([] { box_convert(zeros({4}), "xyxy", "xyz"); }) ==
         "box_convert: unknown box format 'xyz' (known: xyxy, xywh, cxcywh)");
-  CHECK(error_of([] { box_convert(zeros({2, 3}), "xyxy", "xywh"); }) ==
-        "box_convert: boxes must have shape [..., 4], got [2,3]");
+  CHECK(error_of([] {
+          box_convert(zeros({2, 3}), "xyxy", "xywh");
+        }) == "box_convert: boxes must have shape [..., 4], got [2,3]");
   CHECK(error_of([] { box_area(zeros({2, 4}, DType::i64)); }) == "box_area: boxes must be floating-point, got i64");
-  CHECK(error_of([] { clip_boxes_to_image(zeros({2, 4}), -1, 5); }) ==
-        "clip_boxes_to_image: size must be non-negative, got (height -1, width 5)");
+  CHECK(error_of([] {
+          clip_boxes_to_image(zeros({2, 4}), -1, 5);
+        }) == "clip_boxes_to_image: size must be non-negative, got (height -1, width 5)");
 }
 
 GRADCHECK_TEST_CASE("boxes: ref entries, conventions through attributes, gradchecks in f64", "box_convert", "box_area",
@@ -81,8 +84,9 @@ GRADCHECK_TEST_CASE("boxes: ref entries, conventions through attributes, gradche
   RefResult r = run_ref("box_area", {{"boxes", b}}, {{"convention", "original"}});
   check_close(r.outputs[0], {20});
   check_close(r.grads[0].second, {-5, -4, 5, 4});  // d/dx1 = -(h + 1), d/dy1 = -(w + 1), ...
-  CHECK(error_of([&] { run_ref("box_area", {{"boxes", b}}, {{"pixel_offst", "1"}}); }) ==
-        "box_area: unknown attribute 'pixel_offst'");
+  CHECK(error_of([&] {
+          run_ref("box_area", {{"boxes", b}}, {{"pixel_offst", "1"}});
+        }) == "box_area: unknown attribute 'pixel_offst'");
 
   Tensor bs = from_vector({0.3, 0.1, 2.2, 3.4, 1.1, 1.7, 4.9, 2.6, -2, 4.6, 12, 7.5}, {3, 4}, DType::f64);
   for (const char* in : {"xyxy", "xywh", "cxcywh"})

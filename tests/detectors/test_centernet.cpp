@@ -10,8 +10,8 @@
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
 #include "detectors/centernet/decode.h"
-#include "detectors/centernet/loss.h"
 #include "detectors/centernet/detector.h"
+#include "detectors/centernet/loss.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -30,8 +30,8 @@ CenterNetConfig tiny_config(int64_t classes = 3) {
 }
 
 // Targets of one image: boxes (input pixels) on an out_h x out_w map, stride 4.
-CenterNetTargets one_image_targets(const std::vector<double>& boxes, const std::vector<double>& labels,
-                                   int64_t classes, int64_t out, int64_t max_objs = 8) {
+CenterNetTargets one_image_targets(const std::vector<double>& boxes, const std::vector<double>& labels, int64_t classes,
+                                   int64_t out, int64_t max_objs = 8) {
   CenterNetTargetOptions o;
   o.num_classes = classes;
   o.out_h = o.out_w = out;
@@ -119,7 +119,7 @@ TEST_CASE("centernet: loss gradcheck (f64) w.r.t. the head outputs") {
   th[0 * 16 + 5] = 1;  // image 0 class 0 cell 5
   th[0 * 16 + 6] = 0.6;
   th[0 * 16 + 9] = 0.3;
-  th[1 * 16 + 12] = 1;  // image 0 class 1 cell 12
+  th[1 * 16 + 12] = 1;   // image 0 class 1 cell 12
   th[2 * 16 + 3] = 0.5;  // image 1: no positive in this channel
   CenterNetBatchTargets t;
   t.heatmap = target_hm;

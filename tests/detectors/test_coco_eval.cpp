@@ -101,7 +101,7 @@ TEST_CASE("coco_eval: perfect detections") {
     CHECK(r.precision_at(0, 0, 0, 0, 2) == p1);
     CHECK(r.stats.AP == doctest::Approx(1).epsilon(1e-14));
     CHECK(r.stats.APs == doctest::Approx(1).epsilon(1e-14));  // area 100 <= 32^2: small
-    CHECK(r.stats.APm == -1);                                  // no medium gts at all
+    CHECK(r.stats.APm == -1);                                 // no medium gts at all
     CHECK(r.stats.APl == -1);
     CHECK(r.stats.AR1 == 1);
     CHECK(r.stats.AR100 == 1);
@@ -140,10 +140,12 @@ TEST_CASE("coco_eval: crowd gts match many times and are ignored") {
   // Without the crowd flag a and b would be FPs (IoU 0.25): pr = [0,0,1/3,1/4] -> AP = 1/3.
   std::vector<CocoDetection> dets{D(1, 1, {20, 0, 10, 10}, 0.95), D(1, 1, {30, 10, 10, 10}, 0.92),
                                   D(1, 1, {0, 0, 10, 10}, 0.9), D(1, 1, {100, 100, 10, 10}, 0.6)};
-  auto crowd = coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {20, 0, 20, 20}, 400, true)}), dets);
+  auto crowd = coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {20, 0, 20, 20}, 400, true)}),
+                             dets);
   CHECK(crowd.stats.AP == doctest::Approx(1).epsilon(1e-14));
   CHECK(crowd.stats.AR100 == 1);
-  auto plain = coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {20, 0, 20, 20}, 400, false)}), dets);
+  auto plain = coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {20, 0, 20, 20}, 400, false)}),
+                             dets);
   // now npig = 2: rc = [0,0,.5,.5], pr = [0,0,1/3,1/4] -> envelope 1/3 up to recall .5 (51 points)
   CHECK(plain.stats.AP == doctest::Approx(51.0 / 101 / 3).epsilon(1e-14));
 }
@@ -189,8 +191,8 @@ TEST_CASE("coco_eval: area ranges") {
   //         gts -> ignored -> AP 0, AR 0.
   // large:  f ignored (area), s ignored (matches the ignored small gt), l TP -> AP = p1.
   // AR1: only f (top score) per image -> 0.
-  CocoDataset gt = dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {100, 100, 50, 50}),
-                                      G(3, 1, 1, {300, 300, 100, 100})});
+  CocoDataset gt = dataset(
+      {1}, {1}, {G(1, 1, 1, {0, 0, 10, 10}), G(2, 1, 1, {100, 100, 50, 50}), G(3, 1, 1, {300, 300, 100, 100})});
   auto r = coco_evaluate(gt, {D(1, 1, {200, 0, 50, 50}, 0.95), D(1, 1, {0, 0, 10, 10}, 0.9),
                               D(1, 1, {300, 300, 100, 100}, 0.8)});
   CHECK(r.stats.AP == doctest::Approx(67.0 / 101 * 2 / 3).epsilon(1e-14));
@@ -265,7 +267,8 @@ TEST_CASE("coco_eval: categories without gts, unknown categories and unknown ima
   // category 1: perfect (AP = p1); category 2: detections but no gt -> precision -1, left out of the
   // mean; category 9 is not in the gt categories -> its detections take no part.
   CocoDataset gt = dataset({1}, {1, 2}, {G(1, 1, 1, {0, 0, 10, 10})});
-  auto r = coco_evaluate(gt, {D(1, 1, {0, 0, 10, 10}, 0.9), D(1, 2, {0, 0, 10, 10}, 0.95), D(1, 9, {0, 0, 10, 10}, 0.99)});
+  auto r = coco_evaluate(gt,
+                         {D(1, 1, {0, 0, 10, 10}, 0.9), D(1, 2, {0, 0, 10, 10}, 0.95), D(1, 9, {0, 0, 10, 10}, 0.99)});
   CHECK(r.K == 2);
   CHECK(r.stats.AP == doctest::Approx(1).epsilon(1e-14));
   CHECK(r.category_ap(0) == doctest::Approx(1).epsilon(1e-14));
@@ -320,7 +323,8 @@ TEST_CASE("coco_eval: a gt with id 0 never gives a true positive (pycocotools qu
   // FP, although the gt is used up. Same data with id 1: AP = p1.
   std::vector<CocoDetection> dets{D(1, 1, {0, 0, 10, 10}, 0.9)};
   CHECK(coco_evaluate(dataset({1}, {1}, {G(0, 1, 1, {0, 0, 10, 10})}), dets).stats.AP == 0);
-  CHECK(coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10})}), dets).stats.AP == doctest::Approx(1).epsilon(1e-14));
+  CHECK(coco_evaluate(dataset({1}, {1}, {G(1, 1, 1, {0, 0, 10, 10})}), dets).stats.AP ==
+        doctest::Approx(1).epsilon(1e-14));
 }
 
 TEST_CASE("coco_eval: the worked example of docs/detection/evaluation.md") {
@@ -332,10 +336,21 @@ TEST_CASE("coco_eval: the worked example of docs/detection/evaluation.md") {
   CocoDataset gt = read_coco_gt(kFix + "worked_gt.json");
   auto dets = read_coco_detections(kFix + "worked_dt.json");
   auto r = coco_evaluate(gt, dets);
-  const double expect[12] = {(3 * 84.25 + 4 * 56 + 3 * 34) / 1010, 84.25 / 101, 56.0 / 101, 1, 0.7, 0.3,
-                             1.0 / 3, 2.0 / 3, 2.0 / 3, 1, 0.7, 0.3};
+  const double expect[12] = {(3 * 84.25 + 4 * 56 + 3 * 34) / 1010,
+                             84.25 / 101,
+                             56.0 / 101,
+                             1,
+                             0.7,
+                             0.3,
+                             1.0 / 3,
+                             2.0 / 3,
+                             2.0 / 3,
+                             1,
+                             0.7,
+                             0.3};
   auto s = r.stats.as_array();
-  for (int i = 0; i < 12; ++i) CHECK_MESSAGE(s[i] == doctest::Approx(expect[i]).epsilon(1e-12), std::string(CocoStats::names()[i]));
+  for (int i = 0; i < 12; ++i)
+    CHECK_MESSAGE(s[i] == doctest::Approx(expect[i]).epsilon(1e-12), std::string(CocoStats::names()[i]));
   CHECK(r.category_ap(1) == -1);
   const std::string text = coco_summary_text(r);
   CHECK(text ==
@@ -384,21 +399,26 @@ TEST_CASE("coco_json: errors name the file, the record and the field") {
                  "missing_area_gt.json: annotations[0]: missing field 'area'"));
   CHECK(contains(error_of([] { read_coco_detections(kFix + "bad_bbox_dt.json"); }),
                  "bad_bbox_dt.json: [0]: field 'bbox' must be 4 numbers"));
-  CHECK(contains(error_of([] { read_coco_detections(kFix + "truncated_dt.json"); }), "truncated_dt.json: not valid JSON"));
+  CHECK(contains(error_of([] { read_coco_detections(kFix + "truncated_dt.json"); }),
+                 "truncated_dt.json: not valid JSON"));
   CHECK(contains(error_of([] { read_coco_gt(kFix + "no_such_file.json"); }), "no_such_file.json: cannot open file"));
   using nlohmann::json;
   CHECK(error_of([] { parse_coco_gt(json::parse(R"({"images": [], "annotations": []})"), "g.json"); }) ==
         "g.json: missing field 'categories'");
   CHECK(error_of([] { parse_coco_gt(json::parse(R"([1, 2])"), "g.json"); }) ==
         "g.json: a COCO ground-truth file must be a JSON object, got array");
-  CHECK(error_of([] { parse_coco_gt(json::parse(R"({"images": [{"id": "a"}], "annotations": [], "categories": []})"), "g.json"); }) ==
-        "g.json: images[0]: field 'id' must be an integer, got \"a\"");
+  CHECK(error_of([] {
+          parse_coco_gt(json::parse(R"({"images": [{"id": "a"}], "annotations": [], "categories": []})"), "g.json");
+        }) == "g.json: images[0]: field 'id' must be an integer, got \"a\"");
   CHECK(error_of([] { parse_coco_detections(json::parse(R"({"annotations": []})"), "d.json"); }) ==
         "d.json: a detection result file must be a JSON list of {image_id, category_id, bbox, score}, got object");
-  CHECK(error_of([] { parse_coco_detections(json::parse(R"([{"image_id": 1, "category_id": 1, "bbox": [0,0,1,1]}])"), "d.json"); }) ==
-        "d.json: [0]: missing field 'score'");
-  CHECK(error_of([] { parse_coco_detections(json::parse(R"([{"image_id": 1, "category_id": 1, "bbox": [0,0,1,"x"], "score": 1}])"), "d.json"); }) ==
-        "d.json: [0]: field 'bbox' must be a number, got \"x\"");
+  CHECK(error_of([] {
+          parse_coco_detections(json::parse(R"([{"image_id": 1, "category_id": 1, "bbox": [0,0,1,1]}])"), "d.json");
+        }) == "d.json: [0]: missing field 'score'");
+  CHECK(error_of([] {
+          parse_coco_detections(json::parse(R"([{"image_id": 1, "category_id": 1, "bbox": [0,0,1,"x"], "score": 1}])"),
+                                "d.json");
+        }) == "d.json: [0]: field 'bbox' must be a number, got \"x\"");
 }
 
 TEST_CASE("coco_json: write then read gives the same values") {
@@ -431,7 +451,8 @@ TEST_CASE("coco_json: write then read gives the same values") {
 TEST_CASE("coco_eval cli: detgrad eval prints the 12 lines and writes the JSON") {
   fs::path out = fs::temp_directory_path() / ("detgrad_eval_cli_" + std::to_string(getpid()) + ".json");
   std::string o;
-  int st = run_detgrad("eval --gt " + kFix + "worked_gt.json --dt " + kFix + "worked_dt.json --voc --json " + out.string(), o);
+  int st = run_detgrad(
+      "eval --gt " + kFix + "worked_gt.json --dt " + kFix + "worked_dt.json --voc --json " + out.string(), o);
   CHECK_MESSAGE(st == 0, o);
   CHECK(contains(o, " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.573\n"));
   CHECK(contains(o, " Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.300\n"));
@@ -486,8 +507,11 @@ TEST_CASE("coco_eval: custom parameters and bad parameters") {
 TEST_CASE("coco_eval cli: --use-07-metric and --use-ignore-flag") {
   fs::path out = fs::temp_directory_path() / ("detgrad_eval_cli07_" + std::to_string(getpid()) + ".json");
   std::string o;
-  int st = run_detgrad("eval --gt " + kFix + "worked_gt.json --dt " + kFix + "worked_dt.json --voc --use-07-metric "
-                   "--use-ignore-flag --no-per-category --json " + out.string(), o);
+  int st = run_detgrad("eval --gt " + kFix + "worked_gt.json --dt " + kFix +
+                           "worked_dt.json --voc --use-07-metric "
+                           "--use-ignore-flag --no-per-category --json " +
+                           out.string(),
+                       o);
   CHECK_MESSAGE(st == 0, o);
   CHECK(!contains(o, "per category"));
   auto j = read_json_file(out.string());

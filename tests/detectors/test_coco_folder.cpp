@@ -6,12 +6,12 @@
 
 #include "tests/support.h"
 
+#include <unistd.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <unistd.h>
 
 #include "autograd/io/image.h"
 #include "detectors/data/coco_folder.h"
@@ -45,8 +45,8 @@ json tiny_json() {
                              {{"id", 10}, {"file_name", "images/a.png"}, {"width", 40}, {"height", 30}},
                              {{"id", 30}, {"file_name", "images/c.png"}, {"width", 16}, {"height", 16}}});
   auto ann = [](int id, int image, int cat, std::array<double, 4> b, int crowd = 0) {
-    return json{{"id", id}, {"image_id", image}, {"category_id", cat}, {"bbox", b}, {"area", b[2] * b[3]},
-                {"iscrowd", crowd}};
+    return json{{"id", id},  {"image_id", image},   {"category_id", cat},
+                {"bbox", b}, {"area", b[2] * b[3]}, {"iscrowd", crowd}};
   };
   json anns = json::array({ann(1, 10, 7, {2, 3, 10, 5}), ann(2, 20, 3, {1.5, 2, 4, 3}),
                            ann(3, 10, 7, {0, 0, 40, 30}, 1), ann(4, 10, 5, {5, 5, 0, 4}),
@@ -209,8 +209,7 @@ TEST_CASE("coco_folder: errors name the file, the record and the value") {
                          "instances.json: annotations[0] (id 1): unknown category_id 4");
   j = tiny_json();
   j["images"][2]["id"] = 20;
-  CHECK_THROWS_WITH_PART(CocoFolder{tiny_folder("dup_image", j)},
-                         "images[2]: duplicate image id 20 (also images[0])");
+  CHECK_THROWS_WITH_PART(CocoFolder{tiny_folder("dup_image", j)}, "images[2]: duplicate image id 20 (also images[0])");
   j = tiny_json();
   j["categories"][2]["id"] = 7;
   CHECK_THROWS_WITH_PART(CocoFolder{tiny_folder("dup_cat", j)}, "duplicate category id 7");

@@ -59,16 +59,16 @@ TEST_CASE("conventions: set_convention parses every field type") {
   set_convention(c, "degenerate_boxes", "nan");
   CHECK(c.degenerate_boxes == "nan");
 
-  CHECK(error_of([&] { set_convention(c, "pixel_ofset", "1"); }).rfind(
-            "conventions: unknown field 'pixel_ofset' (known fields: pixel_offset, degenerate_boxes,", 0) == 0);
+  CHECK(error_of([&] {
+          set_convention(c, "pixel_ofset", "1");
+        }).rfind("conventions: unknown field 'pixel_ofset' (known fields: pixel_offset, degenerate_boxes,", 0) == 0);
   CHECK(error_of([&] { set_convention(c, "ciou_alpha_gated", "yes"); }) ==
         "conventions: ciou_alpha_gated='yes' is not a boolean (true or false)");
   CHECK(error_of([&] { set_convention(c, "pixel_offset", "wide"); }) ==
         "conventions: pixel_offset='wide' is not a number");
   CHECK(error_of([&] { set_convention(c, "degenerate_boxes", "zero"); }) ==
         "conventions: degenerate_boxes='zero' is not one of nan|finite");
-  CHECK(error_of([&] { set_convention(c, "pixel_offset", "2"); }) ==
-        "conventions: pixel_offset must be 0 or 1, got 2");
+  CHECK(error_of([&] { set_convention(c, "pixel_offset", "2"); }) == "conventions: pixel_offset must be 0 or 1, got 2");
   // One source of truth: a setting read by one detector lives in that detector's options, not here.
   for (const char* moved : {"fcos_center_sampling", "retina_anchor_round", "gaussian_radius_code", "focal_normalizer"})
     CHECK(error_of([&] { set_convention(c, moved, "true"); }).rfind("conventions: unknown field", 0) == 0);
@@ -76,10 +76,11 @@ TEST_CASE("conventions: set_convention parses every field type") {
 
 TEST_CASE("conventions: from attrs (preset, then overrides) and the list of consumed attrs") {
   std::vector<std::string> used;
-  Conventions c = conventions_from_attrs({{"convention", "mmdet"}, {"ciou_alpha_gated", "false"}, {"eps", "0.1"}}, &used);
+  Conventions c = conventions_from_attrs({{"convention", "mmdet"}, {"ciou_alpha_gated", "false"}, {"eps", "0.1"}},
+                                         &used);
   CHECK(c.preset == "mmdet");
-  CHECK_FALSE(c.ciou_alpha_gated);          // overridden
-  CHECK(c.degenerate_boxes == "finite");    // from the preset
+  CHECK_FALSE(c.ciou_alpha_gated);                                            // overridden
+  CHECK(c.degenerate_boxes == "finite");                                      // from the preset
   CHECK(used == std::vector<std::string>{"convention", "ciou_alpha_gated"});  // eps is not a field
   used.clear();
   Conventions d = conventions_from_attrs({{"pixel_offset", "1"}}, &used);

@@ -37,9 +37,9 @@ TEST_CASE("draw_box: outline inside the box, thickness, clipping") {
   draw_box(img, 2, 3, 8, 9, kRed, 2);  // pixels x 2..7, y 3..8
   CHECK(eq(px(img, 3, 2), kRed));
   CHECK(eq(px(img, 8, 7), kRed));
-  CHECK(eq(px(img, 4, 3), kRed));     // second ring
-  CHECK(eq(px(img, 5, 4), kBlack));   // interior
-  CHECK(eq(px(img, 2, 2), kBlack));   // just outside
+  CHECK(eq(px(img, 4, 3), kRed));    // second ring
+  CHECK(eq(px(img, 5, 4), kBlack));  // interior
+  CHECK(eq(px(img, 2, 2), kBlack));  // just outside
   CHECK(eq(px(img, 9, 8), kBlack));
   CHECK(count(img, kRed) == 6 * 6 - 2 * 2);
 

@@ -95,7 +95,8 @@ TEST_CASE("fashion_scenes: presets and config errors") {
   CHECK_THROWS_WITH_PART(parse_split("test"), "unknown split 'test'");
   SceneConfig bad = s;
   bad.max_size = 200;
-  CHECK_THROWS_WITH_PART(FashionScenes(bad, Split::val, 0), "max_size <= min(height, width), got sizes 20..200 for 96x96");
+  CHECK_THROWS_WITH_PART(FashionScenes(bad, Split::val, 0),
+                         "max_size <= min(height, width), got sizes 20..200 for 96x96");
   bad = s;
   bad.min_items = 0;
   CHECK_THROWS_WITH_PART(bad.validate(), "need 1 <= min_items <= max_items, got 0..4");
@@ -108,8 +109,8 @@ TEST_CASE("fashion_scenes: resize_bilinear matches half-pixel bilinear") {
   const float src[4] = {0, 4, 8, 12};
   std::vector<float> r = resize_bilinear(src, 2, 2, 4, 4);
   CHECK(r[0] == 0.f);
-  CHECK(r[1] == doctest::Approx(1.0));   // x = 0.25
-  CHECK(r[2] == doctest::Approx(3.0));   // x = 0.75
+  CHECK(r[1] == doctest::Approx(1.0));  // x = 0.25
+  CHECK(r[2] == doctest::Approx(3.0));  // x = 0.75
   CHECK(r[3] == doctest::Approx(4.0));
   CHECK(r[5] == doctest::Approx(0.25 * 8 + 0.25 * 4));  // (0.25, 0.25)
   CHECK(r[15] == doctest::Approx(12.0));
@@ -193,8 +194,7 @@ TEST_CASE("fashion_scenes: export writes a COCO file that coco_json reads back")
   std::vector<std::string> written;
   int64_t last = 0;
   eval::CocoDataset d = export_scenes(
-      ds, dir, 6,
-      [](const std::string& path, const Scene& s) { io::save_png(path, s.image); },
+      ds, dir, 6, [](const std::string& path, const Scene& s) { io::save_png(path, s.image); },
       [&](int64_t done, int64_t n) {
         CHECK(n == 6);
         CHECK(done == last + 1);

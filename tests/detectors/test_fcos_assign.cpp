@@ -11,7 +11,6 @@
 
 using namespace dg;
 
-
 namespace {
 // Index of point (x, y) of a level whose first point is `first` and which is `w` points wide.
 int64_t pidx(int64_t first, int64_t w, int64_t stride, double x, double y, double shift = 0) {
@@ -33,9 +32,9 @@ TEST_CASE("fcos_assign: points per level, both offsets") {
   Tensor p = fcos_points(opt, DType::f64, &sizes);
   CHECK(sizes == std::vector<int64_t>{15, 6});
   CHECK(p.shape() == Shape{21, 2});
-  CHECK(p.at(2 * 6) == 8.0);   // point 6 = (x=1, y=1) of level 0
+  CHECK(p.at(2 * 6) == 8.0);  // point 6 = (x=1, y=1) of level 0
   CHECK(p.at(2 * 6 + 1) == 8.0);
-  CHECK(p.at(2 * 15) == 0.0);  // first point of level 1
+  CHECK(p.at(2 * 15) == 0.0);   // first point of level 1
   CHECK(p.at(2 * 20) == 32.0);  // last point of level 1: (2*16, 1*16)
   CHECK(p.at(2 * 20 + 1) == 16.0);
   // Official/mmdet: + s//2 -> (4, 4) first, (12, 12) for point 6; level 1 starts at (8, 8).
@@ -71,7 +70,8 @@ TEST_CASE("fcos_assign: one box by hand, torchvision convention") {
   // norm_on_bbox: ltrb / 8, centerness unchanged.
   FcosAssignOptions norm = opt;
   norm.norm_on_bbox = true;
-  FcosTargets n = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64), norm);
+  FcosTargets n = fcos_targets(from_vector({0, 0, 20, 20}, {1, 4}, DType::f64), from_vector({3}, {1}, DType::i64),
+                               norm);
   CHECK(n.ltrb.at(4 * p88) == 1.0);
   CHECK(n.ltrb.at(4 * p88 + 3) == 1.5);
   CHECK(n.centerness.at(p88) == t.centerness.at(p88));
@@ -144,13 +144,17 @@ TEST_CASE("fcos_assign: zero boxes, degenerate and outside boxes, errors") {
   // A zero-width box contains no point; a box outside the image reaches no point.
   Tensor b = from_vector({8, 0, 8, 30, 100, 100, 140, 140}, {2, 4}, DType::f32);
   CHECK(positives(fcos_targets(b, from_vector({0, 1}, {2}, DType::i64), opt)).empty());
-  CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0}, {1}, DType::i64), opt), "fcos_targets: labels must be [G] with G = 2");
-  CHECK_THROWS_WITH_PART(fcos_targets(from_vector({0, 0, 1}, {1, 3}, DType::f32), from_vector({0}, {1}, DType::i64), opt),
+  CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0}, {1}, DType::i64), opt),
+                         "fcos_targets: labels must be [G] with G = 2");
+  CHECK_THROWS_WITH_PART(fcos_targets(from_vector({0, 0, 1}, {1, 3}, DType::f32), from_vector({0}, {1}, DType::i64),
+                                      opt),
                          "fcos_targets: boxes must be [G,4], got [1,3]");
-  CHECK_THROWS_WITH_PART(fcos_targets(from_vector({0, 0, NAN, 1}, {1, 4}, DType::f32), from_vector({0}, {1}, DType::i64), opt),
+  CHECK_THROWS_WITH_PART(fcos_targets(from_vector({0, 0, NAN, 1}, {1, 4}, DType::f32),
+                                      from_vector({0}, {1}, DType::i64), opt),
                          "non-finite coordinate");
   opt.ranges = {{0, 1}};
-  CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0, 1}, {2}, DType::i64), opt), "fcos_targets: 1 ranges for 2 strides");
+  CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0, 1}, {2}, DType::i64), opt),
+                         "fcos_targets: 1 ranges for 2 strides");
   opt.ranges.clear();
   opt.strides = {0};
   CHECK_THROWS_WITH_PART(fcos_targets(b, from_vector({0, 1}, {2}, DType::i64), opt), "strides must be positive");
@@ -180,5 +184,6 @@ TEST_CASE("fcos_assign: presets set the convention fields and keep the geometry"
   CHECK(o.half_stride_offset == tv.half_stride_offset);
   CHECK(o.range_inclusive == tv.range_inclusive);
   CHECK(o.center_sampling == tv.center_sampling);
-  CHECK_THROWS_WITH_PART(apply_preset(o, "detectron"), "fcos assignment: unknown preset 'detectron' (known presets: torchvision, mmdet, original)");
+  CHECK_THROWS_WITH_PART(apply_preset(o, "detectron"),
+                         "fcos assignment: unknown preset 'detectron' (known presets: torchvision, mmdet, original)");
 }

@@ -78,13 +78,14 @@ TEST_CASE("fcos_model: shapes per level, state_dict names, parameter count, head
   CHECK(*std::min_element(bv.begin(), bv.end()) >= 0.0);  // ReLU(s x) * stride
 
   nn::StateDict sd = net.state_dict();
-  for (const char* k : {"backbone.conv1.weight", "backbone.layer4.1.bn2.running_var", "fpn.inner_blocks.0.0.weight",
-                        "fpn.layer_blocks.2.0.bias", "head.cls_tower.0.weight", "head.cls_tower.1.weight",
-                        "head.cls_tower.4.bias", "head.bbox_tower.3.weight", "head.bbox_tower.4.weight",
-                        "head.cls_logits.bias", "head.bbox_pred.weight", "head.centerness.weight", "head.scales.0.scale",
-                        "head.scales.2.scale"})
+  for (const char* k :
+       {"backbone.conv1.weight", "backbone.layer4.1.bn2.running_var", "fpn.inner_blocks.0.0.weight",
+        "fpn.layer_blocks.2.0.bias", "head.cls_tower.0.weight", "head.cls_tower.1.weight", "head.cls_tower.4.bias",
+        "head.bbox_tower.3.weight", "head.bbox_tower.4.weight", "head.cls_logits.bias", "head.bbox_pred.weight",
+        "head.centerness.weight", "head.scales.0.scale", "head.scales.2.scale"})
     CHECK_MESSAGE(has_key(sd, k), k);
-  for (const char* k : {"backbone.fc.weight", "fpn.extra_blocks.p6.weight", "head.cls_tower.6.weight", "head.scales.3.scale"})
+  for (const char* k :
+       {"backbone.fc.weight", "fpn.extra_blocks.p6.weight", "head.cls_tower.6.weight", "head.scales.3.scale"})
     CHECK_MESSAGE(!has_key(sd, k), k);
 
   // Parameter count: the formula against the module, for several configs.
@@ -101,7 +102,7 @@ TEST_CASE("fcos_model: shapes per level, state_dict names, parameter count, head
   FcosHeadOutput o37 = net37.forward_heads(randn({1, 3, 64, 64}, gen));
   CHECK(o37.level_sizes == std::vector<int64_t>{64, 16, 4, 1, 1});  // P6, P7: 1x1
   const std::vector<double> bv37 = o37.box.to_vector();
-  CHECK(*std::min_element(bv37.begin(), bv37.end()) > 0.0);          // exp(s x)
+  CHECK(*std::min_element(bv37.begin(), bv37.end()) > 0.0);  // exp(s x)
   // The paper's network at full width by hand: ResNet-18 without fc 11,689,512 - 513,000;
   // FPN C3..C5 (128 + 256 + 512) * 256 + 3 * 256 laterals, 5 x (9 * 256^2 + 256) outputs (P3-P7);
   // two towers of 4 x (9 * 256^2 + 256 conv + 512 GN); predictors 9*256*80+80, 9*256*4+4, 9*256+1; 5 scales.
@@ -176,15 +177,14 @@ TEST_CASE("fcos_model: config JSON round trip, overrides, describe") {
   CHECK(det->config_json()["head_depth"] == 4);  // the CPU default kept
   CHECK(det->loss_names() == std::vector<std::string>{"cls", "box", "ctr"});
   CHECK(det->size_divisor() == 32);
-  CHECK(det->describe() == "FCOS, ResNet-18 x0.125 + FPN P3-P5 x16, head 4 x 16 (GN 8), " +
-                               [&] {
-                                 std::string s = std::to_string(det->num_parameters()), out;
-                                 for (size_t i = 0; i < s.size(); ++i) {
-                                   if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
-                                   out += s[i];
-                                 }
-                                 return out;
-                               }() + " parameters");
+  CHECK(det->describe() == "FCOS, ResNet-18 x0.125 + FPN P3-P5 x16, head 4 x 16 (GN 8), " + [&] {
+    std::string s = std::to_string(det->num_parameters()), out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
+      out += s[i];
+    }
+    return out;
+  }() + " parameters");
   // Rebuilt from its config: the same network (a strict load succeeds), the same description.
   auto again = make_fcos_detector_from_config(det->config_json(), gen);
   again->load_state_dict(det->state_dict());
@@ -203,8 +203,7 @@ TEST_CASE("fcos_model: config JSON round trip, overrides, describe") {
 
 TEST_CASE("fcos_model: targets and loss parts by hand") {
   // Two images: image 0 has the box of one_level_options (label 1), image 1 none. K = 2, P = 16.
-  FcosBatchTargets t = fcos_batch_targets({{{4, 4, 20, 26}}, {}}, {{1}, {}}, 2, one_level_options(),
-                                          DType::f64);
+  FcosBatchTargets t = fcos_batch_targets({{{4, 4, 20, 26}}, {}}, {{1}, {}}, 2, one_level_options(), DType::f64);
   REQUIRE(t.num_pos == 2);
   CHECK(t.pos_index.to_vector() == std::vector<double>{5, 9});
   CHECK(t.pos_label == std::vector<int64_t>{1, 1});

@@ -7,9 +7,9 @@
 
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
 #include "detectors/fcos/loss.h"
 #include "detectors/focal_loss.h"
+#include "detectors/ref/ref_ops.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -59,8 +59,9 @@ TEST_CASE("focal: CenterNet penalty-reduced focal loss by hand") {
   Tensor big = tensor({30}, {1, 1, 1, 1}, DType::f64);
   CHECK(centernet_focal_loss(big, zeros({1, 1, 1, 1}, DType::f64)).item() ==
         doctest::Approx(-std::log(1e-4) * std::pow(1 - 1e-4, 2)).epsilon(1e-12));
-  CHECK(error_of([] { centernet_focal_loss(zeros({1, 2}), full({1, 2}, 1.5)); }) ==
-        "centernet_focal_loss: target heatmap values must lie in [0, 1], found 1.5 (shape [1,2])");
+  CHECK(error_of([] {
+          centernet_focal_loss(zeros({1, 2}), full({1, 2}, 1.5));
+        }) == "centernet_focal_loss: target heatmap values must lie in [0, 1], found 1.5 (shape [1,2])");
 }
 
 TEST_CASE("focal: varifocal loss by hand") {
@@ -78,12 +79,14 @@ TEST_CASE("focal: varifocal loss by hand") {
 TEST_CASE("focal: centerness loss is BCE with logits") {
   Tensor x = tensor({0.3, -1.2}, {2}, DType::f64), y = tensor({0.7, 0.2}, {2}, DType::f64);
   CHECK(fcos::centerness_loss(x, y).item() ==
-        doctest::Approx(binary_cross_entropy_with_logits(x, y, Tensor(), Tensor(), Reduction::sum).item()).epsilon(1e-15));
+        doctest::Approx(binary_cross_entropy_with_logits(x, y, Tensor(), Tensor(), Reduction::sum).item())
+            .epsilon(1e-15));
 }
 
 TEST_CASE("focal: errors") {
-  CHECK(error_of([] { sigmoid_focal_loss(zeros({2, 3}), zeros({3, 2})); }) ==
-        "sigmoid_focal_loss: input [2,3] and target [3,2] must have the same shape");
+  CHECK(error_of([] {
+          sigmoid_focal_loss(zeros({2, 3}), zeros({3, 2}));
+        }) == "sigmoid_focal_loss: input [2,3] and target [3,2] must have the same shape");
   CHECK(error_of([] { varifocal_loss(zeros({2}), zeros({2}, DType::f64)); }) ==
         "varifocal_loss: input and target must be floating-point of one dtype, got f32 and f64");
 }
@@ -99,17 +102,20 @@ GRADCHECK_TEST_CASE("focal: gradchecks in f64", "sigmoid_focal_loss", "varifocal
     // the targets of varifocal_loss and centernet_focal_loss are registry constants: no gradient
     Tensor low = mul(soft, lt(soft, 0.5).to(DType::f64)), high = mul(soft, gt(soft, 0.5).to(DType::f64));
     gradcheck_ref_op("varifocal_loss", {{"input", x}, {"target", low}}, {{"reduction", red}});
-    gradcheck_ref_op("varifocal_loss", {{"input", x}, {"target", high}}, {{"reduction", red}, {"iou_weighted", "false"}});
+    gradcheck_ref_op("varifocal_loss", {{"input", x}, {"target", high}},
+                     {{"reduction", red}, {"iou_weighted", "false"}});
   }
   Tensor hm = reshape(from_vector({1, 0.5, 0.2, 0, 0, 0.7, 1, 0.3}, {8}, DType::f64), {1, 2, 2, 2});
   Tensor hx = reshape(x, {1, 2, 2, 2});
   gradcheck_ref_op("centernet_focal_loss", {{"input", hx}, {"target", hm}});
-  gradcheck_ref_op("centernet_focal_loss", {{"input", hx}, {"target", mul(hm, 0.5)}}, {{"alpha", "1.5"}, {"beta", "3"}});
+  gradcheck_ref_op("centernet_focal_loss", {{"input", hx}, {"target", mul(hm, 0.5)}},
+                   {{"alpha", "1.5"}, {"beta", "3"}});
   gradcheck_ref_op("centernet_focal_loss", {{"input", sigmoid(hx)}, {"target", hm}}, {{"logits", "false"}});
 }
 
 TEST_CASE("focal: centerness loss gradcheck in f64") {
-  Tensor x = from_vector({0.3, -1.2, 2.0, 0.1}, {4}, DType::f64), y = from_vector({0.7, 0.2, 0.95, 0.5}, {4}, DType::f64);
+  Tensor x = from_vector({0.3, -1.2, 2.0, 0.1}, {4}, DType::f64),
+         y = from_vector({0.7, 0.2, 0.95, 0.5}, {4}, DType::f64);
   for (Reduction r : {Reduction::none, Reduction::sum, Reduction::mean}) {
     auto f = [r](const std::vector<Tensor>& v) { return fcos::centerness_loss(v[0], v[1], r); };
     check_grad("centerness_loss", f,

@@ -11,7 +11,6 @@
 
 using namespace dg;
 
-
 TEST_CASE("heatmap: gaussian_radius, code vs corrected (DETECTION_NOTES numbers)") {
   // 64x64, o = 0.7. Code: case 3, a3 = 2.8, b3 = -179.2, c3 = -1228.8,
   //   sqrt(179.2^2 + 4*2.8*1228.8) = sqrt(45875.2) = 214.18497 -> (b3 + sq3)/2 = 17.49248.

@@ -11,9 +11,9 @@
 #include "autograd/generator.h"
 #include "autograd/ops.h"
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
 #include "detectors/boxes.h"
 #include "detectors/iou.h"
+#include "detectors/ref/ref_ops.h"
 
 using namespace dg;
 
@@ -37,13 +37,16 @@ Conventions with(const std::string& field, const std::string& value) {
 // check_fixed_alpha (1) gradchecks F and (2) checks that the op's backward equals F's at the base point;
 // together they are the gradient check of the CIoU op `name`.
 void check_fixed_alpha(const std::string& name, const std::function<Tensor(const Tensor&, const Tensor&)>& op,
-                       const std::function<Tensor(const Tensor&, const Tensor&)>& fixed, const Tensor& b1, const Tensor& b2) {
+                       const std::function<Tensor(const Tensor&, const Tensor&)>& fixed, const Tensor& b1,
+                       const Tensor& b2) {
   auto f = [&](const std::vector<Tensor>& v) { return fixed(v[0], v[1]); };
   check_grad(name, f,
-             {b1.contiguous_copy_no_grad().set_requires_grad(true), b2.contiguous_copy_no_grad().set_requires_grad(true)});
+             {b1.contiguous_copy_no_grad().set_requires_grad(true),
+              b2.contiguous_copy_no_grad().set_requires_grad(true)});
   std::vector<Tensor> ga, gb;
   for (int k = 0; k < 2; ++k) {
-    Tensor x1 = b1.contiguous_copy_no_grad().set_requires_grad(true), x2 = b2.contiguous_copy_no_grad().set_requires_grad(true);
+    Tensor x1 = b1.contiguous_copy_no_grad().set_requires_grad(true),
+           x2 = b2.contiguous_copy_no_grad().set_requires_grad(true);
     Tensor out = k == 0 ? op(x1, x2) : fixed(x1, x2);
     Tensor u = add(mul(arange(0.0, (double)out.numel(), 1.0, DType::f64), 0.37), -0.9);  // non-uniform upstream
     sum(mul(out, reshape(u, out.shape()))).backward();
@@ -75,7 +78,8 @@ TEST_CASE("iou: hand-computed IoU, GIoU, DIoU, CIoU") {
   CHECK(complete_box_iou(kA, kB).item() == doctest::Approx(1.0 / 7 - 2.0 / (18 + 1e-7)).epsilon(1e-15));
   // paired (loss) forms divide by U + eps and C + eps
   CHECK(paired_box_iou(IoUKind::iou, kA, kB).item() == doctest::Approx(1.0 / (7 + 1e-7)).epsilon(1e-15));
-  CHECK(paired_box_iou(IoUKind::giou, kA, kB).item() == doctest::Approx(1.0 / (7 + 1e-7) - 2.0 / (9 + 1e-7)).epsilon(1e-15));
+  CHECK(paired_box_iou(IoUKind::giou, kA, kB).item() ==
+        doctest::Approx(1.0 / (7 + 1e-7) - 2.0 / (9 + 1e-7)).epsilon(1e-15));
   // CIoU with a 4 x 1 box against a 1 x 1 box sharing its left end: A' = [0,0,4,1], B' = [0,0,1,1]:
   // I = 1, U = 4, IoU = 1/4; C diag^2 = 16 + 1 = 17, centres (2, .5) and (.5, .5): rho^2 = 2.25;
   // v = 4/pi^2 (atan 4 - atan 1)^2, alpha = v / (1 - 1/4 + v + 1e-7).
@@ -119,7 +123,7 @@ TEST_CASE("iou: degenerate boxes, nan (torchvision) and finite") {
   CHECK(std::isnan(generalized_box_iou(p, p).item()));
   Conventions fin = with("degenerate_boxes", "finite");
   CHECK(box_iou(p, p, fin).item() == 0.0);
-  CHECK(generalized_box_iou(p, p, fin).item() == 0.0);   // IoU 0, enclosing area 0 -> penalty 0
+  CHECK(generalized_box_iou(p, p, fin).item() == 0.0);  // IoU 0, enclosing area 0 -> penalty 0
   CHECK(distance_box_iou(p, p, 1e-7, fin).item() == 0.0);
   CHECK(complete_box_iou(p, p, 1e-7, fin).item() == 0.0);
   // Gradients are finite in the finite mode.
@@ -136,7 +140,8 @@ TEST_CASE("iou: degenerate boxes, nan (torchvision) and finite") {
   Tensor ff = flat.contiguous_copy_no_grad().set_requires_grad(true);
   sum(complete_box_iou(ff, box, 1e-7, fin)).backward();
   CHECK(all_finite(ff.grad()));
-  CHECK(complete_box_iou(flat, box).item() == doctest::Approx(complete_box_iou(flat, box, 1e-7, fin).item()).epsilon(1e-15));
+  CHECK(complete_box_iou(flat, box).item() ==
+        doctest::Approx(complete_box_iou(flat, box, 1e-7, fin).item()).epsilon(1e-15));
   // The loss forms never divide by zero (eps), in either mode.
   CHECK(paired_box_iou(IoUKind::giou, p, p).item() == 0.0);
 }
@@ -176,18 +181,21 @@ TEST_CASE("iou: the CIoU alpha gate (ciou_alpha_gated)") {
 }
 
 TEST_CASE("iou: errors") {
-  CHECK(error_of([] { box_iou(zeros({3, 5}), zeros({2, 4})); }) ==
-        "box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [3,5] and [2,4]");
-  CHECK(error_of([] { complete_box_iou(zeros({2, 2, 4}), zeros({2, 4})); }) ==
-        "complete_box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [2,2,4] and [2,4]");
+  CHECK(error_of([] {
+          box_iou(zeros({3, 5}), zeros({2, 4}));
+        }) == "box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [3,5] and [2,4]");
+  CHECK(error_of([] {
+          complete_box_iou(zeros({2, 2, 4}), zeros({2, 4}));
+        }) == "complete_box_iou: expected boxes1 [N, 4] and boxes2 [M, 4], got [2,2,4] and [2,4]");
   CHECK(error_of([] { box_iou(zeros({3, 4}), zeros({2, 4}, DType::f64)); }) == "box_iou: dtype mismatch: f32 and f64");
-  CHECK(error_of([] { paired_box_iou(IoUKind::giou, zeros({3, 4}), zeros({2, 4})); }) ==
-        "paired_box_iou: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [2,4]");
+  CHECK(error_of([] {
+          paired_box_iou(IoUKind::giou, zeros({3, 4}), zeros({2, 4}));
+        }) == "paired_box_iou: expected boxes1 and boxes2 of one shape [..., 4], got [3,4] and [2,4]");
   CHECK(error_of([] { parse_iou_kind("hiou"); }) == "iou: unknown kind 'hiou' (known: iou, giou, diou, ciou)");
 }
 
-GRADCHECK_TEST_CASE("iou: gradchecks in f64 (matrices and paired, every convention side)", "box_iou", "generalized_box_iou",
-                    "distance_box_iou", "paired_box_iou") {
+GRADCHECK_TEST_CASE("iou: gradchecks in f64 (matrices and paired, every convention side)", "box_iou",
+                    "generalized_box_iou", "distance_box_iou", "paired_box_iou") {
   Tensor b1 = from_vector({0.1, 0.2, 2.3, 2.1, 1.05, 0.55, 4.2, 3.45, 5.1, 5.3, 6.2, 7.4}, {3, 4}, DType::f64);
   Tensor b2 = from_vector({1.2, 0.9, 3.1, 3.3, 0.45, 0.15, 4.65, 3.05, 4.35, 6.1, 6.55, 8.45, 2.0, 2.5, 9.0, 4.0},
                           {4, 4}, DType::f64);
@@ -214,23 +222,24 @@ GRADCHECK_TEST_CASE("iou: CIoU gradients are those of the fixed-alpha function (
       CAPTURE(eps);
       Conventions c = conventions_preset(preset);
       Tensor alpha0 = ciou_alpha(aspect_matrix(b1, b2, c), box_iou(b1, b2, c), eps, c);
-      check_fixed_alpha("complete_box_iou",
-                        [&](const Tensor& x, const Tensor& y) { return complete_box_iou(x, y, eps, c); },
-                        [&](const Tensor& x, const Tensor& y) {
-                          return sub(distance_box_iou(x, y, eps, c), mul(alpha0, aspect_matrix(x, y, c)));
-                        },
-                        b1, b2);
+      check_fixed_alpha(
+          "complete_box_iou", [&](const Tensor& x, const Tensor& y) { return complete_box_iou(x, y, eps, c); },
+          [&](const Tensor& x, const Tensor& y) {
+            return sub(distance_box_iou(x, y, eps, c), mul(alpha0, aspect_matrix(x, y, c)));
+          },
+          b1, b2);
       // paired: CIoU = iou - penalty - alpha0 v
       Tensor p1 = narrow(b2, 0, 0, 3);
       PairedIoUTerms t0 = paired_iou_terms(IoUKind::ciou, b1, p1, eps, c);
       Tensor palpha0 = ciou_alpha(t0.v, t0.iou, eps, c);
-      check_fixed_alpha("paired_box_iou",
-                        [&](const Tensor& x, const Tensor& y) { return paired_box_iou(IoUKind::ciou, x, y, eps, c); },
-                        [&](const Tensor& x, const Tensor& y) {
-                          PairedIoUTerms t = paired_iou_terms(IoUKind::ciou, x, y, eps, c);
-                          return sub(sub(t.iou, t.penalty), mul(palpha0, t.v));
-                        },
-                        b1, p1);
+      check_fixed_alpha(
+          "paired_box_iou",
+          [&](const Tensor& x, const Tensor& y) { return paired_box_iou(IoUKind::ciou, x, y, eps, c); },
+          [&](const Tensor& x, const Tensor& y) {
+            PairedIoUTerms t = paired_iou_terms(IoUKind::ciou, x, y, eps, c);
+            return sub(sub(t.iou, t.penalty), mul(palpha0, t.v));
+          },
+          b1, p1);
     }
 }
 

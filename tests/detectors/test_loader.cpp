@@ -50,9 +50,8 @@ std::vector<Batch> run_epoch(Loader& l) {
 
 bool same(const Batch& a, const Batch& b) {
   return a.images.shape() == b.images.shape() &&
-         std::memcmp(a.images.data<float>(), b.images.data<float>(), a.images.nbytes()) == 0 &&
-         a.boxes == b.boxes && a.labels == b.labels && a.indices == b.indices && a.epoch == b.epoch &&
-         a.number == b.number;
+         std::memcmp(a.images.data<float>(), b.images.data<float>(), a.images.nbytes()) == 0 && a.boxes == b.boxes &&
+         a.labels == b.labels && a.indices == b.indices && a.epoch == b.epoch && a.number == b.number;
 }
 
 }  // namespace
@@ -144,8 +143,13 @@ TEST_CASE("loader: an exception in the source surfaces in the consumer with the 
   // Mixed image sizes without augmentation are reported too.
   LoaderConfig c;
   c.augment = false, c.shuffle = false, c.batch_size = 2, c.workers = 1;
-  Loader l([](int64_t i) { Scene s = make_sample(i); if (i == 1) s.image = Tensor::empty({5, 5, 3}, DType::u8); return s; },
-           2, c);
+  Loader l(
+      [](int64_t i) {
+        Scene s = make_sample(i);
+        if (i == 1) s.image = Tensor::empty({5, 5, 3}, DType::u8);
+        return s;
+      },
+      2, c);
   Batch b;
   CHECK_THROWS_WITH_PART(l.next(b), "loader: sample 1 (epoch 0, batch 0): image [5,5,3] differs");
 }

@@ -10,17 +10,18 @@
 #include <vector>
 
 #include "autograd/ops/registry.h"
-#include "detectors/ref/ref_ops.h"
 #include "detectors/nms.h"
+#include "detectors/ref/ref_ops.h"
 
 using namespace dg;
-
 
 namespace {
 Tensor boxes_of(const std::vector<double>& v, DType dt = DType::f64) {
   return from_vector(v, {(int64_t)v.size() / 4, 4}, dt);
 }
-Tensor scores_of(const std::vector<double>& v, DType dt = DType::f64) { return from_vector(v, {(int64_t)v.size()}, dt); }
+Tensor scores_of(const std::vector<double>& v, DType dt = DType::f64) {
+  return from_vector(v, {(int64_t)v.size()}, dt);
+}
 std::vector<double> vec(const Tensor& t) { return t.to_vector(); }
 }  // namespace
 
@@ -88,11 +89,14 @@ TEST_CASE("nms: edge cases (ties, zero boxes, one box, all suppressed, empty box
 }
 
 TEST_CASE("nms: errors name the op and the shapes") {
-  CHECK_THROWS_WITH_PART(nms(boxes_of({0, 0, 1, 1}).to(DType::f64), scores_of({0.1, 0.2}), 0.5), "scores must be [N] with N = 1");
-  CHECK_THROWS_WITH_PART(nms(from_vector({0, 0, 1}, {1, 3}, DType::f64), scores_of({0.1}), 0.5), "nms: boxes must be [N,4]");
+  CHECK_THROWS_WITH_PART(nms(boxes_of({0, 0, 1, 1}).to(DType::f64), scores_of({0.1, 0.2}), 0.5),
+                         "scores must be [N] with N = 1");
+  CHECK_THROWS_WITH_PART(nms(from_vector({0, 0, 1}, {1, 3}, DType::f64), scores_of({0.1}), 0.5),
+                         "nms: boxes must be [N,4]");
   CHECK_THROWS_WITH_PART(nms(boxes_of({0, 0, 1, 1}), scores_of({0.1}, DType::f32), 0.5), "share a dtype");
   CHECK_THROWS_WITH_PART(nms(boxes_of({0, 0, 1, 1}), scores_of({NAN}), 0.5), "nms: score 0 is NaN");
-  CHECK_THROWS_WITH_PART(batched_nms(boxes_of({0, 0, 1, 1}), scores_of({0.1}), from_vector({0, 1}, {2}, DType::i64), 0.5),
+  CHECK_THROWS_WITH_PART(batched_nms(boxes_of({0, 0, 1, 1}), scores_of({0.1}), from_vector({0, 1}, {2}, DType::i64),
+                                     0.5),
                          "batched_nms: idxs must be [N] with N = 1");
   CHECK_THROWS_WITH_PART(soft_nms(boxes_of({0, 0, 1, 1}), scores_of({0.1, 0.2})), "soft_nms:");
   CHECK_THROWS_WITH_PART(diou_nms(boxes_of({0, 0, 1, 1}), scores_of({0.1}), 0.5, 0.0), "diou_nms: beta must be > 0");
@@ -135,7 +139,8 @@ TEST_CASE("nms: soft_nms linear and gaussian, hand-computed") {
   CHECK(ev[0].by == 0);
   CHECK(ev[0].iou == doctest::Approx(1.0 / 3.0));
   CHECK_FALSE(ev[0].dropped);
-  CHECK(format_nms_events(ev, true).find("box 1 decayed by box 0 at IoU 0.3333: score 0.8000 -> 0.5333") != std::string::npos);
+  CHECK(format_nms_events(ev, true).find("box 1 decayed by box 0 at IoU 0.3333: score 0.8000 -> 0.5333") !=
+        std::string::npos);
   // Nt = 0.4: 1/3 <= 0.4, weight 1: scores unchanged, order A, B, C.
   SoftNmsOptions high_nt;
   high_nt.iou_threshold = 0.4;
@@ -199,7 +204,10 @@ TEST_CASE("nms: same decisions in f32 and f64 on a random-ish scene") {
   // 200 boxes from a fixed LCG; thresholds away from any tie make both dtypes agree.
   std::vector<double> bv, sv;
   uint64_t st = 42;
-  auto u = [&] { st = st * 6364136223846793005ULL + 1442695040888963407ULL; return double(st >> 11) / double(1ULL << 53); };
+  auto u = [&] {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    return double(st >> 11) / double(1ULL << 53);
+  };
   for (int i = 0; i < 200; ++i) {
     const double x = 100 * u(), y = 100 * u(), w = 5 + 30 * u(), h = 5 + 30 * u();
     bv.insert(bv.end(), {x, y, x + w, y + h});

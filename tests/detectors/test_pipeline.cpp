@@ -16,11 +16,11 @@
 #include "autograd/io/safetensors.h"
 #include "autograd/ops.h"
 #include "detectors/centernet/detector.h"
-#include "detectors/task/detection_eval.h"
-#include "detectors/pipeline/train.h"
-#include "detectors/visualize.h"
-#include "detectors/task/zoo.h"
 #include "detectors/draw.h"
+#include "detectors/pipeline/train.h"
+#include "detectors/task/detection_eval.h"
+#include "detectors/task/zoo.h"
+#include "detectors/visualize.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -78,11 +78,11 @@ TEST_CASE("pipeline train: learning-rate schedule") {
   o.lr = 2e-3;
   o.warmup_steps = 100;
   o.final_lr_fraction = 0.05;
-  CHECK(train_lr(o, 0, 1000) == doctest::Approx(2e-4));         // 0.1 x lr at the start
-  CHECK(train_lr(o, 50, 1000) == doctest::Approx(1.1e-3));       // half-way up
-  CHECK(train_lr(o, 100, 1000) == doctest::Approx(2e-3));        // the peak
-  CHECK(train_lr(o, 550, 1000) == doctest::Approx(1.05e-3));     // half-way down: (2 + 0.1) / 2 e-3
-  CHECK(train_lr(o, 1000, 1000) == doctest::Approx(1e-4));       // the floor
+  CHECK(train_lr(o, 0, 1000) == doctest::Approx(2e-4));       // 0.1 x lr at the start
+  CHECK(train_lr(o, 50, 1000) == doctest::Approx(1.1e-3));    // half-way up
+  CHECK(train_lr(o, 100, 1000) == doctest::Approx(2e-3));     // the peak
+  CHECK(train_lr(o, 550, 1000) == doctest::Approx(1.05e-3));  // half-way down: (2 + 0.1) / 2 e-3
+  CHECK(train_lr(o, 1000, 1000) == doctest::Approx(1e-4));    // the floor
   // The warm-up does not depend on the total (what makes the time-budget calibration exact).
   CHECK(train_lr(o, 37, 200) == train_lr(o, 37, 123456));
   o.warmup_steps = 0;  // no warm-up: the cosine from the first step
@@ -243,7 +243,9 @@ TEST_CASE("pipeline visualize: enlarge and detection pictures") {
   Tensor pic = detection_picture(canvas, d, {"a", "b", "c", "d"}, po);
   dg::Rgb c2 = dg::class_color(2);
   const uint8_t* p = pic.data<uint8_t>();
-  auto px = [&](int y, int x) { return dg::Rgb{p[(y * 40 + x) * 3], p[(y * 40 + x) * 3 + 1], p[(y * 40 + x) * 3 + 2]}; };
+  auto px = [&](int y, int x) {
+    return dg::Rgb{p[(y * 40 + x) * 3], p[(y * 40 + x) * 3 + 1], p[(y * 40 + x) * 3 + 2]};
+  };
   CHECK(px(12, 5).r == c2.r);  // left edge of the kept box
   CHECK(px(30, 35).r == 0);    // right edge of the dropped one stays black
   CHECK(px(30, 35).g == 0);
@@ -258,7 +260,8 @@ TEST_CASE("pipeline zoo: detectors by name, config overrides, rebuilding from a 
   CHECK(d->config_json()["up_channels"] == nlohmann::json({64, 32, 32}));  // the CPU default kept
   CHECK(d->loss_names() == std::vector<std::string>{"heatmap", "wh", "offset"});
   CHECK(d->default_lr() == 2e-3);
-  CHECK(make_model("fcos", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}, {"gn_groups", 8}}, g)->default_lr() == 2e-3);
+  CHECK(make_model("fcos", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}, {"gn_groups", 8}}, g)->default_lr() ==
+        2e-3);
   CHECK(make_model("retinanet", 3, {{"width_mult", 0.125}, {"fpn_channels", 16}}, g)->default_lr() == 1e-3);
   // The full config rebuilds the same network (same parameter names and shapes).
   Generator g2(1);
@@ -279,10 +282,10 @@ TEST_CASE("pipeline model files: the first CenterNet format still loads") {
   c.up_channels = {8, 8, 8};
   c.head_channels = 8;
   centernet::CenterNetDetector net(c, g);
-  nlohmann::json old = {{"num_classes", 2},          {"width_mult", 0.125},   {"up_channels", {8, 8, 8}},
-                        {"head_channels", 8},        {"heatmap_prior", 0.1},  {"class_names", {"a", "b"}},
-                        {"category_ids", {1, 2}},    {"input_height", 64},    {"input_width", 64},
-                        {"mean", {0.5, 0.5, 0.5}},   {"std", {0.25, 0.25, 0.25}}};
+  nlohmann::json old = {{"num_classes", 2},        {"width_mult", 0.125},      {"up_channels", {8, 8, 8}},
+                        {"head_channels", 8},      {"heatmap_prior", 0.1},     {"class_names", {"a", "b"}},
+                        {"category_ids", {1, 2}},  {"input_height", 64},       {"input_width", 64},
+                        {"mean", {0.5, 0.5, 0.5}}, {"std", {0.25, 0.25, 0.25}}};
   const std::string path = (fs::path(temp_dir("legacy")) / "old.safetensors").string();
   io::save_safetensors(path, state_map(net), {{"detgrad.centernet", old.dump()}});
   LoadedModel m = load_model(path);
@@ -310,10 +313,10 @@ TEST_CASE("detections: class-wise NMS, mapping to the image, keeping the first k
   Detections s = class_wise_nms(d, soft);
   REQUIRE(s.size() == 3);
   CHECK(s.scores.to_vector()[2] == doctest::Approx(0.8 * (1 - 80.0 / 120)));  // decayed by 1 - IoU
-  CHECK(class_wise_nms(d, {}).size() == 3);  // none: unchanged
+  CHECK(class_wise_nms(d, {}).size() == 3);                                   // none: unchanged
   Detections m = map_boxes(d, Affine{2, 0, 1, 0, 0.5, -1});
   CHECK(m.boxes.to_vector()[0] == 1);
-  CHECK(m.boxes.to_vector()[3] == 4);   // 0.5 * 10 - 1
+  CHECK(m.boxes.to_vector()[3] == 4);  // 0.5 * 10 - 1
   CHECK(keep_first(d, 1).scores.to_vector() == std::vector<double>{0.9f});
   CHECK(empty_detections().size() == 0);
   CHECK_THROWS_WITH_PART(make_detections({0, 0, 1}, {0.5}, {0}), "do not describe the same boxes");

@@ -2,10 +2,10 @@
 // a curve's pixels land, gaps, dots, log axes, smoothing, the legend's corner, errors.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "detectors/plot.h"
 #include "detectors/plot_jsonl.h"
@@ -173,9 +173,9 @@ TEST_CASE("line_plot: NaN and inf are gaps, a lone point is a dot, log_y skips y
     return n;
   };
   CHECK(red_between(1, 3) > 0);
-  CHECK(red_between(4, 6) == 0);   // around the NaN
-  CHECK(red_between(7, 9) == 0);   // around the inf
-  CHECK(red_between(9, 10) > 0);   // 9 and 10 are joined again
+  CHECK(red_between(4, 6) == 0);  // around the NaN
+  CHECK(red_between(7, 9) == 0);  // around the inf
+  CHECK(red_between(9, 10) > 0);  // 9 and 10 are joined again
 
   // A single point: a 3x3 dot.
   o.x_min = 0, o.x_max = 10;

@@ -15,7 +15,6 @@
 
 using namespace dg;
 
-
 TEST_CASE("retinanet: cell anchors by hand, rounded (torchvision) and exact") {
   // Stride 8, base size 32, scales 2^0, 2^(1/3), 2^(2/3): torchvision sizes int(32), int(40.32), int(50.80)
   // = 32, 40, 50. Ratio 0.5 (h/w), size 32: h = 32 sqrt(0.5) = 22.627, w = 32 / sqrt(0.5) = 45.255;
@@ -24,7 +23,9 @@ TEST_CASE("retinanet: cell anchors by hand, rounded (torchvision) and exact") {
   AnchorOptions opt;
   Tensor a = cell_anchors(32, opt, DType::f64);
   CHECK(a.shape() == Shape{9, 4});
-  auto row = [&](const Tensor& t, int r) { return std::vector<double>{t.at(4 * r), t.at(4 * r + 1), t.at(4 * r + 2), t.at(4 * r + 3)}; };
+  auto row = [&](const Tensor& t, int r) {
+    return std::vector<double>{t.at(4 * r), t.at(4 * r + 1), t.at(4 * r + 2), t.at(4 * r + 3)};
+  };
   CHECK(row(a, 0) == std::vector<double>{-23, -11, 23, 11});
   CHECK(row(a, 3) == std::vector<double>{-16, -16, 16, 16});
   CHECK(row(a, 4) == std::vector<double>{-20, -20, 20, 20});
@@ -63,8 +64,18 @@ TEST_CASE("retinanet: anchors over levels: count, order, shifts") {
   CHECK(s.shape() == Shape{32 + 8, 4});
   CHECK(s.at(0) == -5);
   CHECK(s.at(4 * 32 + 2) == 10);
-  CHECK_THROWS_WITH_PART(retinanet_anchors([] { AnchorOptions o; o.sizes = {1}; return o; }()), "anchors: 1 sizes for 5 strides");
-  CHECK_THROWS_WITH_PART(retinanet_anchors([] { AnchorOptions o; o.ratios = {0}; return o; }()), "aspect ratios must be positive");
+  CHECK_THROWS_WITH_PART(retinanet_anchors([] {
+                           AnchorOptions o;
+                           o.sizes = {1};
+                           return o;
+                         }()),
+                         "anchors: 1 sizes for 5 strides");
+  CHECK_THROWS_WITH_PART(retinanet_anchors([] {
+                           AnchorOptions o;
+                           o.ratios = {0};
+                           return o;
+                         }()),
+                         "aspect ratios must be positive");
 }
 
 TEST_CASE("retinanet: anchor presets") {
@@ -101,7 +112,8 @@ TEST_CASE("retinanet: matcher thresholds, ignore band, low-quality matches") {
   // Zero boxes: all background. Zero anchors: empty.
   CHECK(retinanet_match(Tensor::empty({0, 3}, DType::f64)).to_vector() == std::vector<double>{-1, -1, -1});
   CHECK(retinanet_match(Tensor::empty({2, 0}, DType::f64)).numel() == 0);
-  CHECK_THROWS_WITH_PART(retinanet_match(from_vector({0.1, NAN}, {1, 2}, DType::f64)), "retinanet_match: iou has a NaN at box 0, anchor 1");
+  CHECK_THROWS_WITH_PART(retinanet_match(from_vector({0.1, NAN}, {1, 2}, DType::f64)),
+                         "retinanet_match: iou has a NaN at box 0, anchor 1");
   CHECK_THROWS_WITH_PART(retinanet_match(from_vector({0.1}, {1}, DType::f64)), "iou must be [G, A]");
 }
 
@@ -137,15 +149,18 @@ TEST_CASE("retinanet: box coder by hand, round trip, clamp") {
   Tensor big = box_decode(from_vector({0, 0, 10, 0}, {1, 4}, DType::f64), an);
   CHECK(big.at(0) == doctest::Approx(5 - 312.5));
   CHECK(big.at(2) == doctest::Approx(5 + 312.5));
-  CHECK_THROWS_WITH_PART(box_encode(from_vector({1, 2, 1, 14}, {1, 4}, DType::f64), an), "box_encode: row 0 has a box or anchor with width or height <= 0");
-  CHECK_THROWS_WITH_PART(box_decode(from_vector({0, 0, 0}, {1, 3}, DType::f64), an), "box_decode: deltas and anchors must both be [N,4]");
+  CHECK_THROWS_WITH_PART(box_encode(from_vector({1, 2, 1, 14}, {1, 4}, DType::f64), an),
+                         "box_encode: row 0 has a box or anchor with width or height <= 0");
+  CHECK_THROWS_WITH_PART(box_decode(from_vector({0, 0, 0}, {1, 3}, DType::f64), an),
+                         "box_decode: deltas and anchors must both be [N,4]");
 }
 
 GRADCHECK_TEST_CASE("retinanet: gradcheck box_encode and box_decode (f64)", "box_encode", "box_decode") {
   // Positive widths/heights, deltas below the clamp (the clamp's kink is at 4.135).
   Tensor an = from_vector({0, 0, 10, 12, 3, 4, 9, 15, -2, 1, 5, 4}, {3, 4}, DType::f64).set_requires_grad();
   Tensor b = from_vector({1, 2, 11, 14, 2, 2, 8, 13, 0, 0, 6, 6}, {3, 4}, DType::f64).set_requires_grad();
-  Tensor d = from_vector({0.1, -0.3, 0.2, -0.5, 0.7, 0.05, -1.0, 0.4, -0.2, 0.3, 1.1, 0.9}, {3, 4}, DType::f64).set_requires_grad();
+  Tensor d = from_vector({0.1, -0.3, 0.2, -0.5, 0.7, 0.05, -1.0, 0.4, -0.2, 0.3, 1.1, 0.9}, {3, 4}, DType::f64)
+                 .set_requires_grad();
   BoxCoderOptions w;
   w.wx = 10, w.wy = 10, w.ww = 5, w.wh = 5;
   check_grad("box_encode", [&](const std::vector<Tensor>& x) { return box_encode(x[0], x[1], w); }, {b, an});

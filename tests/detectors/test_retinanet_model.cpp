@@ -61,9 +61,12 @@ data::Batch make_batch(const Tensor& images, const std::vector<std::vector<data:
 // The hand case of the loss tests: 4 anchors, one box (0,0,10,10) of class 1 in image 0, image 1 empty.
 //   a0 (0,0,10,10)  IoU 1      positive        a1 (0,0,10,22)  IoU 100/220 = 0.45  ignored
 //   a2 (20,20,30,30) IoU 0     background      a3 (5,0,15,10)  IoU 50/150 = 0.33   background
-Tensor hand_anchors(DType dt) { return from_vector({0, 0, 10, 10, 0, 0, 10, 22, 20, 20, 30, 30, 5, 0, 15, 10}, {4, 4}, dt); }
+Tensor hand_anchors(DType dt) {
+  return from_vector({0, 0, 10, 10, 0, 0, 10, 22, 20, 20, 30, 30, 5, 0, 15, 10}, {4, 4}, dt);
+}
 RetinaNetTargets hand_targets(DType dt) {
-  return retinanet_targets(hand_anchors(dt), {from_vector({0, 0, 10, 10}, {1, 4}, dt), zeros({0, 4}, dt)}, {{1}, {}}, 2);
+  return retinanet_targets(hand_anchors(dt), {from_vector({0, 0, 10, 10}, {1, 4}, dt), zeros({0, 4}, dt)}, {{1}, {}},
+                           2);
 }
 }  // namespace
 
@@ -73,7 +76,7 @@ TEST_CASE("retinanet model: shapes per level, state_dict names, parameter count,
   RetinaNetOutput o = net.forward_heads(randn({2, 3, 64, 96}, gen));
   REQUIRE(o.cls.size() == 3);
   REQUIRE(o.box.size() == 3);
-  const Shape grids[3] = {{8, 12}, {4, 6}, {2, 3}};   // P3, P4, P5 of 64x96
+  const Shape grids[3] = {{8, 12}, {4, 6}, {2, 3}};  // P3, P4, P5 of 64x96
   for (size_t l = 0; l < 3; ++l) {
     CHECK(o.cls[l].shape() == Shape{2, 9 * 3, grids[l][0], grids[l][1]});
     CHECK(o.box[l].shape() == Shape{2, 9 * 4, grids[l][0], grids[l][1]});
@@ -92,7 +95,8 @@ TEST_CASE("retinanet model: shapes per level, state_dict names, parameter count,
   gn.last_level = 7;
   gn.first_level = 4;
   RetinaNetConfig cpu = RetinaNetConfig::cpu(10);
-  for (const RetinaNetConfig& c : {gn, cpu}) CHECK(RetinaNetDetector(c, gen).num_parameters() == retinanet_num_parameters(c));
+  for (const RetinaNetConfig& c : {gn, cpu})
+    CHECK(RetinaNetDetector(c, gen).num_parameters() == retinanet_num_parameters(c));
   // The paper's network (width 1, P3-P7 x256, 80 classes) by hand: ResNet-18 without fc 11,176,512;
   // FPN laterals 128*256 + 256*256 + 512*256 + 3*256 = 230,144, outputs 3 (9*256^2 + 256) = 1,770,240,
   // P6/P7 2 * 590,080 = 1,180,160; towers 2*4*590,080 = 4,720,640; cls_logits 9*256*720 + 720 =
@@ -101,7 +105,8 @@ TEST_CASE("retinanet model: shapes per level, state_dict names, parameter count,
   CHECK(retinanet_num_parameters(paper) == 20820276);
 
   // Head init: cls bias -log(0.99/0.01), bbox bias 0, tower biases 0, weights N(0, 0.01).
-  for (double b : net.head->classification_head->last->bias.to_vector()) CHECK(b == doctest::Approx(-4.59511985).epsilon(1e-7));
+  for (double b : net.head->classification_head->last->bias.to_vector())
+    CHECK(b == doctest::Approx(-4.59511985).epsilon(1e-7));
   for (double b : net.head->regression_head->last->bias.to_vector()) CHECK(b == 0.0);
   double ss = 0;
   const std::vector<double> w = net.head->classification_head->last->weight.to_vector();
@@ -120,8 +125,8 @@ TEST_CASE("retinanet model: shapes per level, state_dict names, parameter count,
   for (const char* k : {"head.classification_head.conv.0.1.weight", "head.regression_head.conv.1.1.bias",
                         "fpn.extra_blocks.p6.weight", "fpn.extra_blocks.p7.bias", "fpn.inner_blocks.1.0.weight"})
     CHECK_MESSAGE(has_key(sd_gn, k), k);
-  CHECK(!has_key(sd_gn, "head.classification_head.conv.0.0.bias"));   // no conv bias before a GroupNorm
-  CHECK(!has_key(sd_gn, "fpn.inner_blocks.2.0.weight"));              // C4, C5 only
+  CHECK(!has_key(sd_gn, "head.classification_head.conv.0.0.bias"));  // no conv bias before a GroupNorm
+  CHECK(!has_key(sd_gn, "fpn.inner_blocks.2.0.weight"));             // C4, C5 only
   {
     // P4-P7 on 96x64: grids 6x4, 3x2, 2x1 (P6 from P5), 1x1 -- the anchors' ceil(H/s) x ceil(W/s).
     RetinaNetDetector p7(gn, gen);
@@ -162,7 +167,8 @@ TEST_CASE("retinanet model: fused focal sum equals torchvision's sigmoid_focal_l
   {
     Tensor x = zeros({1, 1, 2}, DType::f64);
     Tensor lab = from_vector({1}, {1, 1}, DType::i64);
-    CHECK(retinanet_focal_sum(x, lab, {1.0}).item() == doctest::Approx((0.0625 + 0.1875) * std::log(2.0)).epsilon(1e-12));
+    CHECK(retinanet_focal_sum(x, lab, {1.0}).item() ==
+          doctest::Approx((0.0625 + 0.1875) * std::log(2.0)).epsilon(1e-12));
   }
   // Random case with weights, ignored rows and both alpha modes, against the composition.
   Generator gen(5);
@@ -171,7 +177,8 @@ TEST_CASE("retinanet model: fused focal sum equals torchvision's sigmoid_focal_l
       CAPTURE(alpha);
       CAPTURE(gamma);
       Tensor x = mul(randn({2, 3, 4}, gen, DType::f64), 3.0).set_requires_grad(true);
-      Tensor lab = from_vector({0, kMatchBackground, kMatchIgnore, 3, kMatchIgnore, kMatchBackground}, {2, 3}, DType::i64);
+      Tensor lab = from_vector({0, kMatchBackground, kMatchIgnore, 3, kMatchIgnore, kMatchBackground}, {2, 3},
+                               DType::i64);
       const std::vector<double> w = {0.5, 0.25};
       Tensor fused = retinanet_focal_sum(x, lab, w, alpha, gamma);
       fused.backward();
@@ -196,15 +203,17 @@ TEST_CASE("retinanet model: fused focal sum equals torchvision's sigmoid_focal_l
   }
   CHECK_THROWS_WITH_PART(retinanet_focal_sum(zeros({1, 2, 3}), from_vector({0, 3}, {1, 2}, DType::i64), {1.0}),
                          "label 3 at image 0, anchor 1");
-  CHECK_THROWS_WITH_PART(retinanet_focal_sum(zeros({1, 2, 3}), zeros({1, 2}, DType::i64), {1.0, 1.0}), "2 image weights");
+  CHECK_THROWS_WITH_PART(retinanet_focal_sum(zeros({1, 2, 3}), zeros({1, 2}, DType::i64), {1.0, 1.0}),
+                         "2 image weights");
 }
 
 TEST_CASE("retinanet model: targets and loss parts by hand (normalisers, ignored anchors, empty image)") {
   const RetinaNetTargets t = hand_targets(DType::f64);
-  CHECK(t.labels.to_vector() == std::vector<double>{1, kMatchIgnore, kMatchBackground, kMatchBackground, -1, -1, -1, -1});
+  CHECK(t.labels.to_vector() ==
+        std::vector<double>{1, kMatchIgnore, kMatchBackground, kMatchBackground, -1, -1, -1, -1});
   CHECK(t.positives.to_vector() == std::vector<double>{0});
   CHECK(t.num_positives == std::vector<int64_t>{1, 0});
-  CHECK(t.box_targets.to_vector() == std::vector<double>{0, 0, 0, 0});   // the box is its anchor
+  CHECK(t.box_targets.to_vector() == std::vector<double>{0, 0, 0, 0});  // the box is its anchor
 
   // Zero logits: each element is ln2 * (0.0625 positive | 0.1875 negative).
   // Image 0: anchors a0 (pos class 1: 1 positive + 1 negative element), a2, a3 (4 negatives); a1
@@ -213,18 +222,18 @@ TEST_CASE("retinanet model: targets and loss parts by hand (normalisers, ignored
   Tensor cls = zeros({2, 4, 2}, DType::f64);
   std::vector<double> bv(32, 0.0);
   bv[0] = 0.1, bv[1] = -0.2, bv[2] = 0.3, bv[3] = 0.05;
-  bv[4] = 5.0;   // a1 is ignored: its box prediction must not count
+  bv[4] = 5.0;  // a1 is ignored: its box prediction must not count
   Tensor box = from_vector(bv, {2, 4, 4}, DType::f64);
   const double ln2 = std::log(2.0);
   RetinaNetConfig cfg = RetinaNetConfig::cpu(2);
   {
-    RetinaNetLoss l = retinanet_loss(cls, box, t, cfg);   // per_image: mean over the 2 images
+    RetinaNetLoss l = retinanet_loss(cls, box, t, cfg);  // per_image: mean over the 2 images
     CHECK(l.cls.item() == doctest::Approx((ln2 + 1.5 * ln2) / 2).epsilon(1e-12));
     CHECK(l.box.item() == doctest::Approx(0.65 / 2).epsilon(1e-12));
     CHECK(l.total.item() == doctest::Approx(1.25 * ln2 + 0.325).epsilon(1e-12));
   }
   {
-    cfg.focal_normalizer = "batch_fg";   // everything / max(1, 1 foreground in the batch)
+    cfg.focal_normalizer = "batch_fg";  // everything / max(1, 1 foreground in the batch)
     RetinaNetLoss l = retinanet_loss(cls, box, t, cfg);
     CHECK(l.cls.item() == doctest::Approx(2.5 * ln2).epsilon(1e-12));
     CHECK(l.box.item() == doctest::Approx(0.65).epsilon(1e-12));
@@ -235,13 +244,14 @@ TEST_CASE("retinanet model: targets and loss parts by hand (normalisers, ignored
     cfg.box_loss = "smooth_l1";
     cfg.box_loss_beta = 0.5;
     CHECK(retinanet_loss(cls, box, t, cfg).box.item() == doctest::Approx(0.1425 / 2).epsilon(1e-12));
-    cfg.box_loss_beta = 0.0;   // beta 0 is L1
+    cfg.box_loss_beta = 0.0;  // beta 0 is L1
     CHECK(retinanet_loss(cls, box, t, cfg).box.item() == doctest::Approx(0.325).epsilon(1e-12));
     cfg.box_loss = "l1";
   }
   {
     // No box anywhere: cls over all 16 elements (3 ln2 / 2 per image... = 1.5 ln2 each, mean 1.5 ln2), box exactly 0.
-    const RetinaNetTargets e = retinanet_targets(hand_anchors(DType::f64), {zeros({0, 4}, DType::f64), zeros({0, 4}, DType::f64)}, {{}, {}}, 2);
+    const RetinaNetTargets e = retinanet_targets(hand_anchors(DType::f64),
+                                                 {zeros({0, 4}, DType::f64), zeros({0, 4}, DType::f64)}, {{}, {}}, 2);
     Tensor b = box.detach().set_requires_grad(true);
     RetinaNetLoss l = retinanet_loss(cls, b, e, cfg);
     CHECK(l.cls.item() == doctest::Approx(1.5 * ln2).epsilon(1e-12));
@@ -317,8 +327,8 @@ TEST_CASE("retinanet model: loss and detections equal torchvision's on a formula
   std::vector<int64_t> level_sizes;
   const Tensor anchors = retinanet_anchors(cfg.anchor_options(64, 64), DType::f32, &level_sizes);
   const RetinaNetTargets t = retinanet_targets(
-      anchors, {from_vector({5, 7, 30, 40, 28, 20, 60, 50}, {2, 4}), from_vector({10, 10, 26, 26}, {1, 4})}, {{2, 0}, {1}},
-      K, cfg.matcher_options(), cfg.coder_options(), cfg.conventions());
+      anchors, {from_vector({5, 7, 30, 40, 28, 20, 60, 50}, {2, 4}), from_vector({10, 10, 26, 26}, {1, 4})},
+      {{2, 0}, {1}}, K, cfg.matcher_options(), cfg.coder_options(), cfg.conventions());
   CHECK(t.num_positives == std::vector<int64_t>{27, 8});
   int64_t ignored = 0;
   for (double l : t.labels.to_vector()) ignored += l == kMatchIgnore;
@@ -330,8 +340,9 @@ TEST_CASE("retinanet model: loss and detections equal torchvision's on a formula
   det::InferenceOptions opt;
   opt.nms.kind = det::PostNms::hard;
   const std::vector<det::Detections> d = retinanet_decode(cls, box, anchors, K, 64, 64, opt);
-  const double want_boxes[2][3][4] = {{{10.1036, 28.9409, 58.0238, 46.9831}, {56.1078, 0.0, 64.0, 31.4981}, {16.211, 0.8434, 49.2937, 45.7798}},
-                                      {{4.5938, 0.3918, 39.3718, 22.3728}, {8.7252, 40.0192, 26.2186, 64.0}, {32.0641, 10.6547, 64.0, 50.2934}}};
+  const double want_boxes[2][3][4] = {
+      {{10.1036, 28.9409, 58.0238, 46.9831}, {56.1078, 0.0, 64.0, 31.4981}, {16.211, 0.8434, 49.2937, 45.7798}},
+      {{4.5938, 0.3918, 39.3718, 22.3728}, {8.7252, 40.0192, 26.2186, 64.0}, {32.0641, 10.6547, 64.0, 50.2934}}};
   const double want_scores[2][3] = {{0.6224576, 0.6224569, 0.6224530}, {0.6224592, 0.6224586, 0.6224552}};
   const int64_t want_labels[2][3] = {{0, 0, 2}, {2, 1, 1}};
   for (int n = 0; n < 2; ++n) {
@@ -340,7 +351,8 @@ TEST_CASE("retinanet model: loss and detections equal torchvision's on a formula
     for (int j = 0; j < 3; ++j) {
       CHECK(d[(size_t)n].scores.at(j) == doctest::Approx(want_scores[n][j]).epsilon(2e-7));
       CHECK(d[(size_t)n].labels.at(j) == want_labels[n][j]);
-      for (int k = 0; k < 4; ++k) CHECK(d[(size_t)n].boxes.at(4 * j + k) == doctest::Approx(want_boxes[n][j][k]).epsilon(1e-4));
+      for (int k = 0; k < 4; ++k)
+        CHECK(d[(size_t)n].boxes.at(4 * j + k) == doctest::Approx(want_boxes[n][j][k]).epsilon(1e-4));
     }
   }
 }
@@ -352,12 +364,12 @@ TEST_CASE("retinanet model: decoding a crafted head output") {
   std::vector<double> cls(1 * 2 * 4, -10.0), box(1 * 4 * 4, 0.0);
   auto logit = [](double p) { return std::log(p / (1 - p)); };
   // channel k, cell p: cls[k*4 + p]; deltas channel j, cell p: box[j*4 + p]
-  cls[1 * 4 + 3] = logit(0.9);    // class 1 at cell (1,1): anchor (0,0,16,16)
-  box[0 * 4 + 3] = 0.25;          // dx: centre 8 + 0.25*16 = 12
-  box[2 * 4 + 3] = std::log(0.5); // dw: width 8 -> x 8..16, y 0..16
-  cls[1 * 4 + 2] = logit(0.8);    // class 1 at cell (0,1): anchor (-8,0,8,16), IoU with the first < 0.5
-  cls[0 * 4 + 3] = logit(0.7);    // class 0 at cell (1,1): same box as the 0.9 one, other class: kept
-  cls[0 * 4 + 0] = logit(0.04);   // below the 0.05 threshold
+  cls[1 * 4 + 3] = logit(0.9);     // class 1 at cell (1,1): anchor (0,0,16,16)
+  box[0 * 4 + 3] = 0.25;           // dx: centre 8 + 0.25*16 = 12
+  box[2 * 4 + 3] = std::log(0.5);  // dw: width 8 -> x 8..16, y 0..16
+  cls[1 * 4 + 2] = logit(0.8);     // class 1 at cell (0,1): anchor (-8,0,8,16), IoU with the first < 0.5
+  cls[0 * 4 + 3] = logit(0.7);     // class 0 at cell (1,1): same box as the 0.9 one, other class: kept
+  cls[0 * 4 + 0] = logit(0.04);    // below the 0.05 threshold
   Tensor c = from_vector(cls, {1, 2, 2, 2}), b = from_vector(box, {1, 4, 2, 2});
   det::InferenceOptions opt;
   opt.nms.kind = det::PostNms::hard;
@@ -370,7 +382,7 @@ TEST_CASE("retinanet model: decoding a crafted head output") {
   const double want0[4] = {8, 0, 16, 16};
   for (int j = 0; j < 4; ++j) CHECK(d[0].boxes.at(j) == doctest::Approx(want0[j]).epsilon(1e-6));
   CHECK(d[0].scores.at(1) == doctest::Approx(0.8).epsilon(1e-6));
-  const double want1[4] = {0, 0, 8, 16};   // (-8, 0, 8, 16) clipped to the 16x16 input
+  const double want1[4] = {0, 0, 8, 16};  // (-8, 0, 8, 16) clipped to the 16x16 input
   for (int j = 0; j < 4; ++j) CHECK(d[0].boxes.at(4 + j) == doctest::Approx(want1[j]).epsilon(1e-6));
   CHECK(d[0].labels.at(2) == 0);
   CHECK(d[0].scores.at(2) == doctest::Approx(0.7).epsilon(1e-6));
@@ -446,7 +458,7 @@ TEST_CASE("retinanet model: Detector loss with boxes and with empty images, dete
       for (double g : p.grad().to_vector()) all_finite = all_finite && std::isfinite(g);
     }
   CHECK(all_finite);
-  CHECK(with_grad == (int64_t)det->parameters().size());   // the box head too (zero gradients)
+  CHECK(with_grad == (int64_t)det->parameters().size());  // the box head too (zero gradients)
 
   // detect: defaults, sorted scores, boxes inside the input, the same for 1, 2 and 3 threads.
   det::InferenceOptions opt = det->default_inference();
@@ -455,7 +467,7 @@ TEST_CASE("retinanet model: Detector loss with boxes and with empty images, dete
   CHECK(opt.max_detections == 100);
   CHECK(opt.nms.kind == det::PostNms::hard);
   CHECK(opt.nms.iou == 0.5);
-  opt.score_threshold = 0.0;   // the untrained network scores ~0.01: keep everything
+  opt.score_threshold = 0.0;  // the untrained network scores ~0.01: keep everything
   det->eval();
   std::vector<det::Detections> d1;
   same_bits_for_threads([&] {
@@ -474,7 +486,7 @@ TEST_CASE("retinanet model: Detector loss with boxes and with empty images, dete
     for (size_t i = 1; i < s.size(); ++i) CHECK(s[i] <= s[i - 1]);
     for (size_t i = 0; i < bx.size(); ++i) CHECK((bx[i] >= 0 && bx[i] <= 64));
   }
-  CHECK(det->detect(img, det->default_inference())[0].size() == 0);   // nothing above 0.05 at p = 0.01
+  CHECK(det->detect(img, det->default_inference())[0].size() == 0);  // nothing above 0.05 at p = 0.01
   det->train();
 }
 
@@ -486,7 +498,7 @@ TEST_CASE("retinanet model: loss and detect inside a bf16 autocast scope") {
   det::LossReport r;
   {
     amp::Autocast ac(DType::bf16);
-    r = net.loss(b);   // bf16 head maps, widened to f32 for the loss
+    r = net.loss(b);  // bf16 head maps, widened to f32 for the loss
   }
   CHECK(r.total.dtype() == DType::f32);
   CHECK(r.total.item() == doctest::Approx(f32_total).epsilon(0.05));
@@ -497,7 +509,7 @@ TEST_CASE("retinanet model: loss and detect inside a bf16 autocast scope") {
   det::InferenceOptions o = net.default_inference();
   o.score_threshold = 0.0;
   std::vector<det::Detections> d = net.detect(b.images, o);
-  CHECK(d[0].size() > 0);   // bf16-rounded boxes of an untrained network: NMS drops some of the 100
+  CHECK(d[0].size() > 0);  // bf16-rounded boxes of an untrained network: NMS drops some of the 100
   CHECK(d[0].size() <= 100);
   CHECK(d[0].scores.dtype() == DType::f32);
 }
@@ -528,7 +540,8 @@ TEST_CASE("retinanet model: overrides, config json round trip, rebuild from conf
   // Errors: unknown key, wrong type, bad value, missing num_classes, conflicting num_classes.
   CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"fpn_width", 3}}, gen), "unknown model option 'fpn_width'");
   CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"head_norm", 3}}, gen), "'head_norm' must look like");
-  CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"head_norm", "bn"}}, gen), "head_norm must be \"none\" or \"gn\"");
+  CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"head_norm", "bn"}}, gen),
+                         "head_norm must be \"none\" or \"gn\"");
   CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"last_level", 6}}, gen), "last_level must be 5");
   CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"head_depth", 2.5}}, gen), "'head_depth' must be an integer");
   CHECK_THROWS_WITH_PART(make_retinanet_detector(10, {{"num_classes", 3}}, gen), "the data has 10 classes");

@@ -6,12 +6,12 @@
 
 #include "tests/support.h"
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
@@ -217,6 +217,7 @@ TEST_CASE("task interface: a non-detector trains, saves, evaluates, draws and ex
   for (const auto& p : x.pictures) CHECK_FALSE(p.own_config);
 
   // What only detectors do says so.
-  CHECK_THROWS_WITH_PART(detect_image(m, val.get(0).image, InferenceOptions{}), "detect: a toy_count model predicts no boxes");
+  CHECK_THROWS_WITH_PART(detect_image(m, val.get(0).image, InferenceOptions{}),
+                         "detect: a toy_count model predicts no boxes");
   fs::remove_all(dir);
 }

@@ -63,8 +63,8 @@ TEST_CASE("voc_eval: difficult, duplicates, strict 0.5, classes without gts") {
   // class 2: one gt found exactly -> AP 1. class 3: a detection, no gt -> AP -1, not in the mean.
   std::vector<VocGt> gts{G(1, 1, {0, 0, 9, 9}), G(1, 1, {20, 20, 29, 29}, true), G(2, 1, {0, 0, 19, 19}),
                          G(1, 2, {5, 5, 15, 15})};
-  std::vector<VocDet> dets{D(1, 1, {0, 0, 9, 9}, 0.9),   D(1, 1, {0, 0, 9, 9}, 0.8), D(1, 1, {20, 20, 29, 29}, 0.7),
-                           D(2, 1, {0, 0, 19, 9}, 0.6),  D(2, 1, {0, 0, 19, 19}, 0.5), D(1, 2, {5, 5, 15, 15}, 0.4),
+  std::vector<VocDet> dets{D(1, 1, {0, 0, 9, 9}, 0.9),  D(1, 1, {0, 0, 9, 9}, 0.8),   D(1, 1, {20, 20, 29, 29}, 0.7),
+                           D(2, 1, {0, 0, 19, 9}, 0.6), D(2, 1, {0, 0, 19, 19}, 0.5), D(1, 2, {5, 5, 15, 15}, 0.4),
                            D(3, 3, {0, 0, 5, 5}, 0.3)};
   VocResult r = voc_evaluate(gts, dets);
   REQUIRE(r.classes.size() == 3);

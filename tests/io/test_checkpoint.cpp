@@ -7,9 +7,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "autograd/optim/checkpoint.h"
 #include "autograd/ops.h"
 #include "autograd/optim/adam.h"
+#include "autograd/optim/checkpoint.h"
 #include "autograd/optim/clip.h"
 
 using namespace dg;
@@ -118,17 +118,18 @@ TEST_CASE("checkpoint: mismatches are errors and change nothing") {
   const auto before = b.bytes();
   TensorMap other = b.params;
   other["fc3.weight"] = zeros({3, 3});
-  CHECK_THROWS_WITH_AS(load_checkpoint(path, other, b.opt.get()), doctest::Contains("model: tensors do not match the "
-                                                                                    "expected set:\n  missing "
-                                                                                    "'fc3.weight' [3,3]"),
+  CHECK_THROWS_WITH_AS(load_checkpoint(path, other, b.opt.get()),
+                       doctest::Contains("model: tensors do not match the "
+                                         "expected set:\n  missing "
+                                         "'fc3.weight' [3,3]"),
                        Error);
   TensorMap reshaped = b.params;
   reshaped["fc2.bias"] = zeros({4});
   CHECK_THROWS_WITH_AS(load_checkpoint(path, reshaped, b.opt.get()),
                        doctest::Contains("'fc2.bias': file has [3], expected [4]"), Error);
   Adam plain(std::vector<Tensor>{b.params["fc1.bias"]});
-  CHECK_THROWS_WITH_AS(load_checkpoint(path, b.params, &plain), doctest::Contains("optimizer state is for AdamW, not Adam"),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(path, b.params, &plain),
+                       doctest::Contains("optimizer state is for AdamW, not Adam"), Error);
   CHECK_THROWS_WITH_AS(load_checkpoint(path, b.params, nullptr),
                        doctest::Contains("holds optimizer state but no optimizer was given"), Error);
   CHECK(b.bytes() == before);  // nothing was loaded by the failed attempts
@@ -138,7 +139,8 @@ TEST_CASE("checkpoint: mismatches are errors and change nothing") {
   CHECK_THROWS_WITH_AS(load_checkpoint(plain_file, a.params, nullptr), doctest::Contains("not a detgrad checkpoint"),
                        Error);
   Generator g(5);
-  CHECK_THROWS_WITH_AS(set_generator_state_hex(g, "zz", "ctx: "), doctest::Contains("rng state has 2 hex digits"), Error);
+  CHECK_THROWS_WITH_AS(set_generator_state_hex(g, "zz", "ctx: "), doctest::Contains("rng state has 2 hex digits"),
+                       Error);
   // the Generator state round-trips through its text form
   Generator h(11);
   h.normal01();  // leaves a spare normal inside

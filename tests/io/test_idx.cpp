@@ -75,8 +75,8 @@ TEST_CASE("idx: bad files are errors naming the file and the problem") {
         "idx: f.idx: shape [2] needs 2 data bytes, the file has 3 (1 trailing bytes)");
 
   const std::string dir = tmp_dir();
-  CHECK_THROWS_WITH_AS(load_idx(dir + "/missing.gz"), doctest::Contains(("idx: " + dir + "/missing.gz: cannot open").c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_idx(dir + "/missing.gz"),
+                       doctest::Contains(("idx: " + dir + "/missing.gz: cannot open").c_str()), Error);
   // a gzip stream cut in half, and one with garbage after the gzip magic bytes
   std::vector<uint8_t> big(4000);
   for (size_t k = 0; k < big.size(); ++k) big[k] = (uint8_t)(k * 7919 % 251);

@@ -100,8 +100,9 @@ TEST_CASE("image: JPEG round trip is close") {
   Tensor img = Tensor::empty({16, 16, 3}, DType::u8);
   uint8_t* p = img.data<uint8_t>();
   for (int y = 0; y < 16; ++y)
-    for (int x = 0; x < 16; ++x) p[(y * 16 + x) * 3 + 0] = (uint8_t)(x * 16), p[(y * 16 + x) * 3 + 1] = (uint8_t)(y * 16),
-                                 p[(y * 16 + x) * 3 + 2] = 128;
+    for (int x = 0; x < 16; ++x)
+      p[(y * 16 + x) * 3 + 0] = (uint8_t)(x * 16), p[(y * 16 + x) * 3 + 1] = (uint8_t)(y * 16),
+                           p[(y * 16 + x) * 3 + 2] = 128;
   save_jpg(tmp / "a.jpg", img, 95);
   const Tensor back = load_image(tmp / "a.jpg");
   REQUIRE(back.shape() == Shape{16, 16, 3});

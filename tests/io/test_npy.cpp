@@ -21,8 +21,7 @@ namespace {
 
 // A whole .npy file from its parts; the header length field is filled in from `header`, which is
 // used exactly as given (no padding added), so tests control every byte.
-std::vector<uint8_t> make_npy(int major, const std::string& header, const std::vector<uint8_t>& data,
-                              int minor = 0) {
+std::vector<uint8_t> make_npy(int major, const std::string& header, const std::vector<uint8_t>& data, int minor = 0) {
   std::vector<uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', uint8_t(major), uint8_t(minor)};
   const size_t len_bytes = major == 1 ? 2 : 4;
   for (size_t i = 0; i < len_bytes; ++i) b.push_back(uint8_t(header.size() >> (8 * i)));
@@ -136,7 +135,7 @@ TEST_CASE("npy hand-built headers: v1, v2, v3, keys in any order, spacing, trail
       {1, "{'shape': (6,), 'descr': '<f4', 'fortran_order': False}", "f4", {6}},
       {1, "{\"fortran_order\":False,\"shape\":(3,2),\"descr\":\"<f4\"}", "f4", {3, 2}},
       {1, "  { 'descr' : '=f4' ,\t'fortran_order' : False , 'shape' : ( 1 , 6 , ) , }  \r\n", "f4", {1, 6}},
-      {1, "{'descr': 'f4', 'fortran_order': False, 'shape': (6)}", "f4", {6}},         // "(6)" read as (6,)
+      {1, "{'descr': 'f4', 'fortran_order': False, 'shape': (6)}", "f4", {6}},             // "(6)" read as (6,)
       {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }", "f4", {2, 3}},  // Python 2
       {2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(50, ' ') + "\n", "f4", {2, 3}},
       {3, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }\n", "f4", {6}},
@@ -195,14 +194,18 @@ TEST_CASE("npy corrupt or unsupported files: a dg::Error that names the file and
       {"v1 header length past end", huge_v1, "header length 65535 runs past the end of the file"},
       {"v2 header length past end", huge_v2, "header length 4294967295 runs past the end of the file"},
       {"not a dict", with_header("hello"), "malformed header: expected '{'"},
-      {"unclosed dict", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)"), "malformed header: expected ',' or '}'"},
+      {"unclosed dict", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)"),
+       "malformed header: expected ',' or '}'"},
       {"missing shape", with_header("{'descr': '<f4', 'fortran_order': False}"), "missing key 'shape'"},
       {"missing descr", with_header("{'shape': (6,), 'fortran_order': False}"), "missing key 'descr'"},
       {"missing fortran_order", with_header("{'shape': (6,), 'descr': '<f4'}"), "missing key 'fortran_order'"},
-      {"duplicate key", with_header("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}"), "key 'descr' appears twice"},
-      {"unknown key", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'foo': 1}"), "unexpected key 'foo'"},
+      {"duplicate key", with_header("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}"),
+       "key 'descr' appears twice"},
+      {"unknown key", with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'foo': 1}"),
+       "unexpected key 'foo'"},
       {"unterminated string", with_header("{'descr': '<f4"), "unterminated string"},
-      {"backslash", with_header("{'descr': '<f\\4', 'fortran_order': False, 'shape': (6,)}"), "backslash escapes are not supported"},
+      {"backslash", with_header("{'descr': '<f\\4', 'fortran_order': False, 'shape': (6,)}"),
+       "backslash escapes are not supported"},
       {"bad bool", with_dict("'<f4'", "maybe", "(2, 3)"), "expected True or False for 'fortran_order'"},
       {"text after dict", with_header(ok_header + "x"), "unexpected text after the closing '}'"},
       {"shape not a tuple", with_dict("'<f4'", "False", "[2, 3]"), "malformed header: expected '('"},
@@ -210,7 +213,8 @@ TEST_CASE("npy corrupt or unsupported files: a dg::Error that names the file and
       {"shape not numbers", with_dict("'<f4'", "False", "(a, 3)"), "expected a dimension"},
       {"fortran order", with_dict("'<f4'", "True", "(2, 3)"),
        "npy: test.npy: Fortran-order arrays are not supported; save with np.ascontiguousarray"},
-      {"big-endian", with_dict("'>f4'", "False", "(2, 3)"), "big-endian dtype '>f4' is not supported; convert with arr.astype('<f4')"},
+      {"big-endian", with_dict("'>f4'", "False", "(2, 3)"),
+       "big-endian dtype '>f4' is not supported; convert with arr.astype('<f4')"},
       {"big-endian f8", with_dict("'>f8'", "False", "(3,)"), "big-endian dtype '>f8'"},
       {"int16", with_dict("'<i2'", "False", "(12,)"), "unsupported dtype '<i2'"},
       {"int8", with_dict("'|i1'", "False", "(24,)"), "unsupported dtype '|i1'"},
@@ -218,9 +222,11 @@ TEST_CASE("npy corrupt or unsupported files: a dg::Error that names the file and
       {"object", with_dict("'|O'", "False", "(3,)"), "unsupported dtype '|O'"},
       {"unicode", with_dict("'<U3'", "False", "(2,)"), "unsupported dtype '<U3'"},
       {"no byte order for f4", with_dict("'|f4'", "False", "(2, 3)"), "dtype '|f4' has no byte order"},
-      {"structured", with_dict("[('a', '<f4')]", "False", "(6,)"), "structured dtypes (a list 'descr') are not supported"},
+      {"structured", with_dict("[('a', '<f4')]", "False", "(6,)"),
+       "structured dtypes (a list 'descr') are not supported"},
       {"negative dim", with_dict("'<f4'", "False", "(-3, 2)"), "negative dimension -3"},
-      {"huge dim", with_dict("'<f4'", "False", "(99999999999999999999,)"), "dimension 99999999999999999999 is too large"},
+      {"huge dim", with_dict("'<f4'", "False", "(99999999999999999999,)"),
+       "dimension 99999999999999999999 is too large"},
       {"shape product overflow", with_dict("'<f4'", "False", "(4294967296, 4294967296)"), "has too many elements"},
       {"byte count overflow", with_dict("'<f4'", "False", "(4611686018427387904,)"), "has too many elements"},
       {"huge dims, tiny file", with_dict("'<f4'", "False", "(1000000000000000,)"),
@@ -302,7 +308,8 @@ TEST_CASE("npy serialize_npy rejects arrays it cannot write faithfully") {
     }
     return std::string("no error");
   };
-  CHECK(msg_of(NpyArray{"f4", {2}, {0, 0, 0, 0}}).find("data has 4 bytes but shape [2] of f4 needs 8") != std::string::npos);
+  CHECK(msg_of(NpyArray{"f4", {2}, {0, 0, 0, 0}}).find("data has 4 bytes but shape [2] of f4 needs 8") !=
+        std::string::npos);
   CHECK(msg_of(NpyArray{"i2", {1}, {0, 0}}).find("unsupported dtype 'i2'") != std::string::npos);
   CHECK(msg_of(NpyArray{"<f4", {1}, {0, 0, 0, 0}}).find("unsupported dtype '<f4'") != std::string::npos);
   CHECK(msg_of(NpyArray{"u1", {-1}, {}}).find("negative dimension in shape [-1]") != std::string::npos);
@@ -382,15 +389,17 @@ TEST_CASE("npy reads files written by NumPy, and writes the same bytes back") {
   }
   SUBCASE("Fortran order is refused") {
     const std::string path = kFixtures + "fortran_f4_2x3.npy";
-    CHECK_THROWS_WITH_AS(dg::io::read_npy(path),
-                         ("npy: " + path + ": Fortran-order arrays are not supported; save with np.ascontiguousarray").c_str(),
-                         dg::Error);
+    CHECK_THROWS_WITH_AS(
+        dg::io::read_npy(path),
+        ("npy: " + path + ": Fortran-order arrays are not supported; save with np.ascontiguousarray").c_str(),
+        dg::Error);
   }
   SUBCASE("big-endian is refused") {
     const std::string path = kFixtures + "bigendian_f4_3.npy";
-    CHECK_THROWS_WITH_AS(dg::io::read_npy(path),
-                         ("npy: " + path + ": big-endian dtype '>f4' is not supported; convert with arr.astype('<f4')").c_str(),
-                         dg::Error);
+    CHECK_THROWS_WITH_AS(
+        dg::io::read_npy(path),
+        ("npy: " + path + ": big-endian dtype '>f4' is not supported; convert with arr.astype('<f4')").c_str(),
+        dg::Error);
   }
   SUBCASE("serialize_npy reproduces np.save byte for byte") {
     for (const char* name : {"f4_2x3.npy", "f8_scalar.npy", "f2_4.npy", "i8_3.npy", "i4_2x2.npy", "u1_5.npy",

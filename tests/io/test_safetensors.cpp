@@ -75,8 +75,8 @@ TEST_CASE("safetensors: round trip of every dtype, scalars, empty tensors and me
 }
 
 TEST_CASE("safetensors: reads a file written by Python (struct + json, torch tensors)") {
-  SafetensorsFile f =
-      load_safetensors(std::string(DETGRAD_SOURCE_DIR) + "/tests/io/safetensors_fixtures/torch_written.safetensors");
+  SafetensorsFile f = load_safetensors(std::string(DETGRAD_SOURCE_DIR) +
+                                       "/tests/io/safetensors_fixtures/torch_written.safetensors");
   CHECK(f.metadata.at("format") == "pt");
   CHECK(f.tensors.size() == 9);
   const Tensor& w = f.tensors.at("layer.weight");
@@ -106,7 +106,8 @@ TEST_CASE("safetensors: corrupt files are errors naming the file, the tensor and
   auto hdr = [](const std::string& dtype, const std::string& shape, const std::string& off) {
     return "{\"t\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + off + "}}";
   };
-  CHECK(parse_error({1, 2, 3}) == "safetensors: bad.safetensors: file too short (3 bytes) for the 8-byte header length");
+  CHECK(parse_error({1, 2, 3}) ==
+        "safetensors: bad.safetensors: file too short (3 bytes) for the 8-byte header length");
   auto b = raw_file("{}", {});
   b[0] = 200;  // header length 200 > file
   CHECK(parse_error(b) == "safetensors: bad.safetensors: header length 200 goes beyond the end of the file (10 bytes)");

@@ -59,18 +59,15 @@ void check_case(const GemmCase& g, Fast fast, double rel) {
   const int64_t a_rows = g.ta ? g.K : g.M, a_cols = g.ta ? g.M : g.K;
   const int64_t b_rows = g.tb ? g.N : g.K, b_cols = g.tb ? g.K : g.N;
   const int64_t lda = a_cols + g.pad, ldb = b_cols + g.pad, ldc = g.N + g.pad;
-  std::vector<T> A = random_values<T>(a_rows * lda, 1 + g.M),
-                 B = random_values<T>(b_rows * ldb, 2 + g.N);
+  std::vector<T> A = random_values<T>(a_rows * lda, 1 + g.M), B = random_values<T>(b_rows * ldb, 2 + g.N);
   std::vector<T> C0 = random_values<T>(g.M * ldc, 3 + g.K);
   for (int64_t i = 0; i < g.M; ++i)
     for (int64_t j = 0; j < ldc; ++j)
       if (j >= g.N || g.beta == 0) C0[i * ldc + j] = nan;
   std::vector<T> C = C0, R = C0;
 
-  fast(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), C.data(),
-       ldc);
-  gemm_ref<T>(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta),
-              R.data(), ldc);
+  fast(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), C.data(), ldc);
+  gemm_ref<T>(g.ta, g.tb, g.M, g.N, g.K, T(g.alpha), A.data(), lda, B.data(), ldb, T(g.beta), R.data(), ldc);
 
   int64_t bad = 0, bad_i = -1, bad_j = -1;  // count, and where the first bad element is
   for (int64_t i = 0; i < g.M; ++i)
@@ -91,9 +88,9 @@ void check_case(const GemmCase& g, Fast fast, double rel) {
       if (!(err <= rel * mag + 1e-30) && bad++ == 0) bad_i = i, bad_j = j;  // !(<=) catches NaN
     }
   INFO("bad elements: ", bad, ", the first at i=", bad_i, " j=", bad_j,
-       bad_i >= 0 ? ": got " + std::to_string(C[bad_i * ldc + bad_j]) + ", reference " +
-                        std::to_string(R[bad_i * ldc + bad_j])
-                  : std::string());
+       bad_i >= 0
+           ? ": got " + std::to_string(C[bad_i * ldc + bad_j]) + ", reference " + std::to_string(R[bad_i * ldc + bad_j])
+           : std::string());
   CHECK(bad == 0);
 }
 
@@ -107,19 +104,32 @@ void check_shapes(Fast fast, double rel, bool big) {
   for (int64_t s : kSizes)
     if (big || s <= 257) shapes.push_back({s, s, s});
   const std::array<int64_t, 3> mixed[] = {
-      {1, 513, 7}, {257, 3, 127}, {7, 1, 513},   {513, 17, 1}, {3, 257, 31},  {31, 64, 257},
-      {127, 7, 3}, {64, 127, 17}, {17, 31, 600}, {6, 16, 256}, {12, 32, 512}, {100, 1, 1},
+      {1, 513, 7},
+      {257, 3, 127},
+      {7, 1, 513},
+      {513, 17, 1},
+      {3, 257, 31},
+      {31, 64, 257},
+      {127, 7, 3},
+      {64, 127, 17},
+      {17, 31, 600},
+      {6, 16, 256},
+      {12, 32, 512},
+      {100, 1, 1},
       // around the AVX-512 8x32 tile: exact multiples, one over, one under, masks in both halves
-      {16, 32, 256}, {9, 33, 257},  {7, 31, 9},    {28, 17, 40}, {29, 48, 3},   {43, 95, 70}};
+      {16, 32, 256},
+      {9, 33, 257},
+      {7, 31, 9},
+      {28, 17, 40},
+      {29, 48, 3},
+      {43, 95, 70}};
   for (const auto& s : mixed) shapes.push_back(s);
   const double alphas[] = {1.0, -0.5, 2.0};
   const double betas[] = {0.0, 1.0, 0.75, 0.0, -1.5};
   int n = 0;
   for (const auto& s : shapes)
     for (int t = 0; t < 4; ++t, ++n)
-      check_case<T>(
-          {bool(t & 1), bool(t & 2), s[0], s[1], s[2], alphas[n % 3], betas[n % 5], (n % 3) * 5},
-          fast, rel);
+      check_case<T>({bool(t & 1), bool(t & 2), s[0], s[1], s[2], alphas[n % 3], betas[n % 5], (n % 3) * 5}, fast, rel);
 }
 
 // The ISAs this CPU can run, portable first.
@@ -291,13 +301,11 @@ TEST_CASE("gemm: the AVX2 and AVX-512 paths give bit-identical results") {
       std::vector<float> C2 = C0, C5 = C0;
       {
         IsaGuard guard(Isa::avx2);
-        sgemm(ta, tb, M, N, K, -0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.5f,
-              C2.data(), N);
+        sgemm(ta, tb, M, N, K, -0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.5f, C2.data(), N);
       }
       {
         IsaGuard guard(Isa::avx512);
-        sgemm(ta, tb, M, N, K, -0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.5f,
-              C5.data(), N);
+        sgemm(ta, tb, M, N, K, -0.75f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.5f, C5.data(), N);
       }
       CHECK(std::memcmp(C2.data(), C5.data(), C2.size() * sizeof(float)) == 0);
     }

@@ -100,8 +100,7 @@ void check_all_patterns(const Format& f) {
       // Compare bits, not values, so -0 vs +0 counts.
       CHECK_MESSAGE(xb == bits_of(float(ref)), f.name, " pattern ", b);
       CHECK_MESSAGE(to_half(x, f) == b, f.name, " pattern ", b);
-      CHECK_MESSAGE(std::bit_cast<uint64_t>(f.E == 5 ? f16_to_f64(b) : bf16_to_f64(b)) ==
-                        std::bit_cast<uint64_t>(ref),
+      CHECK_MESSAGE(std::bit_cast<uint64_t>(f.E == 5 ? f16_to_f64(b) : bf16_to_f64(b)) == std::bit_cast<uint64_t>(ref),
                     f.name, " pattern ", b);
       CHECK_MESSAGE(to_half64(ref, f) == b, f.name, " pattern ", b);
     }
@@ -177,7 +176,7 @@ TEST_CASE("half f16: worked numbers, overflow and subnormal edges") {
   // 1 + 3*2^-11 is halfway between 1 + 2^-10 (odd) and 1 + 2^-9 (even): -> 1 + 2^-9.
   CHECK(f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3C02);
   CHECK(f32_to_f16(1.0f + 0x1p-11f + 0x1p-23f) == 0x3C01);  // just above the midpoint
-  CHECK(f32_to_f16(0.1f) == 0x2E66);                          // 0.0999755859375
+  CHECK(f32_to_f16(0.1f) == 0x2E66);                        // 0.0999755859375
   CHECK(f32_to_f16(-2.0f) == 0xC000);
   CHECK(f32_to_f16(-0.0f) == 0x8000);
   // Overflow: 65504 is the largest f16; the midpoint to the next (virtual) value 65536 is 65520.
@@ -193,7 +192,7 @@ TEST_CASE("half f16: worked numbers, overflow and subnormal edges") {
   CHECK(f32_to_f16(0x1p-25f) == 0x0000);
   CHECK(f32_to_f16(-0x1p-25f) == 0x8000);
   CHECK(f32_to_f16(std::nextafter(0x1p-25f, 1.0f)) == 0x0001);
-  CHECK(f32_to_f16(1.5f * 0x1p-24f) == 0x0002);   // tie between 1 and 2 units -> 2 (even)
+  CHECK(f32_to_f16(1.5f * 0x1p-24f) == 0x0002);      // tie between 1 and 2 units -> 2 (even)
   CHECK(f32_to_f16(0x1p-14f - 0x1p-25f) == 0x0400);  // tie at the top of the subnormals -> smallest normal
   CHECK(f32_to_f16(0x1p-14f) == 0x0400);
   CHECK(f16_to_f32(0x0001) == 0x1p-24f);
@@ -265,7 +264,8 @@ TEST_CASE("half: f32 -> f16/bf16 matches the table-search reference over a sweep
   for (uint64_t u = 0; u < (uint64_t(1) << 32) && failures < 10; u += 4099) {
     const float x = float_of(uint32_t(u));
     if (std::isnan(x)) continue;
-    const bool ok = f32_to_f16(x) == ref_round(double(x), kF16, t16) && f32_to_bf16(x) == ref_round(double(x), kBF16, tbf);
+    const bool ok = f32_to_f16(x) == ref_round(double(x), kF16, t16) &&
+                    f32_to_bf16(x) == ref_round(double(x), kBF16, tbf);
     if (!ok) ++failures;
     CHECK_MESSAGE(ok, "f32 pattern ", u);
   }
@@ -313,8 +313,8 @@ namespace {
 
 // Run fast and ref array conversions over src[offset, offset + n) and require identical bits.
 template <class Src, class Dst>
-bool same_bits(void (*fast)(const Src*, Dst*, int64_t), void (*ref)(const Src*, Dst*, int64_t),
-               const Src* src, int64_t n) {
+bool same_bits(void (*fast)(const Src*, Dst*, int64_t), void (*ref)(const Src*, Dst*, int64_t), const Src* src,
+               int64_t n) {
   std::vector<Dst> a(size_t(n) + 1), b(size_t(n) + 1);
   fast(src, a.data(), n);
   ref(src, b.data(), n);

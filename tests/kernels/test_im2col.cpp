@@ -54,10 +54,10 @@ struct Geo {
 // kernels, a kernel as large as the padded input, 1x1, rows long enough for full 8-wide vectors (stride 1
 // and 2) plus a tail.
 const std::vector<Geo> kGeos = {
-    {4, 4, 3, 3, 1, 1, 1, 1, 1, 1},  {5, 7, 3, 3, 1, 1, 0, 0, 1, 1}, {7, 5, 3, 3, 2, 2, 1, 1, 1, 1},
-    {9, 8, 3, 2, 3, 2, 1, 0, 1, 1},  {9, 9, 3, 3, 1, 1, 2, 2, 2, 2}, {6, 11, 2, 5, 2, 3, 1, 2, 2, 1},
-    {5, 5, 1, 1, 1, 1, 0, 0, 1, 1},  {5, 6, 1, 1, 2, 2, 0, 0, 1, 1}, {3, 3, 5, 5, 1, 1, 2, 2, 1, 1},
-    {1, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {4, 4, 3, 3, 1, 1, 4, 3, 1, 1}, {8, 8, 7, 7, 2, 2, 3, 3, 1, 1},
+    {4, 4, 3, 3, 1, 1, 1, 1, 1, 1},  {5, 7, 3, 3, 1, 1, 0, 0, 1, 1},  {7, 5, 3, 3, 2, 2, 1, 1, 1, 1},
+    {9, 8, 3, 2, 3, 2, 1, 0, 1, 1},  {9, 9, 3, 3, 1, 1, 2, 2, 2, 2},  {6, 11, 2, 5, 2, 3, 1, 2, 2, 1},
+    {5, 5, 1, 1, 1, 1, 0, 0, 1, 1},  {5, 6, 1, 1, 2, 2, 0, 0, 1, 1},  {3, 3, 5, 5, 1, 1, 2, 2, 1, 1},
+    {1, 1, 3, 3, 1, 1, 1, 1, 1, 1},  {4, 4, 3, 3, 1, 1, 4, 3, 1, 1},  {8, 8, 7, 7, 2, 2, 3, 3, 1, 1},
     {5, 37, 3, 3, 2, 2, 1, 1, 1, 1}, {4, 40, 3, 3, 1, 2, 1, 2, 1, 2}, {3, 29, 1, 5, 1, 1, 0, 2, 1, 1},
 };
 
@@ -76,15 +76,15 @@ TEST_CASE("im2col: the 4x4 example of docs/conv.md") {
   std::vector<float> cols(9 * 16, -1.0f);
   im2col(x.data(), 1, g, cols.data(), 16);
   const float expected[9][16] = {
-      {0, 0, 0, 0, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11},        // (i,j) = (0,0)
-      {0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},       // (0,1)
-      {0, 0, 0, 0, 2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0},       // (0,2)
-      {0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15},     // (1,0)
-      {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},   // (1,1): the image itself
-      {2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0},    // (1,2)
-      {0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 0, 0, 0},     // (2,0)
-      {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0},   // (2,1)
-      {6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0, 0, 0, 0, 0},    // (2,2)
+      {0, 0, 0, 0, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11},       // (i,j) = (0,0)
+      {0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},      // (0,1)
+      {0, 0, 0, 0, 2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0},      // (0,2)
+      {0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15},    // (1,0)
+      {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},  // (1,1): the image itself
+      {2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0},   // (1,2)
+      {0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 0, 0, 0},    // (2,0)
+      {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0},  // (2,1)
+      {6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0, 0, 0, 0, 0},   // (2,2)
   };
   for (int r = 0; r < 9; ++r)
     for (int p = 0; p < 16; ++p) {
@@ -106,8 +106,8 @@ TEST_CASE("im2col: conv_out_size follows PyTorch") {
   CHECK(conv_out_size(56, 3, 1, 1, 1) == 56);
   CHECK(conv_out_size(7, 3, 2, 1, 1) == 4);
   CHECK(conv_out_size(9, 3, 1, 0, 2) == 5);
-  CHECK(conv_out_size(8, 3, 3, 1, 1) == 3);      // floor(7/3) + 1
-  CHECK(conv_out_size(2, 5, 1, 0, 1) == -2);     // kernel larger than the input: no output
+  CHECK(conv_out_size(8, 3, 3, 1, 1) == 3);   // floor(7/3) + 1
+  CHECK(conv_out_size(2, 5, 1, 0, 1) == -2);  // kernel larger than the input: no output
 }
 
 TEST_CASE_TEMPLATE("im2col: fast equals ref exactly, col2im equals ref exactly", T, float, double) {
@@ -171,39 +171,39 @@ TEST_CASE_TEMPLATE("depthwise: forward, input and weight gradients equal their r
   const double tol = sizeof(T) == 4 ? 2e-5 : 1e-12;
   const Isa saved = isa();
   std::vector<Isa> isas = {Isa::scalar};
-  if (cpu_has_avx2()) isas.push_back(Isa::avx2);  // the AVX2 plane kernels (f32, horizontal stride 1)
+  if (cpu_has_avx2()) isas.push_back(Isa::avx2);      // the AVX2 plane kernels (f32, horizontal stride 1)
   if (cpu_has_avx512()) isas.push_back(Isa::avx512);  // must still take the AVX2 plane kernels
   for (Isa which : isas)
-  for (const Geo& geo : kGeos)
-    for (int64_t m : {1, 2})
-      for (int64_t N : {1, 3}) {
-        CAPTURE(geo.str());
-        CAPTURE(m);
-        CAPTURE(N);
-        CAPTURE(isa_name());
-        set_isa(which);
-        const ConvGeom g = geo.make();
-        const int64_t C = 3, P = g.P(), taps = g.kh * g.kw;
-        const std::vector<T> x = random_values<T>(N * C * g.H * g.W, 21), w = random_values<T>(C * m * taps, 22),
-                             b = random_values<T>(C * m, 23), gout = random_values<T>(N * C * m * P, 24);
-        std::vector<T> out((size_t)(N * C * m * P)), out_ref(out.size());
-        depthwise_forward(x.data(), w.data(), b.data(), N, C, m, g, out.data());
-        depthwise_forward_ref(x.data(), w.data(), b.data(), N, C, m, g, out_ref.data());
-        check_close(out, out_ref, tol, "out");  // the sums are formed in different orders
-        depthwise_forward(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out.data());  // no bias
-        depthwise_forward_ref(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out_ref.data());
-        check_close(out, out_ref, tol, "out without bias");
+    for (const Geo& geo : kGeos)
+      for (int64_t m : {1, 2})
+        for (int64_t N : {1, 3}) {
+          CAPTURE(geo.str());
+          CAPTURE(m);
+          CAPTURE(N);
+          CAPTURE(isa_name());
+          set_isa(which);
+          const ConvGeom g = geo.make();
+          const int64_t C = 3, P = g.P(), taps = g.kh * g.kw;
+          const std::vector<T> x = random_values<T>(N * C * g.H * g.W, 21), w = random_values<T>(C * m * taps, 22),
+                               b = random_values<T>(C * m, 23), gout = random_values<T>(N * C * m * P, 24);
+          std::vector<T> out((size_t)(N * C * m * P)), out_ref(out.size());
+          depthwise_forward(x.data(), w.data(), b.data(), N, C, m, g, out.data());
+          depthwise_forward_ref(x.data(), w.data(), b.data(), N, C, m, g, out_ref.data());
+          check_close(out, out_ref, tol, "out");  // the sums are formed in different orders
+          depthwise_forward(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out.data());  // no bias
+          depthwise_forward_ref(x.data(), w.data(), (const T*)nullptr, N, C, m, g, out_ref.data());
+          check_close(out, out_ref, tol, "out without bias");
 
-        std::vector<T> dx(x.size(), T(7)), dx_ref(x.size(), T(-7));  // both overwrite
-        depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
-        depthwise_backward_input_ref(gout.data(), w.data(), N, C, m, g, dx_ref.data());
-        check_close(dx, dx_ref, tol, "grad input");
+          std::vector<T> dx(x.size(), T(7)), dx_ref(x.size(), T(-7));  // both overwrite
+          depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
+          depthwise_backward_input_ref(gout.data(), w.data(), N, C, m, g, dx_ref.data());
+          check_close(dx, dx_ref, tol, "grad input");
 
-        std::vector<T> dw(w.size(), T(7)), dw_ref(w.size(), T(-7));
-        depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
-        depthwise_backward_weight_ref(gout.data(), x.data(), N, C, m, g, dw_ref.data());
-        check_close(dw, dw_ref, tol * 10, "grad weight");
-      }
+          std::vector<T> dw(w.size(), T(7)), dw_ref(w.size(), T(-7));
+          depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
+          depthwise_backward_weight_ref(gout.data(), x.data(), N, C, m, g, dw_ref.data());
+          check_close(dw, dw_ref, tol * 10, "grad weight");
+        }
   set_isa(saved);
 }
 
@@ -235,8 +235,9 @@ TEST_CASE("depthwise: the same bits for 1, 2 and 3 threads") {
     depthwise_forward(x.data(), w.data(), (const float*)nullptr, N, C, m, g, out.data());
     depthwise_backward_input(gout.data(), w.data(), N, C, m, g, dx.data());
     depthwise_backward_weight(gout.data(), x.data(), N, C, m, g, dw.data());
-    return std::vector<std::pair<std::string, dg::Tensor>>{
-        {"out", as_tensor(out)}, {"grad input", as_tensor(dx)}, {"grad weight", as_tensor(dw)}};
+    return std::vector<std::pair<std::string, dg::Tensor>>{{"out", as_tensor(out)},
+                                                           {"grad input", as_tensor(dx)},
+                                                           {"grad weight", as_tensor(dw)}};
   });
 }
 
@@ -269,7 +270,8 @@ TEST_CASE("im2col: blocks are sub-matrices; col2im over blocks sums to the full 
     const int64_t cuts[] = {0, P / 3, (2 * P) / 3, P};
     for (int64_t c = 0; c < C; ++c)
       for (int q = 0; q < 3; ++q)
-        col2im_block(y.data() + c * taps * P + cuts[q], P, g, c * taps, (c + 1) * taps, cuts[q], cuts[q + 1], got.data());
+        col2im_block(y.data() + c * taps * P + cuts[q], P, g, c * taps, (c + 1) * taps, cuts[q], cuts[q + 1],
+                     got.data());
     CHECK(got == want);
   }
 }

@@ -55,7 +55,8 @@ inline std::string check_module_gradients(Module& m, const Tensor& x_in, double 
       if (ana != 0) ana_zero = false;
       if (std::abs(num) > 1e-8) num_zero = false;
       if (!(std::abs(ana - num) <= tol * (1 + std::abs(num))))
-        return name + "[" + std::to_string(j) + "]: analytic " + std::to_string(ana) + " vs numeric " + std::to_string(num);
+        return name + "[" + std::to_string(j) + "]: analytic " + std::to_string(ana) + " vs numeric " +
+               std::to_string(num);
     }
     if (ana_zero && !num_zero) return name + ": analytic gradient identically zero";
   }

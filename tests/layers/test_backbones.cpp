@@ -114,10 +114,10 @@ TEST_CASE("layers resnet: width-reduced torchvision ResNet-18 gives torchvision'
   m->train();
   Tensor y = m->forward(x);
   check_close(y, io::load_npy(kFix + "tiny_resnet.train_logits.npy"), 1e-4, "train logits", ErrorScale::tensor);
-  check_close(m->bn1->running_mean, io::load_npy(kFix + "tiny_resnet.train_bn1_running_mean.npy"), 1e-5, "bn1.running_mean",
-              ErrorScale::tensor);
-  check_close(m->bn1->running_var, io::load_npy(kFix + "tiny_resnet.train_bn1_running_var.npy"), 1e-5, "bn1.running_var",
-              ErrorScale::tensor);
+  check_close(m->bn1->running_mean, io::load_npy(kFix + "tiny_resnet.train_bn1_running_mean.npy"), 1e-5,
+              "bn1.running_mean", ErrorScale::tensor);
+  check_close(m->bn1->running_var, io::load_npy(kFix + "tiny_resnet.train_bn1_running_var.npy"), 1e-5,
+              "bn1.running_var", ErrorScale::tensor);
   CHECK(m->bn1->num_batches_tracked.at(0) == 8);  // 7 in the file + 1
 }
 
@@ -151,8 +151,9 @@ TEST_CASE("layers shufflenet: small torchvision ShuffleNetV2 gives torchvision's
 
 TEST_CASE("layers shufflenet: 5x5 depthwise units (SNet) match torchvision's ShuffleNetV2 patched to 5x5") {
   Generator gen(6);
-  ShuffleNetV2 m(ShuffleNetV2Options{.repeats = {2, 3, 2}, .widths = {8, 16, 32, 64, 128}, .dw_kernel = 5, .num_classes = 10},
-                 gen);
+  ShuffleNetV2 m(
+      ShuffleNetV2Options{.repeats = {2, 3, 2}, .widths = {8, 16, 32, 64, 128}, .dw_kernel = 5, .num_classes = 10},
+      gen);
   load_weights(m, kFix + "tiny_snet.safetensors");
   m.eval();
   NoGradGuard ng;
@@ -172,6 +173,6 @@ TEST_CASE("layers backbones: loading a wrong file lists the offending keys") {
     CHECK(msg.find("conv1.weight: checkpoint [4,3,7,7] vs model [8,3,7,7]") != std::string::npos);
   }
   auto s = shufflenet_v2_x0_5(gen, 10);
-  CHECK_THROWS_WITH_AS(load_weights(*s, kFix + "tiny_resnet.safetensors"), doctest::Contains("missing key(s): conv1.0.weight"),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_weights(*s, kFix + "tiny_resnet.safetensors"),
+                       doctest::Contains("missing key(s): conv1.0.weight"), Error);
 }

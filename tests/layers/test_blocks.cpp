@@ -49,20 +49,24 @@ TEST_CASE("layers blocks: output shapes") {
   CHECK(Inception(8, {3, 4, 5, 2, 6, 7}, gen)(x).shape() == Shape{2, 3 + 5 + 6 + 7, 12, 10});
 
   FPN fpn({4, 8, 16}, 6, gen, FPNOptions{.p6p7 = true});
-  std::vector<Tensor> p = fpn.forward_features({randn({1, 4, 20, 18}, gen), randn({1, 8, 10, 9}, gen), randn({1, 16, 5, 5}, gen)});
+  std::vector<Tensor> p = fpn.forward_features(
+      {randn({1, 4, 20, 18}, gen), randn({1, 8, 10, 9}, gen), randn({1, 16, 5, 5}, gen)});
   REQUIRE(p.size() == 5);
   CHECK(fpn.levels() == std::vector<int64_t>{3, 4, 5, 6, 7});
   CHECK(p[0].shape() == Shape{1, 6, 20, 18});
-  CHECK(p[1].shape() == Shape{1, 6, 10, 9});   // odd sizes: upsampling goes to the lateral's exact size
+  CHECK(p[1].shape() == Shape{1, 6, 10, 9});  // odd sizes: upsampling goes to the lateral's exact size
   CHECK(p[2].shape() == Shape{1, 6, 5, 5});
   CHECK(p[3].shape() == Shape{1, 6, 3, 3});
   CHECK(p[4].shape() == Shape{1, 6, 2, 2});
   FPN chosen({4, 8, 16}, 6, gen, FPNOptions{.p6p7 = true, .out_levels = {4, 6}});
-  CHECK(chosen.forward_features({randn({1, 4, 20, 18}, gen), randn({1, 8, 10, 9}, gen), randn({1, 16, 5, 5}, gen)}).size() == 2);
-  CHECK_THROWS_WITH_AS(FPN({4}, 6, gen, FPNOptions{.out_levels = {4}}), "FPN: out level P4 is not produced (levels P3..P3)", Error);
+  CHECK(chosen.forward_features({randn({1, 4, 20, 18}, gen), randn({1, 8, 10, 9}, gen), randn({1, 16, 5, 5}, gen)})
+            .size() == 2);
+  CHECK_THROWS_WITH_AS(FPN({4}, 6, gen, FPNOptions{.out_levels = {4}}),
+                       "FPN: out level P4 is not produced (levels P3..P3)", Error);
   CHECK_THROWS_WITH_AS(fpn.forward_features({randn({1, 4, 8, 8}, gen)}), "FPN: expected 3 feature maps, got 1", Error);
   CHECK_THROWS_WITH_AS(fpn(randn({1, 4, 8, 8}, gen)),
-                       "FPN: forward(Tensor) is not defined for this module (input [1,4,8,8]); call its own method", Error);
+                       "FPN: forward(Tensor) is not defined for this module (input [1,4,8,8]); call its own method",
+                       Error);
   CHECK_THROWS_WITH_AS((*fpn.inner_blocks)[3], "ModuleList: index 3 out of range for 3 modules", Error);
 
   auto r = resnet18(gen, 10, 0.125);
@@ -87,17 +91,20 @@ TEST_CASE("layers blocks: output shapes") {
     }
   }
   CHECK(make_backbone("resnet34", gen, 0.125)->feature_channels() == std::vector<int64_t>{8, 16, 32, 64});
-  CHECK_THROWS_WITH_AS(make_backbone("vgg16", gen), doctest::Contains("make_backbone: unknown backbone 'vgg16'"), Error);
-  CHECK_THROWS_WITH_AS(r->forward(randn({1, 1, 32, 32}, gen)), "ResNet: expected input [N, 3, H, W], got [1,1,32,32]", Error);
-  CHECK_THROWS_WITH_AS(ShuffleNetUnit(8, 10, 1, gen), "ShuffleNetUnit: a stride-1 unit needs in == out, got in=8 out=10", Error);
+  CHECK_THROWS_WITH_AS(make_backbone("vgg16", gen), doctest::Contains("make_backbone: unknown backbone 'vgg16'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(r->forward(randn({1, 1, 32, 32}, gen)), "ResNet: expected input [N, 3, H, W], got [1,1,32,32]",
+                       Error);
+  CHECK_THROWS_WITH_AS(ShuffleNetUnit(8, 10, 1, gen),
+                       "ShuffleNetUnit: a stride-1 unit needs in == out, got in=8 out=10", Error);
 }
 
 TEST_CASE("layers blocks: parameter counts") {
   Generator gen(1);
   CHECK(Inception(192, {64, 96, 128, 16, 32, 32}, gen).num_parameters() == 164064);  // GoogLeNet 3a, real 5x5
-  CHECK(DepthwiseSeparable(32, 64, gen).num_parameters() == 2528);  // 9*32 + 2*32 + 32*64 + 2*64
-  CHECK(ShuffleNetUnit(116, 116, 1, gen).num_parameters() == 7598);  // 2c^2 + 15c, c = 58
-  CHECK(ShuffleNetUnit(24, 116, 2, gen).num_parameters() == 7398);   // 11 in + 2 in c + c^2 + 17c
+  CHECK(DepthwiseSeparable(32, 64, gen).num_parameters() == 2528);                   // 9*32 + 2*32 + 32*64 + 2*64
+  CHECK(ShuffleNetUnit(116, 116, 1, gen).num_parameters() == 7598);                  // 2c^2 + 15c, c = 58
+  CHECK(ShuffleNetUnit(24, 116, 2, gen).num_parameters() == 7398);                   // 11 in + 2 in c + c^2 + 17c
   // BasicBlock(64, 128, 2): 9*64*128 + 9*128*128 + 2*(2*128) + downsample 64*128 + 2*128
   CHECK(BasicBlock(64, 128, 2, gen).num_parameters() == 73728 + 147456 + 512 + 8192 + 256);
   // ResNet-18 backbone at width 0.5, no fc: of torchvision's 11,689,512, fc has 513,000, the BNs 9,600

@@ -3,9 +3,9 @@
 // tests/layers/check_resnet18_vs_torchvision.py (needs PyTorch).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
 #include "autograd/io/tensor_npy.h"
 #include "autograd/ops.h"
@@ -42,8 +42,8 @@ TEST_CASE("layers model ref: detgrad ref model:shufflenet_v2_x0_5 writes logits 
   }
   std::string out;
   int st = run_detgrad("ref model:shufflenet_v2_x0_5 --weights " + (d / "w.safetensors").string() + " --in input=" +
-                       (d / "x.npy").string() + " --out " + (d / "out").string() + " --dump-intermediates",
-                   out);
+                           (d / "x.npy").string() + " --out " + (d / "out").string() + " --dump-intermediates",
+                       out);
   CHECK_MESSAGE(st == 0, out);
   Tensor got = io::load_npy((d / "out/out.npy").string());
   CHECK(got.shape() == Shape{1, 7});
@@ -55,9 +55,9 @@ TEST_CASE("layers model ref: detgrad ref model:shufflenet_v2_x0_5 writes logits 
   check_close(io::load_npy((d / "out/stage3.2.branch2.3.npy").string()), want_unit, 0);
 
   // Weights of another model: exit 1, the offending keys listed.
-  st = run_detgrad("ref model:resnet18 --weights " + (d / "w.safetensors").string() + " --in input=" + (d / "x.npy").string() +
-                   " --out " + (d / "out2").string(),
-               out);
+  st = run_detgrad("ref model:resnet18 --weights " + (d / "w.safetensors").string() +
+                       " --in input=" + (d / "x.npy").string() + " --out " + (d / "out2").string(),
+                   out);
   CHECK(st == 1);
   CHECK_MESSAGE(out.find("missing key(s): conv1.weight, bn1.weight") != std::string::npos, out);
   CHECK_MESSAGE(out.find("unexpected key(s): conv1.0.weight") != std::string::npos, out);
@@ -69,9 +69,9 @@ TEST_CASE("layers model ref: detgrad ref model:shufflenet_v2_x0_5 writes logits 
 
 TEST_CASE("layers model ref: run_model errors name the problem") {
   Tensor x = zeros({1, 3, 32, 32});
-  CHECK_THROWS_WITH_AS(run_model("resnet19", kFix + "tiny_resnet.safetensors", x, false),
-                       "model: unknown model 'resnet19' (known: resnet18, resnet34, shufflenet_v2_x0_5, shufflenet_v2_x1_0)",
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      run_model("resnet19", kFix + "tiny_resnet.safetensors", x, false),
+      "model: unknown model 'resnet19' (known: resnet18, resnet34, shufflenet_v2_x0_5, shufflenet_v2_x1_0)", Error);
   // The 1/16-width fixture in a full-width resnet18: every conv and BN is mis-shaped.
   try {
     run_model("resnet18", kFix + "tiny_resnet.safetensors", x, false);

@@ -27,8 +27,8 @@ struct Tiny : Module {
   explicit Tiny(Generator& gen) : Module("Tiny") {
     extra = register_parameter("extra", zeros({2}));
     body = register_module("body", std::make_shared<Sequential>(std::vector<ModulePtr>{
-        std::make_shared<Conv2d>(3, 4, 3, gen, Conv2dOptions{.padding = 1}), std::make_shared<BatchNorm2d>(4),
-        std::make_shared<ReLU>()}));
+                                       std::make_shared<Conv2d>(3, 4, 3, gen, Conv2dOptions{.padding = 1}),
+                                       std::make_shared<BatchNorm2d>(4), std::make_shared<ReLU>()}));
     head = register_module("head", std::make_shared<Linear>(4, 2, gen));
   }
   Tensor forward(const Tensor& x) override {
@@ -82,14 +82,14 @@ TEST_CASE("layers module: load_state_dict copies in place and reports every bad 
   Tiny a(g1), b(g2);
   Tensor b_weight = b.head->weight;  // a handle held elsewhere (as an optimiser would)
   b.load_state_dict(a.state_dict());
-  CHECK(b.head->weight.impl() == b_weight.impl());                  // same tensor...
-  check_close(b_weight, a.head->weight, 0);           // ...new values
+  CHECK(b.head->weight.impl() == b_weight.impl());  // same tensor...
+  check_close(b_weight, a.head->weight, 0);         // ...new values
   check_close(b.body->operator[](0).own_parameters()[0].second, a.body->operator[](0).own_parameters()[0].second, 0);
 
   StateDict sd = a.state_dict();
-  sd.erase(sd.begin() + 1);                                          // missing body.0.weight
-  sd.push_back({"head.weight_typo", zeros({2, 4})});                 // unexpected
-  sd[7].second = zeros({3});                                         // index 7 is now head.weight
+  sd.erase(sd.begin() + 1);                           // missing body.0.weight
+  sd.push_back({"head.weight_typo", zeros({2, 4})});  // unexpected
+  sd[7].second = zeros({3});                          // index 7 is now head.weight
   bool threw = false;
   try {
     b.load_state_dict(sd);
@@ -105,8 +105,8 @@ TEST_CASE("layers module: load_state_dict copies in place and reports every bad 
   StateDict partial{{"head.bias", full({2}, 0.5)}, {"unknown", zeros({1})}};
   b.load_state_dict(partial, /*strict=*/false);
   CHECK(b.head->bias.at(1) == 0.5);
-  CHECK_THROWS_WITH_AS(b.load_state_dict({{"head.bias", zeros({3})}}, false), doctest::Contains("head.bias: checkpoint [3] vs model [2]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(b.load_state_dict({{"head.bias", zeros({3})}}, false),
+                       doctest::Contains("head.bias: checkpoint [3] vs model [2]"), Error);
 }
 
 TEST_CASE("layers module: to(f64) keeps the handles, integer buffers stay i64") {
@@ -209,7 +209,8 @@ TEST_CASE("layers conv: default init bounds and parameter shapes") {
   ConvTranspose2d t(4, 6, 4, gen, ConvTranspose2dOptions{.stride = 2, .padding = 1, .bias = false});
   CHECK(t.weight.shape() == Shape{4, 6, 4, 4});
   CHECK(t(zeros({1, 4, 5, 5})).shape() == Shape{1, 6, 10, 10});
-  CHECK_THROWS_WITH_AS(Conv2d(3, 4, 3, gen, Conv2dOptions{.groups = 2}), doctest::Contains("Conv2d: invalid configuration in=3"), Error);
+  CHECK_THROWS_WITH_AS(Conv2d(3, 4, 3, gen, Conv2dOptions{.groups = 2}),
+                       doctest::Contains("Conv2d: invalid configuration in=3"), Error);
   CHECK_THROWS_WITH_AS(c(zeros({1, 3, 5, 5})), "Conv2d(4, 6): expected input [N, 4, H, W], got [1,3,5,5]", Error);
 }
 
@@ -252,11 +253,11 @@ TEST_CASE("layers simple modules: activations, pools, upsample, dropout, scale, 
 
 TEST_CASE("layers gradcheck: small modules in f64, input and every parameter") {
   Generator gen(9);
-  Sequential seq(std::vector<ModulePtr>{
-      std::make_shared<Conv2d>(2, 3, 3, gen, Conv2dOptions{.stride = 2, .padding = 1}),
-      std::make_shared<GroupNorm>(1, 3), std::make_shared<SiLU>(),
-      std::make_shared<ConvTranspose2d>(3, 2, 2, gen, ConvTranspose2dOptions{.stride = 2}),
-      std::make_shared<Scale>(0.7)});
+  Sequential seq(
+      std::vector<ModulePtr>{std::make_shared<Conv2d>(2, 3, 3, gen, Conv2dOptions{.stride = 2, .padding = 1}),
+                             std::make_shared<GroupNorm>(1, 3), std::make_shared<SiLU>(),
+                             std::make_shared<ConvTranspose2d>(3, 2, 2, gen, ConvTranspose2dOptions{.stride = 2}),
+                             std::make_shared<Scale>(0.7)});
   seq.to(DType::f64);
   CHECK(testing::check_module_gradients(seq, randn({2, 2, 4, 4}, gen, DType::f64)) == "");
   Linear lin(3, 2, gen);

@@ -25,8 +25,8 @@ struct ConvCase {
   std::string str() const {
     std::ostringstream os;
     os << "N=" << N << " C=" << C << " H=" << H << " W=" << W << " O=" << O << " k=" << kh << "x" << kw
-       << " s=" << stride.h << "," << stride.w << " p=" << padding.h << "," << padding.w << " d=" << dilation.h
-       << "," << dilation.w << " groups=" << groups << (bias ? " bias" : "");
+       << " s=" << stride.h << "," << stride.w << " p=" << padding.h << "," << padding.w << " d=" << dilation.h << ","
+       << dilation.w << " groups=" << groups << (bias ? " bias" : "");
     return os.str();
   }
   ConvGeom geom() const {
@@ -49,17 +49,17 @@ const std::vector<ConvCase> kCases = {
     {2, 2, 9, 9, 3, 3, 3, 1, 2, 2, 1, true},
     {3, 4, 7, 7, 6, 3, 3, 1, 1, 1, 2, true},
     {2, 8, 6, 5, 8, 3, 1, 2, {1, 0}, 1, 4, false},
-    {3, 4, 7, 6, 4, 3, 3, 1, 1, 1, 4, true},        // depthwise
-    {2, 3, 8, 7, 6, 3, 3, 2, 1, {2, 1}, 3, true},   // depthwise, multiplier 2, stride 2, dilation
+    {3, 4, 7, 6, 4, 3, 3, 1, 1, 1, 4, true},             // depthwise
+    {2, 3, 8, 7, 6, 3, 3, 2, 1, {2, 1}, 3, true},        // depthwise, multiplier 2, stride 2, dilation
     {1, 5, 9, 4, 5, 5, 3, {3, 1}, {2, 1}, 1, 5, false},  // depthwise, non-square, stride 3
-    {3, 6, 5, 7, 4, 1, 1, 1, 0, 1, 1, true},        // 1x1: no im2col
-    {2, 6, 5, 7, 4, 1, 1, 1, 0, 1, 2, false},       // grouped 1x1
-    {2, 3, 7, 7, 2, 1, 1, 2, 1, 1, 1, true},        // strided, padded 1x1 (im2col path)
-    {2, 2, 34, 33, 3, 3, 3, 1, 1, 1, 1, true},      // P = 1122: one image per GEMM
-    {5, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, true},        // P = 16: five images in one GEMM
-    {3, 4, 5, 5, 64, 3, 3, 1, 1, 1, 1, true},       // one chunk of 3 images shared by output-channel blocks
-    {2, 4, 5, 5, 64, 3, 3, 1, 1, 1, 2, false},      // the same, grouped
-    {3, 2, 3, 3, 2, 3, 3, 1, 0, 1, 1, true},        // 1x1 output
+    {3, 6, 5, 7, 4, 1, 1, 1, 0, 1, 1, true},             // 1x1: no im2col
+    {2, 6, 5, 7, 4, 1, 1, 1, 0, 1, 2, false},            // grouped 1x1
+    {2, 3, 7, 7, 2, 1, 1, 2, 1, 1, 1, true},             // strided, padded 1x1 (im2col path)
+    {2, 2, 34, 33, 3, 3, 3, 1, 1, 1, 1, true},           // P = 1122: one image per GEMM
+    {5, 3, 4, 4, 4, 3, 3, 1, 1, 1, 1, true},             // P = 16: five images in one GEMM
+    {3, 4, 5, 5, 64, 3, 3, 1, 1, 1, 1, true},            // one chunk of 3 images shared by output-channel blocks
+    {2, 4, 5, 5, 64, 3, 3, 1, 1, 1, 2, false},           // the same, grouped
+    {3, 2, 3, 3, 2, 3, 3, 1, 0, 1, 1, true},             // 1x1 output
     {1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, true},
 };
 
@@ -92,8 +92,8 @@ void check_against_direct(const ConvCase& c, DType dt, double tol) {
   std::vector<T> ref((size_t)out.numel()), dx((size_t)x.numel()), dw((size_t)w.numel()), db((size_t)c.O);
   kernels::conv2d_direct_ref(x.data<T>(), w.data<T>(), c.bias ? b.data<T>() : (const T*)nullptr, c.N, c.C, c.O,
                              c.groups, g, ref.data());
-  kernels::conv2d_direct_backward_ref(gout.data<T>(), x.data<T>(), w.data<T>(), c.N, c.C, c.O, c.groups, g,
-                                      dx.data(), dw.data(), db.data());
+  kernels::conv2d_direct_backward_ref(gout.data<T>(), x.data<T>(), w.data<T>(), c.N, c.C, c.O, c.groups, g, dx.data(),
+                                      dw.data(), db.data());
   check_close(out, to_double(ref), tol, "out", ErrorScale::tensor);
   check_close(x.grad(), to_double(dx), tol, "grad input", ErrorScale::tensor);
   check_close(w.grad(), to_double(dw), tol, "grad weight", ErrorScale::tensor);
@@ -122,16 +122,16 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
   };
   const std::vector<TCase> cases = {
       {2, 3, 4, 5, 2, 3, 3, 1, 0, 0, 1, 1, true},
-      {1, 4, 3, 3, 6, 4, 4, 2, 1, 0, 1, 1, false},       // the CenterNet upsampler: k4 s2 p1
+      {1, 4, 3, 3, 6, 4, 4, 2, 1, 0, 1, 1, false},                // the CenterNet upsampler: k4 s2 p1
       {3, 2, 4, 3, 3, 3, 2, {2, 3}, {1, 0}, {1, 2}, 1, 1, true},  // output_padding < stride
-      {2, 4, 3, 4, 6, 3, 3, 2, 1, 1, 2, 1, true},        // groups 2
-      {2, 4, 3, 3, 4, 3, 3, 1, 1, 0, 4, 2, true},        // depthwise, dilation 2
-      {2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 4, 1, true},        // depthwise, stride 2, output_padding
-      {1, 3, 3, 4, 3, 3, 3, 1, 1, 1, 3, 2, true},        // depthwise, output_padding < dilation
-      {1, 2, 3, 4, 3, 3, 3, 1, 0, 1, 1, 2, false},       // output_padding < dilation (stride 1)
-      {2, 6, 5, 4, 4, 1, 1, 1, 0, 0, 2, 1, true},        // 1x1
-      {1, 6, 4, 1, 4, 1, 1, 1, 0, 1, 2, 2, true},        // 1x1 with output_padding < dilation: extra rows get only the bias
-      {4, 3, 2, 2, 2, 3, 3, 2, 0, 1, 1, 1, true},        // several images per GEMM
+      {2, 4, 3, 4, 6, 3, 3, 2, 1, 1, 2, 1, true},                 // groups 2
+      {2, 4, 3, 3, 4, 3, 3, 1, 1, 0, 4, 2, true},                 // depthwise, dilation 2
+      {2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 4, 1, true},                 // depthwise, stride 2, output_padding
+      {1, 3, 3, 4, 3, 3, 3, 1, 1, 1, 3, 2, true},                 // depthwise, output_padding < dilation
+      {1, 2, 3, 4, 3, 3, 3, 1, 0, 1, 1, 2, false},                // output_padding < dilation (stride 1)
+      {2, 6, 5, 4, 4, 1, 1, 1, 0, 0, 2, 1, true},                 // 1x1
+      {1, 6, 4, 1, 4, 1, 1, 1, 0, 1, 2, 2, true},  // 1x1 with output_padding < dilation: extra rows get only the bias
+      {4, 3, 2, 2, 2, 3, 3, 2, 0, 1, 1, 1, true},  // several images per GEMM
   };
   for (const TCase& t : cases)
     for (DType dt : {DType::f64, DType::f32}) {
@@ -181,14 +181,12 @@ TEST_CASE("conv_transpose2d: equals the adjoint of the direct loops, forward and
 
 GRADCHECK_TEST_CASE("conv2d: gradcheck in f64 (bias, stride, padding, dilation, groups, depthwise, 1x1)", "conv2d") {
   const std::vector<ConvCase> cases = {
-      {2, 2, 4, 5, 3, 3, 3, 1, 1, 1, 1, true},
-      {1, 2, 5, 5, 2, 3, 2, 2, {1, 0}, 1, 1, true},
-      {1, 2, 6, 6, 2, 3, 3, 1, 2, 2, 1, false},
-      {2, 4, 4, 4, 2, 3, 3, 1, 1, 1, 2, true},          // groups
-      {2, 3, 5, 4, 3, 3, 3, {2, 1}, 1, 1, 3, true},      // depthwise
-      {1, 2, 4, 4, 4, 2, 3, 1, 1, {1, 2}, 2, false},     // depthwise, multiplier 2
-      {2, 3, 3, 4, 2, 1, 1, 1, 0, 1, 1, true},           // 1x1
-      {4, 2, 3, 3, 2, 2, 2, 1, 0, 1, 1, true},           // four images in one GEMM
+      {2, 2, 4, 5, 3, 3, 3, 1, 1, 1, 1, true},       {1, 2, 5, 5, 2, 3, 2, 2, {1, 0}, 1, 1, true},
+      {1, 2, 6, 6, 2, 3, 3, 1, 2, 2, 1, false},      {2, 4, 4, 4, 2, 3, 3, 1, 1, 1, 2, true},  // groups
+      {2, 3, 5, 4, 3, 3, 3, {2, 1}, 1, 1, 3, true},                                            // depthwise
+      {1, 2, 4, 4, 4, 2, 3, 1, 1, {1, 2}, 2, false},  // depthwise, multiplier 2
+      {2, 3, 3, 4, 2, 1, 1, 1, 0, 1, 1, true},        // 1x1
+      {4, 2, 3, 3, 2, 2, 2, 1, 0, 1, 1, true},        // four images in one GEMM
   };
   for (const ConvCase& c : cases) {
     CAPTURE(c.str());
@@ -216,7 +214,7 @@ GRADCHECK_TEST_CASE("conv_transpose2d: gradcheck in f64 (output_padding, groups,
       {{2, 2, 3, 3}, {2, 3, 3, 3}, 1, 0, 0, 1, 1, true},
       {{1, 2, 3, 2}, {2, 2, 4, 4}, 2, 1, 1, 1, 1, true},
       {{1, 4, 2, 3}, {4, 1, 3, 2}, {2, 1}, 0, {1, 0}, 2, 1, false},
-      {{2, 3, 3, 3}, {3, 1, 3, 3}, 1, 1, 1, 3, 2, true},   // depthwise, output_padding < dilation
+      {{2, 3, 3, 3}, {3, 1, 3, 3}, 1, 1, 1, 3, 2, true},  // depthwise, output_padding < dilation
   };
   for (const T& t : cases) {
     Generator gen(5);
@@ -283,8 +281,11 @@ TEST_CASE("conv2d: the same bits for 1, 2 and 3 threads") {
       Tensor z = conv_transpose2d(y, randn({8, 4, 4, 4}, gen), Tensor(), 2, 1);
       sum(mul(z, z)).backward();
       const std::string g = "groups=" + std::to_string(groups) + " ";
-      r.insert(r.end(), {{g + "out", z}, {g + "grad input", x.grad()}, {g + "grad weight", w.grad()},
-                         {g + "grad bias", b.grad()}, {g + "grad 1x1 weight", w1.grad()}});
+      r.insert(r.end(), {{g + "out", z},
+                         {g + "grad input", x.grad()},
+                         {g + "grad weight", w.grad()},
+                         {g + "grad bias", b.grad()},
+                         {g + "grad 1x1 weight", w1.grad()}});
     }
     // a deep-layer shape: several images per GEMM, output channels split into a thread-dependent
     // number of blocks sharing one column matrix
@@ -313,11 +314,14 @@ TEST_CASE("conv2d, conv_transpose2d: error messages name the op and the shapes")
         "conv2d: weight [6,2,3,3] expects 2 input channels (2 per group x groups=1), input [2,4,5,5] has 4");
   CHECK(error_of([&] { conv2d(x, w, Tensor(), 1, 0, 1, 3); }) ==
         "conv2d: input channels 4 (input [2,4,5,5]) not divisible by groups=3");
-  CHECK(error_of([&] { conv2d(x, zeros({5, 2, 3, 3}), Tensor(), 1, 0, 1, 2); }) ==
-        "conv2d: output channels 5 (weight [5,2,3,3]) not divisible by groups=2");
+  CHECK(error_of([&] {
+          conv2d(x, zeros({5, 2, 3, 3}), Tensor(), 1, 0, 1, 2);
+        }) == "conv2d: output channels 5 (weight [5,2,3,3]) not divisible by groups=2");
   CHECK(error_of([&] { conv2d(x, w, zeros({5}), 1, 0, 1, 2); }) ==
         "conv2d: bias [5] must have 6 entries (weight [6,2,3,3])");
-  CHECK(error_of([&] { conv2d(x, zeros({6, 4, 7, 3})); }) ==
+  CHECK(error_of([&] {
+          conv2d(x, zeros({6, 4, 7, 3}));
+        }) ==
         "conv2d: input [2,4,5,5] with padding (0, 0) is smaller than the dilated kernel (weight [6,4,7,3], "
         "dilation (1, 1)): output would be -1x3");
   CHECK(error_of([&] { conv2d(x, w.to(DType::f64), Tensor(), 1, 0, 1, 2); }) == "conv2d: dtype mismatch: f32 and f64");
@@ -325,18 +329,22 @@ TEST_CASE("conv2d, conv_transpose2d: error messages name the op and the shapes")
   CHECK(error_of([&] { conv2d(x, w, b, 1, Hw(0, -1), 1, 2); }) == "conv2d: padding must be non-negative, got (0, -1)");
   CHECK(error_of([&] { conv2d(x, w, b, 1, 0, 0, 2); }) == "conv2d: dilation must be positive, got (0, 0)");
   CHECK(error_of([&] { conv2d(x, w, b, 1, 0, 1, 0); }) == "conv2d: groups must be positive, got 0");
-  CHECK(error_of([&] { conv2d(zeros({2, 4, 0, 5}), w, b, 1, 0, 1, 2); }) ==
-        "conv2d: input [2,4,0,5] must have non-zero channels and spatial size");
+  CHECK(error_of([&] {
+          conv2d(zeros({2, 4, 0, 5}), w, b, 1, 0, 1, 2);
+        }) == "conv2d: input [2,4,0,5] must have non-zero channels and spatial size");
   Tensor wt = zeros({4, 3, 3, 3});
   CHECK(error_of([&] { conv_transpose2d(x, wt, Tensor(), 2, 1, 2); }) ==
         "conv_transpose2d: output_padding (2, 2) must be smaller than either stride (2, 2) or dilation (1, 1)");
-  CHECK(error_of([&] { conv_transpose2d(x, zeros({3, 3, 3, 3})); }) ==
-        "conv_transpose2d: weight [3,3,3,3] expects 3 input channels, input [2,4,5,5] has 4");
+  CHECK(error_of([&] {
+          conv_transpose2d(x, zeros({3, 3, 3, 3}));
+        }) == "conv_transpose2d: weight [3,3,3,3] expects 3 input channels, input [2,4,5,5] has 4");
   CHECK(error_of([&] { conv_transpose2d(x, wt, zeros({4}), 1, 0, 0, 2); }) ==
         "conv_transpose2d: bias [4] must have 6 entries (weight [4,3,3,3], groups=2)");
   CHECK(error_of([&] { conv_transpose2d(x, wt, Tensor(), 1, 0, 0, 3); }) ==
         "conv_transpose2d: input channels 4 (input [2,4,5,5]) not divisible by groups=3");
-  CHECK(error_of([&] { conv_transpose2d(zeros({1, 4, 1, 1}), wt, Tensor(), 1, 2); }) ==
+  CHECK(error_of([&] {
+          conv_transpose2d(zeros({1, 4, 1, 1}), wt, Tensor(), 1, 2);
+        }) ==
         "conv_transpose2d: output size -1x-1 is not positive (input [1,4,1,1], weight [4,3,3,3], stride (1, 1), "
         "padding (2, 2))");
 }

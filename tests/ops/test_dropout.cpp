@@ -44,7 +44,8 @@ TEST_CASE("dropout: seeded, deterministic, and the identity cases") {
   y1.backward(ones({4, 50}, DType::f64));
   CHECK(xg.grad().to_vector() == std::vector<double>(200, 0.0));
   CHECK(dropout(x.to(DType::f32), 0.25, true, uint64_t{9}).dtype() == DType::f32);
-  CHECK(error_of([&] { dropout(x, 1.5, true, uint64_t{1}); }) == "dropout: probability p must be between 0 and 1, got 1.5");
+  CHECK(error_of([&] { dropout(x, 1.5, true, uint64_t{1}); }) ==
+        "dropout: probability p must be between 0 and 1, got 1.5");
 }
 
 GRADCHECK_TEST_CASE("dropout: gradcheck of the mask in f64", "dropout") {
@@ -62,8 +63,10 @@ GRADCHECK_TEST_CASE("channel_shuffle: the permutation by hand, gradcheck and err
   auto shuffle = [](int64_t g) { return [g](const std::vector<Tensor>& v) { return channel_shuffle(v[0], g); }; };
   check_grad("channel_shuffle", shuffle(3), {normal64({2, 6, 2, 3}, 13)});
   check_grad("channel_shuffle", shuffle(2), {normal64({2, 4, 5}, 14)});
-  CHECK(error_of([] { channel_shuffle(zeros({1, 6, 2, 2}), 4); }) ==
-        "channel_shuffle: groups 4 must divide the 6 channels of input [1,6,2,2]");
-  CHECK(error_of([] { channel_shuffle(zeros({2, 6}), 2); }) ==
-        "channel_shuffle: expected an input [N,C,*] with at least 3 dims, got shape [2,6]");
+  CHECK(error_of([] {
+          channel_shuffle(zeros({1, 6, 2, 2}), 4);
+        }) == "channel_shuffle: groups 4 must divide the 6 channels of input [1,6,2,2]");
+  CHECK(error_of([] {
+          channel_shuffle(zeros({2, 6}), 2);
+        }) == "channel_shuffle: expected an input [N,C,*] with at least 3 dims, got shape [2,6]");
 }

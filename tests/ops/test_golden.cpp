@@ -41,43 +41,50 @@ TEST_CASE("golden: every PyTorch case through the ref registry") {
   REQUIRE(!ms.empty());
   int failures = 0, checked = 0;
   for (const auto& m : ms)
-  for (const auto& c : m["cases"]) {
-    const std::string name = c["name"];
-    std::vector<std::pair<std::string, Tensor>> inputs = golden_inputs(c);
-    std::map<std::string, std::string> attrs;
-    for (auto it = c["attrs"].begin(); it != c["attrs"].end(); ++it) attrs[it.key()] = it.value().get<std::string>();
-    std::vector<Tensor> grad_outs;
-    for (const auto& g : c["grad_outs"]) grad_outs.push_back(g.is_null() ? Tensor() : io::load_npy(kGolden + g.get<std::string>()));
-    // Integer outputs take no grad_out: keep only floating ones, in order.
-    std::vector<Tensor> float_grad_outs;
-    for (const Tensor& g : grad_outs) if (g.defined()) float_grad_outs.push_back(g);
-    const double rtol = c["rtol"], atol = c["atol"];
-    std::string problem;
-    try {
-      RefResult r = run_ref(c["op"], inputs, attrs, float_grad_outs);
-      if (r.outputs.size() != c["outputs"].size()) {
-        problem = "got " + std::to_string(r.outputs.size()) + " outputs, expected " + std::to_string(c["outputs"].size());
+    for (const auto& c : m["cases"]) {
+      const std::string name = c["name"];
+      std::vector<std::pair<std::string, Tensor>> inputs = golden_inputs(c);
+      std::map<std::string, std::string> attrs;
+      for (auto it = c["attrs"].begin(); it != c["attrs"].end(); ++it) attrs[it.key()] = it.value().get<std::string>();
+      std::vector<Tensor> grad_outs;
+      for (const auto& g : c["grad_outs"])
+        grad_outs.push_back(g.is_null() ? Tensor() : io::load_npy(kGolden + g.get<std::string>()));
+      // Integer outputs take no grad_out: keep only floating ones, in order.
+      std::vector<Tensor> float_grad_outs;
+      for (const Tensor& g : grad_outs)
+        if (g.defined()) float_grad_outs.push_back(g);
+      const double rtol = c["rtol"], atol = c["atol"];
+      std::string problem;
+      try {
+        RefResult r = run_ref(c["op"], inputs, attrs, float_grad_outs);
+        if (r.outputs.size() != c["outputs"].size()) {
+          problem = "got " + std::to_string(r.outputs.size()) + " outputs, expected " +
+                    std::to_string(c["outputs"].size());
+        }
+        for (size_t k = 0; problem.empty() && k < r.outputs.size(); ++k) {
+          std::string d = compare(r.outputs[k], io::load_npy(kGolden + c["outputs"][k].get<std::string>()), rtol, atol);
+          if (!d.empty()) problem = "output " + std::to_string(k) + ": " + d;
+        }
+        for (auto it = c["grads"].begin(); problem.empty() && it != c["grads"].end(); ++it) {
+          const Tensor* got = nullptr;
+          for (auto& [key, g] : r.grads)
+            if (key == it.key()) got = &g;
+          if (!got) {
+            problem = "no gradient for " + it.key();
+            break;
+          }
+          std::string d = compare(*got, io::load_npy(kGolden + it.value().get<std::string>()), rtol, atol);
+          if (!d.empty()) problem = "grad_" + it.key() + ": " + d;
+        }
+      } catch (const std::exception& e) {
+        problem = std::string("threw: ") + e.what();
       }
-      for (size_t k = 0; problem.empty() && k < r.outputs.size(); ++k) {
-        std::string d = compare(r.outputs[k], io::load_npy(kGolden + c["outputs"][k].get<std::string>()), rtol, atol);
-        if (!d.empty()) problem = "output " + std::to_string(k) + ": " + d;
+      ++checked;
+      if (!problem.empty()) {
+        ++failures;
+        FAIL_CHECK(name << " (" << c["op"].get<std::string>() << "): " << problem);
       }
-      for (auto it = c["grads"].begin(); problem.empty() && it != c["grads"].end(); ++it) {
-        const Tensor* got = nullptr;
-        for (auto& [key, g] : r.grads) if (key == it.key()) got = &g;
-        if (!got) { problem = "no gradient for " + it.key(); break; }
-        std::string d = compare(*got, io::load_npy(kGolden + it.value().get<std::string>()), rtol, atol);
-        if (!d.empty()) problem = "grad_" + it.key() + ": " + d;
-      }
-    } catch (const std::exception& e) {
-      problem = std::string("threw: ") + e.what();
     }
-    ++checked;
-    if (!problem.empty()) {
-      ++failures;
-      FAIL_CHECK(name << " (" << c["op"].get<std::string>() << "): " << problem);
-    }
-  }
   MESSAGE(checked << " golden cases, " << failures << " failures");
   CHECK(checked > 300);
   CHECK(failures == 0);

@@ -7,8 +7,8 @@
 #include <map>
 
 #include "autograd/generator.h"
-#include "autograd/ops/gradcheck.h"
 #include "autograd/ops.h"
+#include "autograd/ops/gradcheck.h"
 #include "autograd/ops/registry.h"
 #include "detectors/ref/ref_ops.h"
 #include "tests/support.h"
@@ -53,7 +53,8 @@ Tensor make(const In& in, Generator& gen) {
       }
       case Fill::index: v[(size_t)i] = (double)gen.randint(0, in.bound); break;
       case Fill::mask: v[(size_t)i] = gen.uniform01() < 0.5 ? 1 : 0; break;
-      case Fill::prob: case Fill::logprob: v[(size_t)i] = 0.1 + gen.uniform01(); break;
+      case Fill::prob:
+      case Fill::logprob: v[(size_t)i] = 0.1 + gen.uniform01(); break;
     }
   }
   DType dt = in.fill == Fill::index ? DType::i64 : in.fill == Fill::mask ? DType::b8 : DType::f64;
@@ -86,7 +87,8 @@ std::vector<Case> cases() {
   c.push_back({"add", {{"input", {2, 3}, A}, {"other", {3}, A}}, {{"alpha", "-2.5"}}});
   c.push_back({"minimum", {{"input", {3, 4}, W}, {"other", {4}, W}}, {}});
   c.push_back({"maximum", {{"input", {2, 1, 3}, W}, {"other", {4, 1}, W}}, {}});
-  for (const char* op : {"neg", "exp", "tanh", "sigmoid", "silu", "atan"}) c.push_back({op, {{"input", {2, 3}, A}}, {}});
+  for (const char* op : {"neg", "exp", "tanh", "sigmoid", "silu", "atan"})
+    c.push_back({op, {{"input", {2, 3}, A}}, {}});
   c.push_back({"atan_ratio", {{"input", {2, 3}, A}, {"other", {2, 3}, P}}, {}});
   for (const char* op : {"log", "sqrt"}) c.push_back({op, {{"input", {2, 3}, P}}, {}});
   for (const char* op : {"abs", "relu"}) c.push_back({op, {{"input", {3, 4}, W}}, {}});
@@ -141,20 +143,25 @@ std::vector<Case> cases() {
   for (const char* red : {"none", "mean", "sum"}) {
     c.push_back({"mse_loss", {{"input", {3, 4}, A}, {"target", {3, 4}, A}}, {{"reduction", red}}});
     c.push_back({"l1_loss", {{"input", {3, 4}, W}, {"target", {3, 4}, Fill::pos}}, {{"reduction", red}}});
-    c.push_back({"smooth_l1_loss", {{"input", {3, 4}, A}, {"target", {3, 4}, A}}, {{"reduction", red}, {"beta", "0.7"}}});
+    c.push_back(
+        {"smooth_l1_loss", {{"input", {3, 4}, A}, {"target", {3, 4}, A}}, {{"reduction", red}, {"beta", "0.7"}}});
     c.push_back({"binary_cross_entropy_with_logits",
                  {{"input", {3, 4}, A}, {"target", {3, 4}, Fill::prob}, {"weight", {4}, P}, {"pos_weight", {4}, P}},
                  {{"reduction", red}}});
-    c.push_back({"cross_entropy", {{"input", {5, 4}, A}, {"target", {5}, Fill::index, 4}},
+    c.push_back({"cross_entropy",
+                 {{"input", {5, 4}, A}, {"target", {5}, Fill::index, 4}},
                  {{"reduction", red}, {"label_smoothing", "0.1"}}});
-    c.push_back({"nll_loss", {{"input", {2, 4, 3}, Fill::logprob}, {"target", {2, 3}, Fill::index, 4}, {"weight", {4}, P}},
+    c.push_back({"nll_loss",
+                 {{"input", {2, 4, 3}, Fill::logprob}, {"target", {2, 3}, Fill::index, 4}, {"weight", {4}, P}},
                  {{"reduction", red}}});
     c.push_back({"kl_div", {{"input", {3, 4}, Fill::logprob}, {"target", {3, 4}, Fill::prob}}, {{"reduction", red}}});
   }
-  c.push_back({"cross_entropy", {{"input", {2, 3, 4}, A}, {"target", {2, 4}, Fill::index, 3}, {"weight", {3}, P}},
+  c.push_back({"cross_entropy",
+               {{"input", {2, 3, 4}, A}, {"target", {2, 4}, Fill::index, 3}, {"weight", {3}, P}},
                {{"ignore_index", "1"}}});
   c.push_back({"cross_entropy", {{"input", {3, 4}, A}, {"target", {3, 4}, Fill::prob}}, {{"label_smoothing", "0.2"}}});
-  c.push_back({"kl_div", {{"input", {3, 4}, Fill::logprob}, {"target", {3, 4}, Fill::logprob}},
+  c.push_back({"kl_div",
+               {{"input", {3, 4}, Fill::logprob}, {"target", {3, 4}, Fill::logprob}},
                {{"reduction", "batchmean"}, {"log_target", "true"}}});
   return c;
 }

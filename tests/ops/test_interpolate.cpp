@@ -24,12 +24,14 @@ InterpolateOptions opts(InterpMode mode, std::vector<int64_t> size, std::vector<
 TEST_CASE("interpolate: nearest coordinates by hand") {
   Tensor ramp = reshape(arange(0, 5, 1, DType::f64), {1, 1, 5});
   // scale_factor 1.7: 5 -> floor(8.5) = 8 outputs; src = floor(dst / 1.7) = 0,0,1,1,2,2,3,4
-  CHECK(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7})).to_vector() == std::vector<double>{0, 0, 1, 1, 2, 2, 3, 4});
+  CHECK(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7})).to_vector() ==
+        std::vector<double>{0, 0, 1, 1, 2, 2, 3, 4});
   // recompute_scale_factor: the scale is 5/8 instead: floor(dst * 0.625) = 0,0,1,1,2,3,3,4
   CHECK(interpolate(ramp, opts(InterpMode::nearest, {}, {1.7}, std::nullopt, true)).to_vector() ==
         std::vector<double>{0, 0, 1, 1, 2, 3, 3, 4});
   // nearest-exact samples pixel centres: floor((dst + 0.5) * 5/8) = 0,0,1,2,2,3,4,4
-  CHECK(interpolate(ramp, opts(InterpMode::nearest_exact, {8}, {})).to_vector() == std::vector<double>{0, 0, 1, 2, 2, 3, 4, 4});
+  CHECK(interpolate(ramp, opts(InterpMode::nearest_exact, {8}, {})).to_vector() ==
+        std::vector<double>{0, 0, 1, 2, 2, 3, 4, 4});
   // downsampling by 2 keeps even indices
   Tensor r4 = reshape(arange(0, 16, 1, DType::f64), {1, 1, 4, 4});
   CHECK(interpolate(r4, opts(InterpMode::nearest, {}, {0.5})).to_vector() == std::vector<double>{0, 2, 8, 10});
@@ -85,7 +87,10 @@ TEST_CASE("interpolate: linear and area modes") {
 
 GRADCHECK_TEST_CASE("interpolate: gradchecks in f64", "interpolate") {
   const auto N = InterpMode::nearest, E = InterpMode::nearest_exact, B = InterpMode::bilinear;
-  struct C { Shape s; InterpolateOptions o; };
+  struct C {
+    Shape s;
+    InterpolateOptions o;
+  };
   std::vector<C> cases{{{2, 2, 4, 5}, opts(N, {}, {2})},
                        {{1, 2, 6, 8}, opts(N, {}, {0.5})},
                        {{1, 2, 5, 7}, opts(N, {}, {1.7})},
@@ -114,16 +119,18 @@ GRADCHECK_TEST_CASE("interpolate: gradchecks in f64", "interpolate") {
 
 TEST_CASE("interpolate: error messages") {
   Tensor x = zeros({1, 2, 3, 3});
-  CHECK(error_of([&] { interpolate(zeros({1, 2, 3}), opts(InterpMode::bilinear, {}, {2})); }) ==
-        "interpolate: mode bilinear expects a 4-D [N,C,H,W] input, got shape [1,2,3]");
+  CHECK(error_of([&] {
+          interpolate(zeros({1, 2, 3}), opts(InterpMode::bilinear, {}, {2}));
+        }) == "interpolate: mode bilinear expects a 4-D [N,C,H,W] input, got shape [1,2,3]");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {}, {2}, false)); }) ==
         "interpolate: align_corners can only be set with modes linear and bilinear, not nearest");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {4}, {2})); }) ==
         "interpolate: give exactly one of size and scale_factor");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {4}, {}, std::nullopt, true)); }) ==
         "interpolate: recompute_scale_factor is not meaningful with an explicit size");
-  CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {4, 4, 4}, {})); }) ==
-        "interpolate: size [4,4,4] must have 1 or 2 values for input [1,2,3,3]");
+  CHECK(error_of([&] {
+          interpolate(x, opts(InterpMode::nearest, {4, 4, 4}, {}));
+        }) == "interpolate: size [4,4,4] must have 1 or 2 values for input [1,2,3,3]");
   CHECK(error_of([&] { interpolate(x, opts(InterpMode::nearest, {}, {0.2})); }) ==
         "interpolate: input [1,2,3,3] gives an empty output size 0 in spatial dim 0");
   CHECK(error_of([&] { parse_interp_mode("bicubic"); }) ==

@@ -26,13 +26,14 @@ TEST_CASE("norm: batch_norm training by hand, with the running-stat update") {
   Tensor y = batch_norm(x, rm, rv, Tensor(), Tensor(), true, 0.1, 0.0);
   const double s = std::sqrt(1.25);
   check_close(y, tensor({-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s}, {4, 1}, DType::f64));
-  CHECK(rm.item() == doctest::Approx(0.25));               // 0.9 * 0 + 0.1 * 2.5
+  CHECK(rm.item() == doctest::Approx(0.25));                 // 0.9 * 0 + 0.1 * 2.5
   CHECK(rv.item() == doctest::Approx(0.9 + 0.1 * 5.0 / 3));  // 0.9 * 1 + 0.1 * 5/3
   // eval uses the running statistics: (x - 0.25) / sqrt(rv + eps) * 2 + 1
   Tensor ye = batch_norm(x, rm, rv, full({1}, 2.0, DType::f64), ones({1}, DType::f64), false, 0.1, 1e-5);
   const double d = std::sqrt(rv.item() + 1e-5);
-  check_close(ye, tensor({(1 - 0.25) / d * 2 + 1, (2 - 0.25) / d * 2 + 1, (3 - 0.25) / d * 2 + 1, (4 - 0.25) / d * 2 + 1},
-                         {4, 1}, DType::f64));
+  check_close(ye,
+              tensor({(1 - 0.25) / d * 2 + 1, (2 - 0.25) / d * 2 + 1, (3 - 0.25) / d * 2 + 1, (4 - 0.25) / d * 2 + 1},
+                     {4, 1}, DType::f64));
   CHECK(rm.item() == doctest::Approx(0.25));  // eval leaves the buffers alone
 }
 
@@ -65,7 +66,9 @@ GRADCHECK_TEST_CASE("norm: gradchecks in f64 (input, weight, bias)", "batch_norm
       auto [w, b] = affine(3, 61);
       Generator gen(64);
       Tensor rm = normal64({3}, 63, 0, 0.1, false), rv = uniform({3}, 0.5, 2.0, gen, DType::f64);
-      auto bn = [&](const std::vector<Tensor>& v) { return batch_norm(v[0], v[1], v[2], v[3], v[4], training, 0.1, 1e-5); };
+      auto bn = [&](const std::vector<Tensor>& v) {
+        return batch_norm(v[0], v[1], v[2], v[3], v[4], training, 0.1, 1e-5);
+      };
       check_grad("batch_norm", bn, {normal64(s, 65), rm, rv, w, b});
       auto bn_plain = [&](const std::vector<Tensor>& v) {
         return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), training, 0.1, 1e-3);
@@ -78,10 +81,14 @@ GRADCHECK_TEST_CASE("norm: gradchecks in f64 (input, weight, bias)", "batch_norm
     check_grad("group_norm", [&](const std::vector<Tensor>& v) { return group_norm(v[0], g, v[1], v[2], 1e-5); },
                {normal64({2, 6, 2, 3}, 73), w, b});
   }
-  check_grad("group_norm", [&](const std::vector<Tensor>& v) { return group_norm(v[0], 2); }, {normal64({3, 4, 5}, 74)});
+  check_grad("group_norm", [&](const std::vector<Tensor>& v) { return group_norm(v[0], 2); },
+             {normal64({3, 4, 5}, 74)});
   check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {5}, v[1], v[2], 1e-5); },
              {normal64({3, 4, 5}, 81), normal64({5}, 82, 1, 0.3), normal64({5}, 83)});
-  check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {3, 4, 5}, v[1], v[2], 1e-5); },
+  check_grad("layer_norm",
+             [&](const std::vector<Tensor>& v) {
+               return layer_norm(v[0], {3, 4, 5}, v[1], v[2], 1e-5);
+             },
              {normal64({2, 3, 4, 5}, 84), normal64({3, 4, 5}, 85, 1, 0.3), normal64({3, 4, 5}, 86)});
   check_grad("layer_norm", [&](const std::vector<Tensor>& v) { return layer_norm(v[0], {6}, Tensor(), v[1], 1e-3); },
              {normal64({4, 6}, 87, 2, 3), normal64({6}, 88)});
@@ -91,20 +98,27 @@ TEST_CASE("norm: error messages") {
   Tensor x = zeros({2, 3});
   CHECK(error_of([&] { batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }) ==
         "batch_norm: running_mean and running_var are required in evaluation mode (training=false)");
-  CHECK(error_of([&] { batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }) ==
-        "batch_norm: expected more than 1 value per channel when training, got input [1,3]");
+  CHECK(error_of([&] {
+          batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
+        }) == "batch_norm: expected more than 1 value per channel when training, got input [1,3]");
   CHECK(error_of([&] { batch_norm(x, Tensor(), Tensor(), zeros({4}), Tensor(), true); }) ==
         "batch_norm: weight has shape [4], expected [3] for input [2,3]");
   CHECK(error_of([&] { batch_norm(x, zeros({3}, DType::f64), ones({3}), Tensor(), Tensor(), false); }) ==
         "batch_norm: running_mean is f64 but input is f32");
-  CHECK(error_of([&] { group_norm(zeros({2, 6, 3}), 4); }) == "group_norm: num_groups 4 must divide the 6 channels of input [2,6,3]");
-  CHECK(error_of([&] { group_norm(zeros({1, 3}), 3); }) ==
+  CHECK(error_of([&] {
+          group_norm(zeros({2, 6, 3}), 4);
+        }) == "group_norm: num_groups 4 must divide the 6 channels of input [2,6,3]");
+  CHECK(error_of([&] {
+          group_norm(zeros({1, 3}), 3);
+        }) ==
         "group_norm: expected more than 1 value per channel when training, got input [1,3] with num_groups 3 "
         "(PyTorch's check: N * C / num_groups * spatial > 1)");
-  CHECK(error_of([&] { layer_norm(zeros({2, 3, 5}), {4}); }) ==
-        "layer_norm: normalized_shape [4] must equal the last dims of input [2,3,5]");
-  CHECK(error_of([&] { layer_norm(zeros({2, 3, 5}), {5}, zeros({3})); }) ==
-        "layer_norm: weight has shape [3], expected [5] for input [2,3,5]");
+  CHECK(error_of([&] {
+          layer_norm(zeros({2, 3, 5}), {4});
+        }) == "layer_norm: normalized_shape [4] must equal the last dims of input [2,3,5]");
+  CHECK(error_of([&] {
+          layer_norm(zeros({2, 3, 5}), {5}, zeros({3}));
+        }) == "layer_norm: weight has shape [3], expected [5] for input [2,3,5]");
 }
 
 TEST_CASE("norm: same bits for 1, 2 and 3 threads") {
@@ -116,7 +130,7 @@ TEST_CASE("norm: same bits for 1, 2 and 3 threads") {
       Tensor xi = x.contiguous_copy_no_grad().set_requires_grad();
       Tensor wi = w.contiguous_copy_no_grad().set_requires_grad(), bi = b.contiguous_copy_no_grad().set_requires_grad();
       const std::string n = which;
-      Tensor y = n == "batch_norm" ? batch_norm(xi, Tensor(), Tensor(), wi, bi, true)
+      Tensor y = n == "batch_norm"   ? batch_norm(xi, Tensor(), Tensor(), wi, bi, true)
                  : n == "group_norm" ? group_norm(xi, 4, wi, bi)
                                      : layer_norm(xi, {24});
       y.backward(normal64(y.shape(), 94, 0, 1, false));

@@ -34,7 +34,10 @@ TEST_CASE("pool: max_pool2d by hand") {
   CHECK(idx.to_vector() == std::vector<double>{5, 7, 13, 15});
   y.backward(tensor({1, 2, 3, 4}, {1, 1, 2, 2}, DType::f64));
   std::vector<double> want(16, 0.0);
-  want[5] = 1; want[7] = 2; want[13] = 3; want[15] = 4;
+  want[5] = 1;
+  want[7] = 2;
+  want[13] = 3;
+  want[15] = 4;
   CHECK(x.grad().to_vector() == want);
 
   // Overlapping windows (k 3, s 1, p 1) on a constant plane: every window ties; the first maximum in
@@ -80,7 +83,11 @@ TEST_CASE("pool: adaptive_avg_pool2d windows by hand") {
 }
 
 GRADCHECK_TEST_CASE("pool: gradchecks in f64", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d") {
-  struct MaxCase { Shape s; Size2 k, st, p, d; bool ceil; };
+  struct MaxCase {
+    Shape s;
+    Size2 k, st, p, d;
+    bool ceil;
+  };
   for (const MaxCase& c : std::vector<MaxCase>{{{2, 2, 6, 6}, {2}, {}, {0}, {1}, false},
                                                {{1, 2, 7, 7}, {3}, {2}, {1}, {1}, false},
                                                {{1, 2, 6, 6}, {3}, {2}, {0}, {1}, true},
@@ -91,10 +98,16 @@ GRADCHECK_TEST_CASE("pool: gradchecks in f64", "max_pool2d", "avg_pool2d", "adap
                                                {{3, 5, 5}, {2}, {1}, {0}, {1}, false}}) {
     CAPTURE(shape_str(c.s));
     CAPTURE(shape_str(c.k));
-    check_grad("max_pool2d", [&](const std::vector<Tensor>& v) { return max_pool2d(v[0], c.k, c.st, c.p, c.d, c.ceil); },
+    check_grad("max_pool2d",
+               [&](const std::vector<Tensor>& v) { return max_pool2d(v[0], c.k, c.st, c.p, c.d, c.ceil); },
                {distinct64(c.s, 11)});
   }
-  struct AvgCase { Shape s; Size2 k, st, p; bool ceil, cip; int64_t div; };
+  struct AvgCase {
+    Shape s;
+    Size2 k, st, p;
+    bool ceil, cip;
+    int64_t div;
+  };
   for (const AvgCase& c : std::vector<AvgCase>{{{2, 2, 6, 6}, {2}, {}, {0}, false, true, 0},
                                                {{1, 2, 7, 7}, {3}, {2}, {1}, false, true, 0},
                                                {{1, 2, 7, 7}, {3}, {2}, {1}, false, false, 0},
@@ -109,8 +122,8 @@ GRADCHECK_TEST_CASE("pool: gradchecks in f64", "max_pool2d", "avg_pool2d", "adap
                [&](const std::vector<Tensor>& v) { return avg_pool2d(v[0], c.k, c.st, c.p, c.ceil, c.cip, c.div); },
                {normal64(c.s, 12)});
   }
-  for (auto [s, o] : std::vector<std::pair<Shape, Size2>>{{{2, 3, 7, 10}, {3, 4}}, {{1, 2, 3, 4}, {5, 7}},
-                                                          {{2, 2, 5, 6}, {1}}, {{3, 9, 5}, {4}}}) {
+  for (auto [s, o] : std::vector<std::pair<Shape, Size2>>{
+           {{2, 3, 7, 10}, {3, 4}}, {{1, 2, 3, 4}, {5, 7}}, {{2, 2, 5, 6}, {1}}, {{3, 9, 5}, {4}}}) {
     CAPTURE(shape_str(s));
     check_grad("adaptive_avg_pool2d", [&](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], o); },
                {normal64(s, 13)});
@@ -127,21 +140,26 @@ TEST_CASE("pool: f32 agrees with f64") {
 
 TEST_CASE("pool: error messages name the op and the shapes") {
   Tensor x = zeros({1, 1, 4, 4});
-  CHECK(error_of([&] { max_pool2d(zeros({4, 4}), {2}); }) ==
-        "max_pool2d: expected a 3-D [C,H,W] or 4-D [N,C,H,W] input, got shape [4,4]");
+  CHECK(error_of([&] {
+          max_pool2d(zeros({4, 4}), {2});
+        }) == "max_pool2d: expected a 3-D [C,H,W] or 4-D [N,C,H,W] input, got shape [4,4]");
   CHECK(error_of([&] { max_pool2d(x, {3}, {1}, {2}); }) ==
         "max_pool2d: padding [2,2] must be between 0 and half of kernel_size [3,3]");
-  CHECK(error_of([&] { max_pool2d(zeros({1, 1, 2, 2}), {3}); }) ==
+  CHECK(error_of([&] {
+          max_pool2d(zeros({1, 1, 2, 2}), {3});
+        }) ==
         "max_pool2d: input [1,1,2,2] with kernel_size [3,3], stride [3,3], padding [0,0], dilation [1,1] gives an "
         "empty output (0x0)");
   CHECK(error_of([&] { max_pool2d(x, {1, 2, 3}); }) == "max_pool2d: kernel_size must have 1 or 2 values, got [1,2,3]");
   CHECK(error_of([&] { avg_pool2d(x, {2}, {0}); }) == "avg_pool2d: stride must be positive, got [0,0]");
   CHECK(error_of([&] { max_pool2d(x, {2}, {1}, {0}, {0}); }) == "max_pool2d: dilation must be positive, got [0,0]");
-  CHECK(error_of([&] { adaptive_avg_pool2d(x, {-2, 2}); }) ==
-        "adaptive_avg_pool2d: output_size must be non-negative (or -1 to keep a dim), got [-2,2]");
+  CHECK(error_of([&] {
+          adaptive_avg_pool2d(x, {-2, 2});
+        }) == "adaptive_avg_pool2d: output_size must be non-negative (or -1 to keep a dim), got [-2,2]");
   CHECK(adaptive_avg_pool2d(x, {2, 0}).shape() == Shape{1, 1, 2, 0});  // empty, as PyTorch
-  CHECK(error_of([&] { max_pool2d(zeros({1, 0, 4, 4}), {2}); }) ==
-        "max_pool2d: input of shape [1,0,4,4] has an empty channel or spatial dimension");
+  CHECK(error_of([&] {
+          max_pool2d(zeros({1, 0, 4, 4}), {2});
+        }) == "max_pool2d: input of shape [1,0,4,4] has an empty channel or spatial dimension");
 }
 
 TEST_CASE("pool: same bits for 1, 2 and 3 threads") {

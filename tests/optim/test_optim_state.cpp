@@ -55,7 +55,8 @@ TEST_CASE("optim state: save after N steps, load into a fresh optimizer, continu
   for (int kind = 0; kind < 3; ++kind) {
     CAPTURE(kind);
     auto make = [&](const NamedTensors& m) -> std::unique_ptr<Optimizer> {
-      if (kind == 0) return std::make_unique<SGD>(single_group(m), SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+      if (kind == 0)
+        return std::make_unique<SGD>(single_group(m), SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
       if (kind == 1) return std::make_unique<Adam>(no_decay_groups(m, 0.1), AdamOptions{.lr = 0.01, .amsgrad = true});
       return std::make_unique<AdamW>(no_decay_groups(m, 0.1));
     };

@@ -78,8 +78,8 @@ TEST_CASE("schedule: hand-computed values, groups keep their own base lr, resume
 
 TEST_CASE("schedule: bad arguments are errors naming the schedule") {
   CHECK_THROWS_WITH_AS(step_lr(0), doctest::Contains("step_lr: step_size must be >= 1"), Error);
-  CHECK_THROWS_WITH_AS(multistep_lr({3, 2}), doctest::Contains("multistep_lr: milestones must be increasing, got [3,2]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(multistep_lr({3, 2}),
+                       doctest::Contains("multistep_lr: milestones must be increasing, got [3,2]"), Error);
   CHECK_THROWS_WITH_AS(cosine_lr(0), doctest::Contains("cosine_lr: t_max"), Error);
   CHECK_THROWS_WITH_AS(warmup(5, 0.0), doctest::Contains("warmup: start_factor"), Error);
 }

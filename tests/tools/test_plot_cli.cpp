@@ -1,11 +1,11 @@
 // `detgrad plot` end to end: JSON-lines files in, a PNG out; errors name the file (and line).
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "autograd/io/image.h"
 #include "tests/support.h"
@@ -30,8 +30,12 @@ TEST_CASE("plot cli: two runs, a filter, labels; bad files are named") {
   const std::string png = (d / "ap.png").string();
   std::string out;
   // run_a's label comes from its folder, torch's is given after the ':'.
-  CHECK_MESSAGE(run_plot_cli(a + " " + b + ":pytorch --x images --y AP50 --where kind=eval --width 320 --height 200 "
-                             "--title mAP --out " + png, out) == 0, out);
+  CHECK_MESSAGE(run_plot_cli(a + " " + b +
+                                 ":pytorch --x images --y AP50 --where kind=eval --width 320 --height 200 "
+                                 "--title mAP --out " +
+                                 png,
+                             out) == 0,
+                out);
   CHECK(out.find("run_a") != std::string::npos);
   CHECK(out.find("pytorch") != std::string::npos);
   CHECK(out.find("(128, 0.4)") != std::string::npos);  // the last point of the pytorch series

@@ -35,7 +35,8 @@ TEST_CASE("ref cli: matmul in f64 writes out.npy and both gradients") {
   io::save_npy((d / "g.npy").string(), go);
   std::string out;
   int st = run("ref matmul --in input=" + (d / "a.npy").string() + " --in other=" + (d / "b.npy").string() +
-                   " --grad-out " + (d / "g.npy").string() + " --out " + (d / "out").string(), out);
+                   " --grad-out " + (d / "g.npy").string() + " --out " + (d / "out").string(),
+               out);
   CHECK_MESSAGE(st == 0, out);
   Tensor o = io::load_npy((d / "out/out.npy").string());
   CHECK(o.dtype() == DType::f64);
@@ -44,8 +45,7 @@ TEST_CASE("ref cli: matmul in f64 writes out.npy and both gradients") {
   // grad_input = g @ b^T = [[1,2],[3,4]] @ [[1,0,1],[0,1,1]] = [[1,2,3],[3,4,7]]
   CHECK(io::load_npy((d / "out/grad_input.npy").string()).to_vector() == std::vector<double>{1, 2, 3, 3, 4, 7});
   // grad_other = a^T @ g = [[1,4],[2,5],[3,6]] @ [[1,2],[3,4]] = [[13,18],[17,24],[21,30]]
-  CHECK(io::load_npy((d / "out/grad_other.npy").string()).to_vector() ==
-        std::vector<double>{13, 18, 17, 24, 21, 30});
+  CHECK(io::load_npy((d / "out/grad_other.npy").string()).to_vector() == std::vector<double>{13, 18, 17, 24, 21, 30});
   fs::remove_all(d);
 }
 
@@ -60,7 +60,8 @@ TEST_CASE("ref cli: several outputs and list inputs") {
   CHECK(idx.to_vector() == std::vector<double>{0, 1});
   CHECK(io::load_npy((d / "o/grad_input.npy").string()).to_vector() == std::vector<double>{1, 0, 0, 0, 1, 0});
   CHECK(run("ref cat --in tensors=" + (d / "x.npy").string() + " --in tensors=" + (d / "x.npy").string() +
-                " --attr dim=1 --out " + (d / "c").string(), out) == 0);
+                " --attr dim=1 --out " + (d / "c").string(),
+            out) == 0);
   CHECK(io::load_npy((d / "c/out.npy").string()).shape() == Shape{2, 6});
   CHECK(fs::exists(d / "c/grad_tensors_0.npy"));
   CHECK(fs::exists(d / "c/grad_tensors_1.npy"));

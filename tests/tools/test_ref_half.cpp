@@ -77,7 +77,8 @@ TEST_CASE("ref half: f16 matmul from f2 files equals round_f16(exact product), o
   for (int i = 0; i < 3; ++i)
     for (int q = 0; q < 4; ++q) want_ga.push_back(kernels::f64_to_f16(bv[size_t(q * 2)] + bv[size_t(q * 2 + 1)]));
   for (int q = 0; q < 4; ++q)
-    for (int j = 0; j < 2; ++j) want_gb.push_back(kernels::f64_to_f16(av[size_t(q)] + av[size_t(4 + q)] + av[size_t(8 + q)]));
+    for (int j = 0; j < 2; ++j)
+      want_gb.push_back(kernels::f64_to_f16(av[size_t(q)] + av[size_t(4 + q)] + av[size_t(8 + q)]));
   CHECK(half_bits(ga) == want_ga);
   CHECK(half_bits(gb) == want_gb);
 }
@@ -108,8 +109,8 @@ TEST_CASE("ref half: bf16 inputs from f4 files are rounded with a note; outputs 
     std::vector<double> yv = {3.0, 1.0 + 0x1p-7, -0.75, 1e30, 2.0, 0.3, 1.0};
     io::save_npy(d + "/y.npy", from_vector(yv, {7}, DType::f32));
     io::save_npy(d + "/g.npy", from_vector(std::vector<double>(7, 1.0 + 0x1p-9), {7}, DType::f32));  // rounds to 1
-    const RefRun r = run_ref_cli("mul --in input=" + d + "/x.npy --in other=" + d + "/y.npy --attr input_dtype=bf16 --grad-out " +
-                         d + "/g.npy --out " + d + "/mul");
+    const RefRun r = run_ref_cli("mul --in input=" + d + "/x.npy --in other=" + d +
+                                 "/y.npy --attr input_dtype=bf16 --grad-out " + d + "/g.npy --out " + d + "/mul");
     REQUIRE_MESSAGE(r.status == 0, r.out);
     CHECK_MESSAGE(r.out.find("input 'other' cast f32 -> bf16: 2 of 7 values changed") != std::string::npos, r.out);
     CHECK_MESSAGE(r.out.find("grad_out 0 rounded to bf16: 7 of 7 values changed") != std::string::npos, r.out);
@@ -147,7 +148,7 @@ TEST_CASE("ref half: autocast=fp16 conv2d gives an f16 output equal to round_f16
   io::save_npy(d + "/w.npy", from_vector(w, {O, C, 3, 3}, DType::f32));
   io::save_npy(d + "/b.npy", from_vector(b, {O}, DType::f32));
   const RefRun r = run_ref_cli("conv2d --in input=" + d + "/x.npy --in weight=" + d + "/w.npy --in bias=" + d +
-                       "/b.npy --attr padding=1 --attr autocast=fp16 --out " + d + "/out");
+                               "/b.npy --attr padding=1 --attr autocast=fp16 --out " + d + "/out");
   REQUIRE_MESSAGE(r.status == 0, r.out);
 
   const Tensor out = io::load_npy(d + "/out/out.npy");
@@ -183,7 +184,7 @@ TEST_CASE("ref half: autocast=fp16 conv2d gives an f16 output equal to round_f16
 
   // Without autocast the same files run in f32: an f32 output.
   const RefRun plain = run_ref_cli("conv2d --in input=" + d + "/x.npy --in weight=" + d + "/w.npy --in bias=" + d +
-                           "/b.npy --attr padding=1 --out " + d + "/plain");
+                                   "/b.npy --attr padding=1 --out " + d + "/plain");
   REQUIRE_MESSAGE(plain.status == 0, plain.out);
   CHECK(io::load_npy(d + "/plain/out.npy").dtype() == DType::f32);
 }
@@ -201,8 +202,8 @@ TEST_CASE("ref half: autocast=bf16 matmul of f32 files gives round_bf16(exact pr
   for (double v : bg) b.push_back(v - std::copysign(0x1p-14, v));
   io::save_npy(d + "/a.npy", from_vector(a, {2, 4}, DType::f32));
   io::save_npy(d + "/b.npy", from_vector(b, {4, 2}, DType::f32));
-  const RefRun r = run_ref_cli("matmul --in input=" + d + "/a.npy --in other=" + d + "/b.npy --attr autocast=bf16 --out " +
-                               d + "/out");
+  const RefRun r = run_ref_cli("matmul --in input=" + d + "/a.npy --in other=" + d +
+                               "/b.npy --attr autocast=bf16 --out " + d + "/out");
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const Tensor out = io::load_npy(d + "/out/out.npy");
   REQUIRE(out.dtype() == DType::f32);  // bf16 written as f4
@@ -230,7 +231,8 @@ TEST_CASE("ref half: bad dtype names and casts of integer inputs are errors nami
   r = run_ref_cli("neg --in input=" + d + "/x.npy --attr input_dtype=f8 --out " + d + "/o2");
   CHECK(r.status == 1);
   CHECK_MESSAGE(r.out.find("input_dtype 'f8' is not a floating dtype") != std::string::npos, r.out);
-  r = run_ref_cli("index_select --in input=" + d + "/x.npy --in index:bf16=" + d + "/i.npy --attr dim=0 --out " + d + "/o3");
+  r = run_ref_cli("index_select --in input=" + d + "/x.npy --in index:bf16=" + d + "/i.npy --attr dim=0 --out " + d +
+                  "/o3");
   CHECK(r.status == 1);
   CHECK_MESSAGE(r.out.find("input 'index' is i64 and cannot be cast to bf16") != std::string::npos, r.out);
   r = run_ref_cli("neg --in input=" + d + "/x.npy --attr autocast=fp8 --out " + d + "/o4");

@@ -34,20 +34,23 @@ TEST_CASE("train/eval/detect cli: clear errors") {
 TEST_CASE("train/eval/detect cli: fcos and retinanet end to end on a tiny run, --explain, --nms") {
   const std::string d = fresh_temp_dir("train_cli", "fcos_retina");
   std::string out;
-  const std::string tiny = " --steps 2 --batch 4 --train-size 8 --val-size 4 --warmup 1 --workers 1 --width 0.125 --fpn 16"
-                           " --head-depth 1 --model-opt gn_groups=8 ";
+  const std::string tiny =
+      " --steps 2 --batch 4 --train-size 8 --val-size 4 --warmup 1 --workers 1 --width 0.125 --fpn 16"
+      " --head-depth 1 --model-opt gn_groups=8 ";
   REQUIRE_MESSAGE(run_detgrad("train fcos" + tiny + "--out " + d + "/fcos", out) == 0, out);
   CHECK_MESSAGE(out.find("model: FCOS, ResNet-18 x0.125 + FPN P3-P5 x16, head 1 x 16") != std::string::npos, out);
   CHECK_MESSAGE(out.find(" cls ") != std::string::npos, out);  // the progress bar shows the loss parts
-  const std::string retina = " --steps 2 --batch 4 --train-size 8 --val-size 4 --warmup 1 --workers 1 --width 0.125"
-                             " --fpn 16 --head-depth 1 ";
+  const std::string retina =
+      " --steps 2 --batch 4 --train-size 8 --val-size 4 --warmup 1 --workers 1 --width 0.125"
+      " --fpn 16 --head-depth 1 ";
   REQUIRE_MESSAGE(run_detgrad("train retinanet" + retina + "--out " + d + "/retina", out) == 0, out);
   CHECK_MESSAGE(out.find("model: RetinaNet") != std::string::npos, out);
   // without --lr each detector trains at its own default, recorded in config.json
   CHECK(nlohmann::json::parse(std::ifstream(d + "/fcos/config.json"))["lr"] == 2e-3);
   CHECK(nlohmann::json::parse(std::ifstream(d + "/retina/config.json"))["lr"] == 1e-3);
   // eval with another NMS kind, and its JSON names the model
-  REQUIRE_MESSAGE(run_detgrad("eval " + d + "/retina --nms diou --json " + d + "/e.json --no-per-category", out) == 0, out);
+  REQUIRE_MESSAGE(run_detgrad("eval " + d + "/retina --nms diou --json " + d + "/e.json --no-per-category", out) == 0,
+                  out);
   CHECK_MESSAGE(out.find("NMS diou (IoU 0.5)") != std::string::npos, out);
   // --explain: the assignment pictures and the NMS log, from the FCOS model
   REQUIRE_MESSAGE(run_detgrad("detect " + d + "/fcos --explain --scene 1 --out " + d + "/ex", out) == 0, out);
