@@ -36,6 +36,10 @@ Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, weight, bias, opt.stride, opt.padding, opt.dilation, opt.groups);
 }
 
+int64_t Conv2d::multiply_adds(const Tensor& output) const {
+  return output.numel() * (in_channels / opt.groups) * kernel_size.h * kernel_size.w;
+}
+
 std::string Conv2d::extra_repr() const {
   std::string s = std::to_string(in_channels) + ", " + std::to_string(out_channels) +
                   ", kernel_size=" + hw_str(kernel_size) + ", stride=" + hw_str(opt.stride);
@@ -60,6 +64,18 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
   check(x.dim() == 4 && x.size(1) == in_channels, "ConvTranspose2d(", in_channels, ", ", out_channels,
         "): expected input [N, ", in_channels, ", H, W], got ", shape_text(x.shape()));
   return conv_transpose2d(x, weight, bias, opt.stride, opt.padding, opt.output_padding, opt.groups, opt.dilation);
+}
+
+int64_t ConvTranspose2d::multiply_adds(const Tensor& output) const {
+  // H_out = (H_in - 1) s - 2p + d (k - 1) + output_padding + 1, solved for H_in.
+  auto in_size = [](int64_t out, int64_t k, int64_t s, int64_t p, int64_t d, int64_t op) {
+    return (out - 1 + 2 * p - d * (k - 1) - op) / s + 1;
+  };
+  const int64_t h = in_size(output.size(2), kernel_size.h, opt.stride.h, opt.padding.h, opt.dilation.h,
+                            opt.output_padding.h);
+  const int64_t w = in_size(output.size(3), kernel_size.w, opt.stride.w, opt.padding.w, opt.dilation.w,
+                            opt.output_padding.w);
+  return output.size(0) * in_channels * h * w * (out_channels / opt.groups) * kernel_size.h * kernel_size.w;
 }
 
 std::string ConvTranspose2d::extra_repr() const {

@@ -23,6 +23,8 @@ class Conv2d : public Module {
   Conv2d(int64_t in_channels, int64_t out_channels, Hw kernel_size, Generator& gen, Conv2dOptions opt = {});
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
+  // Every output element is a dot product of (C_in / groups) * kh * kw terms.
+  int64_t multiply_adds(const Tensor& output) const override;
 
   int64_t in_channels, out_channels;
   Hw kernel_size;
@@ -42,6 +44,8 @@ class ConvTranspose2d : public Module {
                   ConvTranspose2dOptions opt = {});
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
+  // Every input element meets (C_out / groups) * kh * kw weights: N * C_in * H_in * W_in * C_out/g * kh * kw.
+  int64_t multiply_adds(const Tensor& output) const override;
 
   int64_t in_channels, out_channels;
   Hw kernel_size;

@@ -109,6 +109,9 @@ class Module {
   std::string str() const;
   // Extra text in str() after the type name, e.g. "3, 64, kernel_size=7, stride=2".
   virtual std::string extra_repr() const { return ""; }
+  // Multiply-adds of one call of this module alone (not its children) that produced `output`, for
+  // the model summary (layers/summary.h has the counting rules). The default: 0.
+  virtual int64_t multiply_adds(const Tensor& output) const { return 0; }
 
  private:
   void add_child(const std::string& name, ModulePtr m);

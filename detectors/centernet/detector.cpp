@@ -62,6 +62,11 @@ det::LossReport CenterNetDetector::loss(const data::Batch& b) {
   return {l.total, {{"heatmap", l.heatmap}, {"wh", l.wh}, {"offset", l.offset}}};
 }
 
+std::vector<std::pair<std::string, Tensor>> CenterNetDetector::forward_outputs(const Tensor& images) {
+  CenterNetOutput o = forward_heads(images);
+  return {{"heatmap", o.heatmap}, {"wh", o.wh}, {"offset", o.offset}};
+}
+
 det::InferenceOptions CenterNetDetector::default_inference() const {
   det::InferenceOptions o;
   o.score_threshold = -1;  // all top-K peaks (what COCO evaluation wants)

@@ -30,6 +30,8 @@ class CenterNetDetector final : public CenterNet {
   std::vector<std::string> loss_names() const override { return {"heatmap", "wh", "offset"}; }
   det::LossReport loss(const data::Batch& batch) override;
   // The top 100 peaks, no score threshold, no NMS (the paper's decoding).
+  // The head outputs, named.
+  std::vector<std::pair<std::string, Tensor>> forward_outputs(const Tensor& images) override;
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
   // sigmoid of the heatmap logits, [N, K, H/4, W/4].

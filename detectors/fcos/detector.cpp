@@ -41,6 +41,11 @@ det::LossReport FcosDetector::loss(const data::Batch& batch) {
   return {l.total, {{"cls", l.cls}, {"box", l.box}, {"ctr", l.ctr}}};
 }
 
+std::vector<std::pair<std::string, Tensor>> FcosDetector::forward_outputs(const Tensor& images) {
+  FcosHeadOutput o = forward_heads(images);
+  return {{"cls", o.cls}, {"box", o.box}, {"ctr", o.ctr}};
+}
+
 det::InferenceOptions FcosDetector::default_inference() const {
   det::InferenceOptions o;
   o.score_threshold = 0.05;

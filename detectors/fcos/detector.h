@@ -30,6 +30,8 @@ class FcosDetector final : public Fcos {
   std::vector<std::string> loss_names() const override { return {"cls", "box", "ctr"}; }
   det::LossReport loss(const data::Batch& batch) override;
   // score > 0.05, top 1000 per level, class-wise hard NMS at cfg.nms_threshold (0.6), 100 kept.
+  // The head outputs, named.
+  std::vector<std::pair<std::string, Tensor>> forward_outputs(const Tensor& images) override;
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
   int64_t size_divisor() const override { return 32; }

@@ -102,6 +102,16 @@ det::LossReport RetinaNetDetector::loss(const data::Batch& batch) {
   return {l.total, {{"cls", l.cls}, {"box", l.box}}};
 }
 
+std::vector<std::pair<std::string, Tensor>> RetinaNetDetector::forward_outputs(const Tensor& images) {
+  RetinaNetOutput o = forward_heads(images);
+  std::vector<std::pair<std::string, Tensor>> r;
+  for (size_t l = 0; l < o.cls.size(); ++l) {
+    r.push_back({"cls_" + std::to_string(l), o.cls[l]});
+    r.push_back({"box_" + std::to_string(l), o.box[l]});
+  }
+  return r;
+}
+
 det::InferenceOptions RetinaNetDetector::default_inference() const {
   det::InferenceOptions o;
   o.score_threshold = cfg.score_threshold;

@@ -44,6 +44,8 @@ class RetinaNetDetector : public det::Detector {
   std::string describe() const override;
   std::vector<std::string> loss_names() const override { return {"cls", "box"}; }
   det::LossReport loss(const data::Batch& batch) override;
+  // The head outputs, named.
+  std::vector<std::pair<std::string, Tensor>> forward_outputs(const Tensor& images) override;
   det::InferenceOptions default_inference() const override;
   std::vector<det::Detections> detect(const Tensor& images, const det::InferenceOptions& opt) override;
   int64_t size_divisor() const override { return 32; }

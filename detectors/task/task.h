@@ -11,6 +11,7 @@
 //   files      config_json()         everything make_model (zoo.h) needs to rebuild the same network
 //   pictures   score_maps(x)         per-class maps drawn over the input (CenterNet's heatmap), if any
 //   explain    explain_targets(s)    how the model assigns training targets on one scene, drawn
+//   inspect    forward_outputs(x)    the raw outputs of one forward (model summary, the tape drawn)
 //
 // No code outside a model's folder names a concrete model type.
 #pragma once
@@ -96,6 +97,10 @@ class Task : public nn::Module {
                                                const std::function<void(int64_t, int64_t)>& progress = {}) = 0;
   // The keys of Evaluation::json() drawn in RUN/map.png, in order.
   virtual std::vector<MetricCurve> metric_curves() const = 0;
+  // One forward of the network for inspection (the model summary, the tape drawn): its raw outputs by
+  // name (CenterNet "heatmap", "wh", "offset"; FCOS "cls", "box", "ctr"; ...), on the tape when grad
+  // mode is on. No targets, no decoding.
+  virtual std::vector<std::pair<std::string, Tensor>> forward_outputs(const Tensor& images) = 0;
 
   // Per-class score maps in [0, 1], [N, K, h, w] at the head's resolution, for pictures drawn over the
   // input (CenterNet: sigmoid of its heatmap). Undefined (the default): the model has none. No gradient.

@@ -88,6 +88,9 @@ class CountTask : public Task {
     return r;
   }
   std::vector<MetricCurve> metric_curves() const override { return {{"count_MAE", "count MAE"}}; }
+  std::vector<std::pair<std::string, Tensor>> forward_outputs(const Tensor& x) override {
+    return {{"count", count(x)}};
+  }
 
   std::shared_ptr<nn::Conv2d> conv;
   std::shared_ptr<nn::Linear> fc;
