@@ -23,5 +23,7 @@ class Backbone : public Module {
 // "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "snet49", "snet146", "snet535" (width_mult must be 1).
 // Unknown names are an error listing the known ones.
 std::shared_ptr<Backbone> make_backbone(const std::string& name, Generator& gen, double width_mult = 1.0);
+// The names make_backbone knows, in the order above.
+std::vector<std::string> backbone_names();
 
 }  // namespace dg::nn

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   auto run_train = dg::tools::add_train_command(app);
   auto run_detect = dg::tools::add_detect_command(app);
   auto run_plot = dg::tools::add_plot_command(app);
+  auto run_summary = dg::tools::add_summary_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return run_train();
     if (app.got_subcommand("detect")) return run_detect();
     if (app.got_subcommand("plot")) return run_plot();
+    if (app.got_subcommand("summary")) return run_summary();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {

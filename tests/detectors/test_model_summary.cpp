@@ -13,6 +13,8 @@
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "detectors/pipeline/inspect.h"
+#include "detectors/pipeline/model_file.h"
 #include "detectors/task/zoo.h"
 #include "layers/summary.h"
 
@@ -63,4 +65,26 @@ TEST_CASE("model summary: a shared head counts every level's call") {
   for (const nn::SummaryRow& r : s.rows)
     if (r.path == "head.cls_logits") head_calls = r.calls;
   CHECK(head_calls == 3);  // P3, P4, P5
+}
+
+TEST_CASE("model summary: a model file is inspected at its own input size") {
+  Generator gen(0);
+  std::shared_ptr<Task> t = make_model("centernet", 3, {{"width_mult", 0.125}}, gen);
+  ModelInfo info;
+  info.kind = t->kind();
+  info.config = t->config_json();
+  info.class_names = {"a", "b", "c"};
+  info.category_ids = {1, 2, 3};
+  info.input_height = 64, info.input_width = 128;
+  const std::string path = fresh_temp_dir("summary", "model") + "/model.safetensors";
+  save_model(path, *t, info);
+  Inspected m = inspect(path);
+  CHECK(m.input == Shape{1, 3, 64, 128});
+  CHECK(m.description.find(path) != std::string::npos);
+  nn::ModelSummary s = summary_of(m);
+  CHECK(s.params == t->num_parameters());
+  InspectOptions o;
+  o.input_h = o.input_w = 96;
+  CHECK(inspect(path, o).input == Shape{1, 3, 96, 96});
+  CHECK_THROWS_WITH_PART(inspect("no_such_model"), "unknown model 'no_such_model'");
 }
