@@ -7,6 +7,16 @@
 namespace dg {
 
 static thread_local bool g_grad_enabled = true;
+static thread_local bool g_scope_recording = false;
+static thread_local std::vector<std::string> g_scopes;
+static thread_local bool g_retain_grads = false;
+
+void set_scope_recording(bool on) { g_scope_recording = on; }
+bool scope_recording() { return g_scope_recording; }
+ScopeGuard::ScopeGuard(const std::string& name) { g_scopes.push_back(name); }
+ScopeGuard::~ScopeGuard() { g_scopes.pop_back(); }
+RetainGradsGuard::RetainGradsGuard() : prev_(g_retain_grads) { g_retain_grads = true; }
+RetainGradsGuard::~RetainGradsGuard() { g_retain_grads = prev_; }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
@@ -44,6 +54,8 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
     node->inputs.push_back(std::move(e));
   }
   node->backward = std::move(backward);
+  node->output = out.impl_ptr();
+  if (g_scope_recording && !g_scopes.empty()) node->scope = g_scopes.back();
   out.impl()->requires_grad = true;
   out.impl()->grad_fn = std::move(node);
   return out;
@@ -144,6 +156,8 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
     if (found == grads.end()) continue;  // no gradient reached this node
     Tensor g = std::move(found->second);
     grads.erase(found);
+    if (g_retain_grads)
+      if (std::shared_ptr<TensorImpl> out = node->output.lock()) out->grad = g;
     std::vector<Tensor> in_grads = node->backward(g);
     check(in_grads.size() == node->inputs.size(), "backward of ", node->name, " returned ", in_grads.size(),
           " gradients for ", node->inputs.size(), " inputs");

@@ -29,6 +29,10 @@ struct Node {
   std::vector<Edge> inputs;  // in the op's argument order
   BackwardFn backward;
   bool released = false;  // set once backward ran without retain_graph
+  // For drawing the tape (autograd/graph_dot.h), never for computing: the output while it lives, and
+  // the module scope it was recorded in ("" unless scope recording was on).
+  std::weak_ptr<TensorImpl> output;
+  std::string scope;
 };
 
 // Is gradient recording on? (off inside a NoGradGuard and while a backward pass runs)
@@ -53,6 +57,32 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 // Attach a Node to `out` if any input requires grad (and recording is on); returns out.
 // Closures should capture saved values through detach() so the graph holds no cycles.
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+
+// ---- for drawing the tape (autograd/graph_dot.h) ----
+// While scope recording is on (off by default), every Node records the innermost ScopeGuard's name:
+// layers/module.h pushes each module's state_dict prefix around its forward, so a drawn graph can
+// group the ops by module.
+void set_scope_recording(bool on);
+bool scope_recording();
+class ScopeGuard {
+ public:
+  explicit ScopeGuard(const std::string& name);
+  ~ScopeGuard();
+  ScopeGuard(const ScopeGuard&) = delete;
+  ScopeGuard& operator=(const ScopeGuard&) = delete;
+};
+// While alive, backward also stores the gradient reaching every non-leaf tensor in its .grad (as
+// PyTorch's retain_grad on every tensor), so the micrograd picture can show it. Off by default.
+class RetainGradsGuard {
+ public:
+  RetainGradsGuard();
+  ~RetainGradsGuard();
+  RetainGradsGuard(const RetainGradsGuard&) = delete;
+  RetainGradsGuard& operator=(const RetainGradsGuard&) = delete;
+
+ private:
+  bool prev_;
+};
 
 // The engine behind Tensor::backward.
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph);

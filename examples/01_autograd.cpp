@@ -4,13 +4,31 @@
 //
 // Each stage prints what the engine did. Read this file top to bottom next to docs/autograd.md.
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
+#include "autograd/graph_dot.h"
 #include "autograd/ops.h"
 #include "autograd/ops/gradcheck.h"
 
 using namespace dg;
 
 static void stage(const char* title) { std::printf("\n== %s ==\n", title); }
+
+// The tape as a picture: runs/example_01/NAME.dot always, NAME.svg when Graphviz's `dot` is installed.
+static void draw(const std::string& name, const std::vector<std::pair<std::string, Tensor>>& named, const char* title) {
+  std::filesystem::create_directories("runs/example_01");
+  const std::string file = "runs/example_01/" + name;
+  DotOptions o;
+  o.values = true;
+  o.title = title;
+  std::ofstream(file + ".dot") << graph_dot({named.back()}, named, o);
+  const bool svg = std::system(("dot -Tsvg " + file + ".dot -o " + file + ".svg 2>/dev/null").c_str()) == 0;
+  std::printf("drew the tape: %s.dot%s\n", file.c_str(),
+              svg ? (" and " + file + ".svg").c_str() : " (install graphviz for the .svg)");
+}
 
 int main() {
   // 1. Tensors are a shape, a dtype and contiguous storage. f64 keeps the numbers exact enough to
@@ -31,13 +49,20 @@ int main() {
               L.grad_fn()->name.c_str(), L.grad_fn()->inputs[0].fn->name.c_str(),
               v.grad_fn()->inputs[0].fn->name.c_str());
 
+  // The tape so far, drawn (docs/autograd.md shows it): leaves in green, ops in boxes, values inside.
+  draw("tape_forward", {{"x", x}, {"y", y}, {"u", u}, {"v", v}, {"L", L}}, "after forward: values");
+
   // 3. backward() walks the nodes in reverse topological order: pow, then add, then mul.
   //    dL/dv = 2v = 16; add passes 16 to u and to x; mul sends 16*y = 48 to x and 16*x = 32 to y.
   //    x collects 16 + 48 = 64.
   stage("3. backward: gradients flow from L to the leaves");
-  L.backward();
+  {
+    RetainGradsGuard keep;  // also keep u's and v's gradients, for the picture
+    L.backward();
+  }
   std::printf("dL/dx = %g   (by hand: 2v * (y + 1) = 16 * 4 = 64)\n", x.grad().item());
   std::printf("dL/dy = %g   (by hand: 2v * x = 16 * 2 = 32)\n", y.grad().item());
+  draw("tape_backward", {{"x", x}, {"y", y}, {"u", u}, {"v", v}, {"L", L}}, "after backward: values and gradients");
 
   // 4. The graph is freed after backward (the closures and what they saved are released), so
   //    calling it again is an error with a clear message, unless retain_graph was asked for.

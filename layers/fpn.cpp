@@ -58,6 +58,7 @@ std::vector<int64_t> FPN::levels() const {
 }
 
 std::vector<Tensor> FPN::forward_features(const std::vector<Tensor>& xs) {
+  const std::unique_ptr<ScopeGuard> scope = enter_scope();
   const size_t L = in_channels.size();
   check(xs.size() == L, "FPN: expected ", L, " feature maps, got ", xs.size());
   for (size_t i = 0; i < L; ++i)

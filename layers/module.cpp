@@ -27,9 +27,17 @@ Tensor Module::forward(const Tensor& x) {
 }
 
 Tensor Module::operator()(const Tensor& x) {
-  Tensor y = forward(x);
+  Tensor y;
+  {
+    const std::unique_ptr<ScopeGuard> scope = enter_scope();
+    y = forward(x);
+  }
   report(y);
   return y;
+}
+
+std::unique_ptr<ScopeGuard> Module::enter_scope() const {
+  return scope_recording() ? std::make_unique<ScopeGuard>(prefix_) : nullptr;
 }
 
 void Module::report(const Tensor& output) const {

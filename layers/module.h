@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/graph.h"
 #include "autograd/tensor.h"
 
 namespace dg::nn {
@@ -104,6 +105,8 @@ class Module {
   // Installs hook on this module and every descendant (prefix = state_dict prefix; the root's is
   // ""). An empty function removes it.
   void set_forward_hook(const ForwardHook& hook);
+  // Every module's state_dict prefix (what hooks and scopes name it by), without a hook.
+  void set_prefixes() { set_forward_hook({}); }
 
   // One line per module, indented, like printing a torch module.
   std::string str() const;
@@ -112,6 +115,12 @@ class Module {
   // Multiply-adds of one call of this module alone (not its children) that produced `output`, for
   // the model summary (layers/summary.h has the counting rules). The default: 0.
   virtual int64_t multiply_adds(const Tensor& output) const { return 0; }
+
+ protected:
+  // For methods other than forward (features, a multi-level FPN): while the tape is being drawn
+  // (scope recording, autograd/graph.h), the ops they record are grouped under this module's prefix;
+  // null otherwise. operator() does the same for forward.
+  std::unique_ptr<ScopeGuard> enter_scope() const;
 
  private:
   void add_child(const std::string& name, ModulePtr m);

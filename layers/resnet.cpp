@@ -70,6 +70,7 @@ ResNet::ResNet(const ResNetOptions& o, Generator& gen) : Backbone("ResNet"), opt
 }
 
 std::vector<Tensor> ResNet::features(const Tensor& x) {
+  const std::unique_ptr<ScopeGuard> scope = enter_scope();
   check(x.dim() == 4 && x.size(1) == 3, "ResNet: expected input [N, 3, H, W], got ", shape_text(x.shape()));
   Tensor y = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
   Tensor c2 = (*layer1)(y);

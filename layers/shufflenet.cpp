@@ -77,6 +77,7 @@ ShuffleNetV2::ShuffleNetV2(const ShuffleNetV2Options& o, Generator& gen) : Backb
 }
 
 std::vector<Tensor> ShuffleNetV2::features(const Tensor& x) {
+  const std::unique_ptr<ScopeGuard> scope = enter_scope();
   check(x.dim() == 4 && x.size(1) == 3, "ShuffleNetV2: expected input [N, 3, H, W], got ", shape_text(x.shape()));
   Tensor c2 = (*maxpool)((*conv1)(x));
   Tensor c3 = (*stage2)(c2);

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   auto run_detect = dg::tools::add_detect_command(app);
   auto run_plot = dg::tools::add_plot_command(app);
   auto run_summary = dg::tools::add_summary_command(app);
+  auto run_graph = dg::tools::add_graph_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("detect")) return run_detect();
     if (app.got_subcommand("plot")) return run_plot();
     if (app.got_subcommand("summary")) return run_summary();
+    if (app.got_subcommand("graph")) return run_graph();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {

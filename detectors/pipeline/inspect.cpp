@@ -6,6 +6,7 @@
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/graph_dot.h"
 #include "autograd/ops.h"
 #include "detectors/data/fashion_scenes.h"
 #include "detectors/pipeline/model_file.h"
@@ -87,6 +88,37 @@ Inspected inspect(const std::string& name, const InspectOptions& o) {
   fail("unknown model '", name, "': give a classifier (", joined(nn::model_names()), "), a backbone (",
        joined(nn::backbone_names()), ", or backbone:NAME), a model kind (", joined(model_kinds()),
        "), or a model file / run directory");
+}
+
+std::string tape_dot(Inspected& m, int depth) {
+  Generator gen(0);
+  const Tensor x = randn(m.input, gen);
+  std::vector<Tensor> keep;  // the modules' outputs, alive for the tooltips
+  m.module->set_forward_hook([&](const std::string&, const Tensor& out) { keep.push_back(out); });
+  const bool was_recording = scope_recording();
+  set_scope_recording(true);
+  std::vector<std::pair<std::string, Tensor>> outs;
+  try {
+    outs = m.forward(x);
+  } catch (...) {
+    set_scope_recording(was_recording);
+    m.module->set_forward_hook({});
+    throw;
+  }
+  set_scope_recording(was_recording);
+  m.module->set_forward_hook({});
+  Tensor total;
+  for (const auto& [name, t] : outs) total = total.defined() ? add(total, mean(t)) : mean(t);
+  {
+    RetainGradsGuard keep_grads;
+    total.backward();
+  }
+  std::vector<std::pair<std::string, Tensor>> named = m.module->named_parameters();
+  named.push_back({"input", x});
+  DotOptions o;
+  o.depth = depth;
+  o.title = m.description + ", input " + shape_str(m.input);
+  return graph_dot(outs, named, o);
 }
 
 nn::ModelSummary summary_of(Inspected& m) {

@@ -47,4 +47,10 @@ Inspected inspect(const std::string& name, const InspectOptions& o = {});
 // summarize() of an inspected network on a zero input, without gradients.
 nn::ModelSummary summary_of(Inspected& m);
 
+// The tape of one forward pass drawn as Graphviz DOT (autograd/graph_dot.h): the input is N(0, 1)
+// (seed 0), the network in eval mode; a backward of the sum of the outputs' means fills the
+// gradients the tooltips show. Ops are grouped by module; depth d >= 0 draws every module at depth d as
+// one box (0: the whole network; 1: its children, e.g. backbone, fpn, head; -1: every op).
+std::string tape_dot(Inspected& m, int depth);
+
 }  // namespace dg::det
