@@ -6,7 +6,7 @@
 #   ./install.sh --ci       also clang-format-14, for .ci/run's layout check (scripts/check_format.sh)
 set -euo pipefail
 packages=(cmake g++ make libgomp1 doctest-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libopenblas-dev dataset-fashion-mnist python3 graphviz)
+          libopenblas-dev dataset-fashion-mnist python3 graphviz fonts-dejavu-core)
 if [[ "${1:-}" == "--golden" ]]; then packages+=(python3-torch python3-torchvision python3-numpy); fi
 if [[ "${1:-}" == "--ci" ]]; then packages+=(clang-format-14); fi
 

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "autograd/error.h"
+#include "detectors/font.h"
+
 namespace dg {
 
 namespace {
@@ -169,13 +172,54 @@ void draw_box(Tensor& image, double x1, double y1, double x2, double y2, Rgb col
   fill_rect(image, std::max(c - t, a), b, c, d, color);
 }
 
-int64_t text_width(const std::string& text, int scale) { return (int64_t)text.size() * kCellW * scale; }
-int64_t text_height(int scale) { return (int64_t)kCellH * scale; }
+int64_t bitmap_text_width(const std::string& text, int scale) { return (int64_t)text.size() * kCellW * scale; }
+int64_t bitmap_text_height(int scale) { return (int64_t)kCellH * scale; }
+
+namespace {
+bool use_truetype() {
+  static const bool ok = [] {
+    if (!truetype_available()) std::fprintf(stderr, "note: %s\n", truetype_status().c_str());
+    return truetype_available();
+  }();
+  return ok;
+}
+}  // namespace
+
+int64_t text_width(const std::string& text, int scale) {
+  check_scale(scale, "text_width");
+  return use_truetype() ? text_width_px(text, kTextPx * scale) : bitmap_text_width(text, scale);
+}
+
+int64_t text_height(int scale) {
+  check_scale(scale, "text_height");
+  return use_truetype() ? line_height(kTextPx * scale) : bitmap_text_height(scale);
+}
 
 void draw_text(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb color, int scale) {
   int64_t h, w;
   pixels(image, "draw_text", h, w);
   check_scale(scale, "draw_text");
+  if (use_truetype()) draw_text_px(image, x, y, text, color, kTextPx * scale);
+  else draw_bitmap_text(image, x, y, text, color, scale);
+}
+
+int64_t title_width(const std::string& text) {
+  return use_truetype() ? text_width_px(text, kTitlePx) : bitmap_text_width(text, 2);
+}
+
+int64_t title_height() { return use_truetype() ? line_height(kTitlePx) : bitmap_text_height(2); }
+
+void draw_title(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb color) {
+  int64_t h, w;
+  pixels(image, "draw_title", h, w);
+  if (use_truetype()) draw_text_px(image, x, y, text, color, kTitlePx);
+  else draw_bitmap_text(image, x, y, text, color, 2);
+}
+
+void draw_bitmap_text(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb color, int scale) {
+  int64_t h, w;
+  pixels(image, "draw_bitmap_text", h, w);
+  check_scale(scale, "draw_bitmap_text");
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char ch = (unsigned char)text[i];
     if (ch < 32 || ch > 126) ch = '?';
@@ -189,20 +233,58 @@ void draw_text(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb
   }
 }
 
-void draw_label(Tensor& image, double x, double y, const std::string& text, Rgb bg, int scale) {
+std::pair<int64_t, int64_t> label_size(const std::string& text, int scale) {
+  const int64_t pad = scale;  // margin around the text
+  return {text_width(text, scale) + 2 * pad, text_height(scale) + pad};
+}
+
+void draw_label_at(Tensor& image, int64_t x, int64_t y, const std::string& text, Rgb bg, int scale) {
   int64_t h, w;
   pixels(image, "draw_label", h, w);
   check_scale(scale, "draw_label");
-  const int64_t pad = scale;  // one font pixel of margin around the text
-  const int64_t bw = text_width(text, scale) + pad, bh = text_height(scale) + pad;
-  const int64_t x0 = to_px(x);
-  int64_t y0 = to_px(y) - bh;  // above the point...
-  if (y0 < 0) y0 = to_px(y);   // ...or below it when there is no room at the top
-  fill_rect(image, x0, y0, x0 + bw, y0 + bh, bg);
+  const auto [bw, bh] = label_size(text, scale);
+  fill_rect(image, x, y, x + bw, y + bh, bg);
   // Perceived brightness (ITU-R BT.601 weights) decides between black and white text.
   const double lum = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b;
   const Rgb fg = lum > 140 ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
-  draw_text(image, x0 + pad, y0 + pad, text, fg, scale);
+  draw_text(image, x + scale, y + (bh - text_height(scale) + 1) / 2, text, fg, scale);
+}
+
+void draw_label(Tensor& image, double x, double y, const std::string& text, Rgb bg, int scale) {
+  check_scale(scale, "draw_label");
+  const int64_t bh = label_size(text, scale).second;
+  const int64_t x0 = to_px(x);
+  int64_t y0 = to_px(y) - bh;  // above the point...
+  if (y0 < 0) y0 = to_px(y);   // ...or below it when there is no room at the top
+  draw_label_at(image, x0, y0, text, bg, scale);
+}
+
+std::vector<LabelSpot> place_labels(const std::vector<std::array<double, 4>>& boxes,
+                                    const std::vector<std::pair<int64_t, int64_t>>& sizes, int64_t W, int64_t H) {
+  check(boxes.size() == sizes.size(), "place_labels: ", boxes.size(), " boxes but ", sizes.size(), " label sizes");
+  std::vector<LabelSpot> out(boxes.size());
+  std::vector<LabelSpot> placed;
+  auto overlaps = [&](const LabelSpot& a) {
+    for (const LabelSpot& b : placed)
+      if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) return true;
+    return false;
+  };
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const auto [w, h] = sizes[i];
+    if (w > W || h > H) continue;  // cannot fit at all
+    const int64_t x1 = to_px(std::min(boxes[i][0], boxes[i][2])), y1 = to_px(std::min(boxes[i][1], boxes[i][3]));
+    const int64_t x2 = to_px(std::max(boxes[i][0], boxes[i][2])), y2 = to_px(std::max(boxes[i][1], boxes[i][3]));
+    const int64_t spots[8][2] = {{x1, y1 - h}, {x1, y1},     {x2 - w, y1 - h}, {x2 - w, y1},
+                                 {x1, y2},     {x1, y2 - h}, {x2 - w, y2},     {x2 - w, y2 - h}};
+    for (const auto& s : spots) {
+      LabelSpot c{true, std::clamp<int64_t>(s[0], 0, W - w), std::clamp<int64_t>(s[1], 0, H - h), w, h};
+      if (overlaps(c)) continue;
+      out[i] = c;
+      placed.push_back(c);
+      break;
+    }
+  }
+  return out;
 }
 
 void draw_detection(Tensor& image, double x1, double y1, double x2, double y2, int64_t class_id,

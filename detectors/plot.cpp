@@ -120,8 +120,8 @@ double Frame::col(double vx) const { return x0 + x.fraction(vx) * (x1 - x0); }
 double Frame::row(double vy) const { return y1 - y.fraction(vy) * (y1 - y0); }
 
 Frame plot_frame(const std::vector<Series>& series, const PlotOptions& o) {
-  check(o.width >= 160 && o.height >= 120 && o.width <= 8192 && o.height <= 8192,
-        "line_plot: the image must be 160x120 to 8192x8192 pixels, got ", o.width, "x", o.height);
+  check(o.width >= 160 && o.height >= 140 && o.width <= 8192 && o.height <= 8192,
+        "line_plot: the image must be 160x140 to 8192x8192 pixels, got ", o.width, "x", o.height);
   check(o.smooth >= 0, "line_plot: smooth must be >= 0, got ", o.smooth);
   for (size_t i = 0; i < series.size(); ++i)
     check(series[i].x.size() == series[i].y.size(), "line_plot: series ", i, " '", series[i].label, "': x has ",
@@ -163,7 +163,7 @@ Frame plot_frame(const std::vector<Series>& series, const PlotOptions& o) {
   int64_t ylabel_w = 0;
   for (const std::string& l : f.y.labels) ylabel_w = std::max(ylabel_w, text_width(l));
   const int64_t last_xlabel_w = f.x.labels.empty() ? 0 : text_width(f.x.labels.back());
-  const int64_t title_h = o.title.empty() ? 0 : text_height(2) + kGap;
+  const int64_t title_h = o.title.empty() ? 0 : title_height() + kGap;
   const int64_t ytitle_h = o.ylabel.empty() ? 0 : text_height() + kGap;
   const int64_t xtitle_h = o.xlabel.empty() ? 0 : text_height() + kGap;
   f.x0 = kPad + ylabel_w + kGap + kTick + 1;
@@ -288,7 +288,7 @@ void draw_legend(Tensor& img, const Frame& f, const std::vector<Series>& series)
   for (size_t k = 0; k < shown.size(); ++k) {
     const Series& s = series[shown[k]];
     const Rgb c = s.color.value_or(class_color((int64_t)shown[k]));
-    const int64_t top = best_y + 3 + (int64_t)k * row_h, mid = top + 3;
+    const int64_t top = best_y + 3 + (int64_t)k * row_h, mid = top + text_height() / 2;
     cv.line(best_x + 6, mid, best_x + 6 + sample - 1, mid, 2, c);
     draw_text(img, best_x + 6 + sample + 5, top, s.label, kInk);
   }
@@ -308,7 +308,7 @@ Tensor line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   for (int64_t c : xcols) fill_rect(img, c, f.y0, c + 1, f.y1 + 1, kGrid);
   for (int64_t r : yrows) fill_rect(img, f.x0, r, f.x1 + 1, r + 1, kGrid);
   draw_box(img, f.x0 - 1, f.y0 - 1, f.x1 + 2, f.y1 + 2, kFrameInk, 1);
-  const int64_t glyph_mid = kGlyphH / 2;  // row of a glyph's middle, for centring text on a tick
+  const int64_t glyph_mid = text_height() / 2;  // a line's middle row, for centring text on a tick
   for (size_t i = 0; i < xcols.size(); ++i) {
     fill_rect(img, xcols[i], f.y1 + 2, xcols[i] + 1, f.y1 + 2 + kTick, kFrameInk);
     draw_text(img, xcols[i] - text_width(f.x.labels[i]) / 2, f.y1 + 2 + kTick + kGap, f.x.labels[i], kInk);
@@ -320,8 +320,8 @@ Tensor line_plot(const std::vector<Series>& series, const PlotOptions& o) {
 
   // Title centred over the data area; the y label above the axis, the x label centred below.
   const int64_t mid_x = (f.x0 + f.x1) / 2;
-  if (!o.title.empty()) draw_text(img, mid_x - text_width(o.title, 2) / 2, kPad, o.title, kInk, 2);
-  if (!o.ylabel.empty()) draw_text(img, kPad, kPad + (o.title.empty() ? 0 : text_height(2) + kGap), o.ylabel, kInk);
+  if (!o.title.empty()) draw_title(img, mid_x - title_width(o.title) / 2, kPad, o.title, kInk);
+  if (!o.ylabel.empty()) draw_text(img, kPad, kPad + (o.title.empty() ? 0 : title_height() + kGap), o.ylabel, kInk);
   if (!o.xlabel.empty())
     draw_text(img, mid_x - text_width(o.xlabel) / 2, f.y1 + 2 + kTick + kGap + text_height() + kGap, o.xlabel, kInk);
 

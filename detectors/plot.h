@@ -77,7 +77,7 @@ struct Frame {
 Frame plot_frame(const std::vector<Series>& series, const PlotOptions& options);
 
 // The plot as a u8 [height, width, 3] image. Errors (dg::Error, "line_plot: ..."): x and y of different
-// lengths (naming the series), an image smaller than 160x120 or larger than 8192 on a side, a pinned
+// lengths (naming the series), an image smaller than 160x140 or larger than 8192 on a side, a pinned
 // range that is empty or (log) not positive, smooth < 0.
 Tensor line_plot(const std::vector<Series>& series, const PlotOptions& options = {});
 

@@ -1,5 +1,7 @@
 #include "detectors/visualize.h"
 
+#include <cstdio>
+
 #include "autograd/error.h"
 #include "autograd/ops.h"
 #include "detectors/draw.h"
@@ -32,17 +34,32 @@ Tensor detection_picture(const Tensor& image, const Detections& d, const std::ve
   if (opt.heatmap) overlay_heatmap(pic, max_over_classes(*opt.heatmap), 0.6);
   for (const auto& g : opt.gt_boxes) draw_box(pic, g[0] * s, g[1] * s, g[2] * s, g[3] * s, {255, 255, 255}, 1);
   Tensor boxes = d.boxes.to(DType::f64), scores = d.scores.to(DType::f64);
-  const int64_t m = d.scores.numel();
-  // Draw the weakest first so the strongest boxes and labels end on top.
-  for (int64_t k = m - 1; k >= 0; --k) {
-    const double sc = scores.data<double>()[k];
-    if (sc < opt.score_threshold) continue;
+  // The detections drawn (scores descending, as Detections keeps them): boxes weakest first so the
+  // strongest end on top; labels placed strongest first so they get the best spots (place_labels).
+  std::vector<int64_t> shown;
+  for (int64_t k = 0; k < d.scores.numel(); ++k)
+    if (scores.data<double>()[k] >= opt.score_threshold) shown.push_back(k);
+  std::vector<std::array<double, 4>> rects;
+  std::vector<std::string> texts;
+  std::vector<std::pair<int64_t, int64_t>> sizes;
+  for (int64_t k : shown) {
     const double* b = boxes.data<double>() + 4 * k;
     const int64_t label = d.labels.data<int64_t>()[k];
     const std::string name = label >= 0 && label < (int64_t)class_names.size() ? class_names[(size_t)label]
                                                                                : std::to_string(label);
-    draw_detection(pic, b[0] * s, b[1] * s, b[2] * s, b[3] * s, label, name, sc, 2, 1);
+    char sc[16];
+    std::snprintf(sc, sizeof sc, " %.2f", scores.data<double>()[k]);
+    rects.push_back({b[0] * s, b[1] * s, b[2] * s, b[3] * s});
+    texts.push_back(name + sc);
+    sizes.push_back(label_size(texts.back()));
   }
+  for (size_t i = rects.size(); i-- > 0;)
+    draw_box(pic, rects[i][0], rects[i][1], rects[i][2], rects[i][3], class_color(d.labels.data<int64_t>()[shown[i]]),
+             2);
+  const std::vector<LabelSpot> spots = place_labels(rects, sizes, pic.size(1), pic.size(0));
+  for (size_t i = spots.size(); i-- > 0;)
+    if (spots[i].placed)
+      draw_label_at(pic, spots[i].x, spots[i].y, texts[i], class_color(d.labels.data<int64_t>()[shown[i]]));
   return pic;
 }
 

@@ -13,6 +13,7 @@
 #include "autograd/io/image.h"
 #include "detectors/plot.h"
 #include "detectors/plot_jsonl.h"
+#include "detectors/plot_svg.h"
 #include "tools/commands.h"
 
 namespace dg::tools {
@@ -61,11 +62,11 @@ int run(const PlotArgs& a) {
   o.smooth = a.smooth;
   if (a.y_min_opt->count()) o.y_min = a.y_min;
   if (a.y_max_opt->count()) o.y_max = a.y_max;
-  io::save_png(a.out, plot::line_plot(series, o));
+  const std::string svg = plot::save_plot(a.out, series, o);
   for (const plot::Series& s : series)
     std::printf("%-24s %5zu points, last (%s, %s) = (%g, %g)\n", s.label.c_str(), s.x.size(), a.x.c_str(),
                 a.ys.size() == 1 ? a.ys[0].c_str() : "y", s.x.back(), s.y.back());
-  std::printf("wrote %s\n", a.out.c_str());
+  std::printf("wrote %s and %s\n", a.out.c_str(), svg.c_str());
   return 0;
 }
 }  // namespace

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "autograd/io/image.h"
+#include "autograd/io/safetensors.h"
 #include "detectors/plot.h"
+#include "detectors/plot_svg.h"
 
 namespace dg::det {
 
@@ -22,14 +24,36 @@ Tensor stack_rows(const Tensor& top, const Tensor& bottom) {
   std::memcpy(out.data<uint8_t>() + top.numel(), bottom.data<uint8_t>(), (size_t)bottom.numel());
   return out;
 }
+// The two plots of stack_rows as one SVG: each standalone plot nested at its offset (the second's clip
+// id renamed so the two stay apart).
+std::string stack_svg(const std::vector<plot::Series>& top, const plot::PlotOptions& to,
+                      const std::vector<plot::Series>& bottom, const plot::PlotOptions& bo) {
+  std::string a = plot::line_plot_svg(top, to), b = plot::line_plot_svg(bottom, bo);
+  for (std::string from : {std::string("id=\"data\""), std::string("url(#data)")}) {
+    const std::string to_ = from == "id=\"data\"" ? "id=\"data2\"" : "url(#data2)";
+    for (size_t at = b.find(from); at != std::string::npos; at = b.find(from, at + to_.size()))
+      b.replace(at, from.size(), to_);
+  }
+  const int w = std::max(to.width, bo.width), h = to.height + bo.height;
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(w) + "\" height=\"" + std::to_string(h) +
+         "\" viewBox=\"0 0 " + std::to_string(w) + " " + std::to_string(h) + "\">\n<svg x=\"0\" y=\"0\"" + a.substr(4) +
+         "<svg x=\"0\" y=\"" + std::to_string(to.height) + "\"" + b.substr(4) + "</svg>\n";
+}
 }  // namespace
 
-std::vector<std::string> write_training_plots(const std::string& run_dir, const std::vector<MetricCurve>& curves) {
-  namespace fs = std::filesystem;
-  std::ifstream in(fs::path(run_dir) / "metrics.jsonl");
+namespace {
+// The curves of a run's metrics.jsonl: the loss parts of the train lines (in the order they first
+// appear), the learning rate, and the task's metric curves of the eval lines.
+struct RunCurves {
+  std::vector<plot::Series> losses, metrics;
+  plot::Series lr{"learning rate"};
+};
+
+RunCurves read_curves(const std::string& metrics_path, const std::vector<MetricCurve>& curves) {
+  std::ifstream in(metrics_path);
   std::map<std::string, plot::Series> train, evals;
-  // The train lines' loss keys: "loss" (the total) and whatever parts the detector reports, in the
-  // order they first appear (CenterNet's wh enters the total with weight 0.1).
+  // "loss" (the total) first, then whatever parts the model reports (CenterNet's wh enters the total
+  // with weight 0.1).
   std::vector<std::pair<std::string, std::string>> train_keys = {{"loss", "total"}};
   const std::set<std::string> bookkeeping = {"kind", "step", "epoch",      "images", "train_seconds",
                                              "lr",   "loss", "loss_scale", "skipped"};
@@ -41,7 +65,7 @@ std::vector<std::string> write_training_plots(const std::string& run_dir, const 
                                                      {"ctr", "centerness (BCE)"}};
   std::vector<std::pair<std::string, std::string>> eval_keys;
   for (const MetricCurve& c : curves) eval_keys.push_back({c.key, c.label});
-  plot::Series lr{"learning rate"};
+  RunCurves r;
   std::string line;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -60,47 +84,51 @@ std::vector<std::string> write_training_plots(const std::string& run_dir, const 
       s.x.push_back(x);
       s.y.push_back(j[key].get<double>());
     }
-    if (is_train && j.contains("lr")) {
-      lr.x.push_back(x);
-      lr.y.push_back(j["lr"].get<double>());
-    }
+    if (is_train && j.contains("lr")) r.lr.x.push_back(x), r.lr.y.push_back(j["lr"].get<double>());
   }
-  std::vector<std::string> written;
-  if (train.empty()) return written;
-  std::vector<plot::Series> losses;
   for (const auto& [key, label] : train_keys)
-    if (train.count(key)) losses.push_back(train[key]);
+    if (train.count(key)) r.losses.push_back(train[key]);
+  for (const auto& [key, label] : eval_keys)
+    if (evals.count(key)) {
+      r.metrics.push_back(evals[key]);
+      r.metrics.back().points = true;
+    }
+  return r;
+}
+}  // namespace
+
+std::vector<std::string> write_training_plots(const std::string& run_dir, const std::vector<MetricCurve>& curves) {
+  namespace fs = std::filesystem;
+  const RunCurves c = read_curves((fs::path(run_dir) / "metrics.jsonl").string(), curves);
+  std::vector<std::string> written;
+  if (c.losses.empty()) return written;
   plot::PlotOptions o;
   o.title = "training loss";
   o.xlabel = "images seen";
   o.ylabel = "loss";
   o.log_y = true;
-  o.smooth = losses[0].x.size() > 40 ? 9 : 0;
+  o.smooth = c.losses[0].x.size() > 40 ? 9 : 0;
   plot::PlotOptions lo;
   lo.title = "learning rate";
   lo.xlabel = "images seen";
   lo.height = 160;
   lo.y_min = 0;
-  Tensor img = stack_rows(plot::line_plot(losses, o), plot::line_plot({lr}, lo));
   const std::string loss_png = (fs::path(run_dir) / "loss.png").string();
-  io::save_png(loss_png, img);
+  io::save_png(loss_png, stack_rows(plot::line_plot(c.losses, o), plot::line_plot({c.lr}, lo)));
+  const std::string svg = stack_svg(c.losses, o, {c.lr}, lo), svg_path = (fs::path(run_dir) / "loss.svg").string();
+  io::write_file_atomic(svg_path, std::vector<uint8_t>(svg.begin(), svg.end()), "training plots");
   written.push_back(loss_png);
-  if (!evals.empty()) {
-    std::vector<plot::Series> aps;
-    for (const auto& [key, label] : eval_keys)
-      if (evals.count(key)) {
-        aps.push_back(evals[key]);
-        aps.back().points = true;
-      }
-    plot::PlotOptions e;
-    e.title = "validation";
-    e.xlabel = "images seen";
-    e.ylabel = "AP";
-    e.y_min = 0;
-    const std::string map_png = (fs::path(run_dir) / "map.png").string();
-    io::save_png(map_png, plot::line_plot(aps, e));
-    written.push_back(map_png);
-  }
+  written.push_back(svg_path);
+  if (c.metrics.empty()) return written;
+  plot::PlotOptions e;
+  e.title = "validation";
+  e.xlabel = "images seen";
+  e.ylabel = "AP";
+  e.y_min = 0;
+  const std::string map_png = (fs::path(run_dir) / "map.png").string();
+  const std::string map_svg = plot::save_plot(map_png, c.metrics, e);
+  written.push_back(map_png);
+  written.push_back(map_svg);
   return written;
 }
 

@@ -3,6 +3,7 @@
 //                      (log scale), with the learning rate below
 //   RUN_DIR/map.png    the task's metric curves (Task::metric_curves; a detector: mAP@0.5, mAP and
 //                      class-agnostic AP@0.5) against images seen (only when the run has evaluations)
+//   RUN_DIR/loss.svg, RUN_DIR/map.svg   the same plots as SVG (detectors/plot_svg.h)
 #pragma once
 #include <string>
 #include <vector>

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "detectors/draw.h"
+#include "detectors/font.h"
 #include "tests/support.h"
 
 using namespace dg;
@@ -65,24 +66,24 @@ TEST_CASE("draw_box: outline inside the box, thickness, clipping") {
   CHECK_THROWS_WITH_PART(fill_rect(g, 0, 0, 1, 1, kRed), "fill_rect: expected a u8 [H,W,3] image, got u8 [4,4]");
 }
 
-TEST_CASE("draw_text: glyphs, scale and clipping at the edges") {
-  CHECK(text_width("abc") == 18);
-  CHECK(text_width("abc", 2) == 36);
-  CHECK(text_height(3) == 24);
+TEST_CASE("draw_bitmap_text: glyphs, scale and clipping at the edges") {
+  CHECK(bitmap_text_width("abc") == 18);
+  CHECK(bitmap_text_width("abc", 2) == 36);
+  CHECK(bitmap_text_height(3) == 24);
 
   // '|' is a single 7-pixel column; at scale 2 it is 2x14.
   Tensor img = canvas(20, 20);
-  draw_text(img, 0, 0, "|", kWhite);
+  draw_bitmap_text(img, 0, 0, "|", kWhite);
   CHECK(count(img, kWhite) == 7);
   CHECK(eq(px(img, 0, 2), kWhite));
   Tensor s2 = canvas(20, 20);
-  draw_text(s2, 0, 0, "|", kWhite, 2);
+  draw_bitmap_text(s2, 0, 0, "|", kWhite, 2);
   CHECK(count(s2, kWhite) == 28);
 
   // Every printable glyph but ' ' draws something, inside its 5x7 box.
   for (int ch = 33; ch <= 126; ++ch) {
     Tensor c = canvas(kCellH, kCellW);
-    draw_text(c, 0, 0, std::string(1, (char)ch), kWhite);
+    draw_bitmap_text(c, 0, 0, std::string(1, (char)ch), kWhite);
     const int64_t n = count(c, kWhite);
     CHECK_MESSAGE(n > 0, "glyph " << ch);
     for (int64_t y = 0; y < kCellH; ++y) CHECK(eq(px(c, y, kCellW - 1), kBlack));  // spacing column
@@ -90,27 +91,85 @@ TEST_CASE("draw_text: glyphs, scale and clipping at the edges") {
   }
   // Non-ASCII characters draw as '?'.
   Tensor q1 = canvas(8, 6), q2 = canvas(8, 6);
-  draw_text(q1, 0, 0, "?", kWhite);
-  draw_text(q2, 0, 0, "\x01", kWhite);
+  draw_bitmap_text(q1, 0, 0, "?", kWhite);
+  draw_bitmap_text(q2, 0, 0, "\x01", kWhite);
   CHECK(std::memcmp(q1.raw(), q2.raw(), q1.nbytes()) == 0);
 
   // Text running off every edge: only in-image pixels change, no crash.
   Tensor e = canvas(10, 10);
-  draw_text(e, 7, 5, "HELLO", kWhite);
-  draw_text(e, -3, -4, "HELLO", kWhite);
-  draw_text(e, -1000, 1000, "X", kWhite);
+  draw_bitmap_text(e, 7, 5, "HELLO", kWhite);
+  draw_bitmap_text(e, -3, -4, "HELLO", kWhite);
+  draw_bitmap_text(e, -1000, 1000, "X", kWhite);
   CHECK(count(e, kWhite) > 0);
+  CHECK_THROWS_WITH_PART(draw_bitmap_text(e, 0, 0, "a", kWhite, 0), "draw_bitmap_text: scale must be >= 1, got 0");
+}
+
+TEST_CASE("draw_text: TrueType DejaVu Sans, anti-aliased, proportional, clipped") {
+  REQUIRE_MESSAGE(truetype_available(), truetype_status());  // install.sh installs fonts-dejavu-core
+  CHECK(text_height(1) == line_height(kTextPx));
+  CHECK(text_height(2) > text_height(1));
+  CHECK(text_width("iii") < text_width("WWW"));  // proportional, unlike the bitmap font
+  CHECK(text_width("abc", 2) >= 2 * text_width("abc") - 2);
+  CHECK(text_width("") == 0);
+  // The ink lies inside the line box [x, x + width) x [y, y + height), and partly covered pixels
+  // are blended (grey between black and white).
+  Tensor img = canvas(40, 80);
+  draw_text(img, 5, 10, "Bag 0.87", kWhite);
+  const int64_t w = text_width("Bag 0.87"), h = text_height();
+  int64_t ink = 0, grey = 0, outside = 0;
+  for (int64_t y = 0; y < 40; ++y)
+    for (int64_t x = 0; x < 80; ++x) {
+      const Rgb c = px(img, y, x);
+      if (c.r == 0) continue;
+      ++ink;
+      grey += c.r < 255;
+      outside += !(x >= 5 && x < 5 + w + 1 && y >= 10 && y < 10 + h);
+    }
+  CHECK(ink > 30);
+  CHECK(grey > 0);
+  CHECK(outside == 0);
+  // UTF-8 decodes (one glyph, not two); clipping at every edge never throws.
+  CHECK(text_width("\xc3\xa9") == text_width("e") + (text_width("\xc3\xa9") - text_width("e")));
+  CHECK(text_width("\xc3\xa9") < text_width("ee"));
+  Tensor e = canvas(10, 10);
+  draw_text(e, 7, 5, "HELLO", kWhite);
+  draw_text(e, -30, -40, "HELLO", kWhite, 3);
+  draw_text(e, -1000, 1000, "X", kWhite);
   CHECK_THROWS_WITH_PART(draw_text(e, 0, 0, "a", kWhite, 0), "draw_text: scale must be >= 1, got 0");
+}
+
+TEST_CASE("place_labels: first free spot, inside the image, never overlapping") {
+  // One box in the middle: the label goes above its top-left corner.
+  auto one = place_labels({{{20, 30, 60, 70}}}, {{30, 10}}, 100, 100);
+  REQUIRE(one[0].placed);
+  CHECK(one[0].x == 20);
+  CHECK(one[0].y == 20);
+  // A box at the top edge: above would leave the image, so the spot is clamped to y = 0 (inside).
+  auto top = place_labels({{{10, 0, 50, 40}}}, {{30, 10}}, 100, 100);
+  CHECK(top[0].y == 0);
+  // Two identical boxes: the second label moves to the next free spot (inside, top-left).
+  auto two = place_labels({{{20, 30, 60, 70}}, {{20, 30, 60, 70}}}, {{30, 10}, {30, 10}}, 100, 100);
+  REQUIRE(two[1].placed);
+  CHECK(two[1].x == 20);
+  CHECK(two[1].y == 30);
+  // A label larger than the image is not placed.
+  CHECK_FALSE(place_labels({{{0, 0, 5, 5}}}, {{200, 10}}, 100, 100)[0].placed);
+  CHECK_THROWS_WITH_PART(place_labels({{{0, 0, 5, 5}}}, {}, 100, 100), "place_labels: 1 boxes but 0 label sizes");
 }
 
 TEST_CASE("draw_label and draw_detection") {
   // Above the point when there is room...
   Tensor img = canvas(40, 60);
-  draw_label(img, 5, 20, "ab", kRed);  // box: x 5..5+13, y 20-9..20
-  CHECK(eq(px(img, 11, 5), kRed));
+  const int64_t lh = label_size("ab").second;
+  draw_label(img, 5, 20, "ab", kRed);  // box: x 5.., y 20-lh..20
+  CHECK(eq(px(img, 20 - lh, 5), kRed));
   CHECK(eq(px(img, 19, 5), kRed));
   CHECK(eq(px(img, 20, 5), kBlack));
-  CHECK(count(img, kWhite) > 0);  // white text on a dark red box
+  CHECK(eq(px(img, 20 - lh - 1, 5), kBlack));
+  int64_t light = 0;  // white (anti-aliased) text on a dark red box: pixels with green in them
+  for (int64_t y = 0; y < 40; ++y)
+    for (int64_t x = 0; x < 60; ++x) light += px(img, y, x).g > 100;
+  CHECK(light > 5);
   // ...below it at the top edge.
   Tensor top = canvas(40, 60);
   draw_label(top, 5, 2, "ab", Rgb{255, 255, 0});
