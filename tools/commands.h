@@ -16,5 +16,6 @@ std::function<int()> add_detect_command(CLI::App& app);
 std::function<int()> add_plot_command(CLI::App& app);
 std::function<int()> add_summary_command(CLI::App& app);
 std::function<int()> add_graph_command(CLI::App& app);
+std::function<int()> add_report_command(CLI::App& app);
 
 }  // namespace dg::tools

@@ -57,6 +57,7 @@ int run(DemoCli& d) {
               (dir / "map.png").c_str());
   std::printf("try: ./build/detgrad detect %s SOME_IMAGE.png --out detections%s\n", (dir / "model.safetensors").c_str(),
               pics.score_maps.empty() ? "" : " --show-heatmap");
+  write_report_after_run(r.run_dir);
   return 0;
 }
 }  // namespace

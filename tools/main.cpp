@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   auto run_plot = dg::tools::add_plot_command(app);
   auto run_summary = dg::tools::add_summary_command(app);
   auto run_graph = dg::tools::add_graph_command(app);
+  auto run_report = dg::tools::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("plot")) return run_plot();
     if (app.got_subcommand("summary")) return run_summary();
     if (app.got_subcommand("graph")) return run_graph();
+    if (app.got_subcommand("report")) return run_report();
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const std::exception& e) {

@@ -29,6 +29,7 @@ std::function<int()> add_train_command(CLI::App& app) {
     if (r.has_eval)
       std::printf("%s: %s\n", r.interrupted ? "last validation" : "validation", r.eval->headline().c_str());
     std::printf("model: %s/model.safetensors  (detgrad detect / detgrad eval take it)\n", r.run_dir.c_str());
+    if (!r.interrupted) write_report_after_run(r.run_dir);
     return r.interrupted ? 130 : 0;
   };
 }

@@ -34,6 +34,10 @@ void add_train_options(CLI::App* c, TrainCli& t);
 // throws dg::Error on bad options.
 det::TrainResult run_training(TrainCli& t);
 
+// Writes RUN/report.html (detectors/pipeline/report.h) and prints its path; a failure is a note on
+// stderr, never an error (the run itself is done). In tools/report.cpp.
+void write_report_after_run(const std::string& run_dir);
+
 // The model options given on the command line as a JSON object of config overrides.
 nlohmann::json model_overrides(const TrainCli& t);
 
