@@ -12,8 +12,7 @@
 
 namespace dg::plot {
 
-namespace {
-std::string esc(const std::string& s) {
+std::string xml_escape(const std::string& s) {
   std::string r;
   for (char c : s) {
     if (c == '&') r += "&amp;";
@@ -24,6 +23,9 @@ std::string esc(const std::string& s) {
   }
   return r;
 }
+
+namespace {
+std::string esc(const std::string& s) { return xml_escape(s); }
 
 std::string rgb(Rgb c) {
   char b[16];

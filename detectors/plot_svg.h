@@ -9,6 +9,9 @@
 
 namespace dg::plot {
 
+// s with & < > " written as entities: text for SVG and HTML.
+std::string xml_escape(const std::string& s);
+
 // A standalone SVG document (UTF-8 text), width x height user units; the same errors as line_plot.
 std::string line_plot_svg(const std::vector<Series>& series, const PlotOptions& options = {});
 

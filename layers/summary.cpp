@@ -29,6 +29,9 @@ int depth_of(const std::string& path) {
   return d;
 }
 
+std::string shape_or_dash(const Shape& s) { return s.empty() ? "-" : shape_str(s); }
+}  // namespace
+
 std::string with_commas(int64_t v) {
   const std::string s = std::to_string(v < 0 ? -v : v);
   std::string out = v < 0 ? "-" : "";
@@ -38,9 +41,6 @@ std::string with_commas(int64_t v) {
   }
   return out;
 }
-
-std::string shape_or_dash(const Shape& s) { return s.empty() ? "-" : shape_str(s); }
-}  // namespace
 
 std::string si_count(int64_t v) {
   const char* units[] = {"", " K", " M", " G", " T"};

@@ -61,5 +61,7 @@ ModelSummary summarize(Module& m, const Shape& input, const std::function<void()
 
 // 1814073344 -> "1.81 G"; 2278604 -> "2.28 M"; 512 -> "512".
 std::string si_count(int64_t v);
+// 1234567 -> "1,234,567".
+std::string with_commas(int64_t v);
 
 }  // namespace dg::nn

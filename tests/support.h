@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -423,6 +424,21 @@ inline std::string fresh_temp_dir(const std::string& group, const std::string& n
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
+}
+
+// A whole file as text ("" when it cannot be read).
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// How often `what` occurs in s (overlapping occurrences counted).
+inline int count_of(const std::string& s, const std::string& what) {
+  int n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
 }
 
 // Runs the detgrad CLI of this build with `args`; returns its exit status, stdout+stderr in `out`.

@@ -29,17 +29,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 // ---- HTML and data-URI helpers ----------------------------------------------------------------------
-std::string esc(const std::string& s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '&') r += "&amp;";
-    else if (c == '<') r += "&lt;";
-    else if (c == '>') r += "&gt;";
-    else if (c == '"') r += "&quot;";
-    else r += c;
-  }
-  return r;
-}
+std::string esc(const std::string& s) { return plot::xml_escape(s); }
 
 std::string base64(const std::string& bytes) {
   static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

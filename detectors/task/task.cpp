@@ -2,6 +2,7 @@
 #include "detectors/task/task.h"
 
 #include "autograd/error.h"
+#include "layers/summary.h"
 
 namespace dg::det {
 
@@ -38,14 +39,6 @@ void apply_overrides(nlohmann::json& config, const nlohmann::json& overrides, co
   }
 }
 
-std::string with_commas(int64_t v) {
-  const std::string s = std::to_string(v < 0 ? -v : v);
-  std::string out = v < 0 ? "-" : "";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i > 0 && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
+std::string with_commas(int64_t v) { return nn::with_commas(v); }
 
 }  // namespace dg::det

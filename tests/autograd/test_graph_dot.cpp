@@ -13,14 +13,6 @@
 
 using namespace dg;
 
-namespace {
-int count(const std::string& s, const std::string& what) {
-  int n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-}  // namespace
-
 TEST_CASE("graph_dot: the micrograd picture of L = (x*y + x)^2") {
   Tensor x = scalar_tensor(2.0, DType::f64).set_requires_grad();
   Tensor y = scalar_tensor(3.0, DType::f64).set_requires_grad();
@@ -30,12 +22,12 @@ TEST_CASE("graph_dot: the micrograd picture of L = (x*y + x)^2") {
   const std::vector<std::pair<std::string, Tensor>> named = {{"x", x}, {"y", y}, {"u", u}, {"v", v}};
   const std::string before = graph_dot({{"L", L}}, named, o);
   CHECK(before.rfind("digraph tape {", 0) == 0);
-  CHECK(count(before, "shape=box,") == 3);  // pow, add, mul
+  CHECK(count_of(before, "shape=box,") == 3);  // pow, add, mul
   CHECK(before.find("label=\"pow\"") != std::string::npos);
   CHECK(before.find("L\\n[] f64\\ndata 64") != std::string::npos);
   CHECK(before.find("\\ngrad ") == std::string::npos);  // no gradients yet
   // Edges: mul -> u, u -> add, x -> add (x used twice), x -> mul, y -> mul, add -> v, v -> pow, pow -> L.
-  CHECK(count(before, " -> ") == 8);
+  CHECK(count_of(before, " -> ") == 8);
   {
     RetainGradsGuard keep;
     L.backward();
@@ -81,7 +73,7 @@ TEST_CASE("graph_dot: scopes become clusters; a depth merges them into boxes") {
   CHECK(out.grad_fn()->scope.empty());
   const std::vector<std::pair<std::string, Tensor>> named = {{"block.w", w}};
   const std::string all = graph_dot({{"out", out}}, named);
-  CHECK(count(all, "subgraph cluster_") == 2);  // block, block.inner
+  CHECK(count_of(all, "subgraph cluster_") == 2);  // block, block.inner
   DotOptions d1;
   d1.depth = 1;
   const std::string merged = graph_dot({{"out", out}}, named, d1);

@@ -15,14 +15,6 @@
 using namespace dg;
 using namespace dg::plot;
 
-namespace {
-int count(const std::string& s, const std::string& what) {
-  int n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-}  // namespace
-
 TEST_CASE("line_plot_svg: layout, gaps, escaping") {
   PlotOptions o;
   o.title = "loss <train> & \"val\"";
@@ -37,12 +29,12 @@ TEST_CASE("line_plot_svg: layout, gaps, escaping") {
   CHECK(svg.find("</svg>") != std::string::npos);
   CHECK(svg.find("loss &lt;train&gt; &amp; &quot;val&quot;") != std::string::npos);
   // The NaN splits the first series in two runs; the second series is one more line.
-  CHECK(count(svg, "<polyline") == 3);
+  CHECK(count_of(svg, "<polyline") == 3);
   // Every tick label of the frame is there, as in the PNG.
   const Frame f = plot_frame(s, o);
   for (const std::string& l : f.x.labels) CHECK(svg.find(">" + l + "</text>") != std::string::npos);
   for (const std::string& l : f.y.labels) CHECK(svg.find(">" + l + "</text>") != std::string::npos);
-  CHECK(count(svg, ">train</text>") == 1);  // the legend lists only labelled series
+  CHECK(count_of(svg, ">train</text>") == 1);  // the legend lists only labelled series
   CHECK_THROWS_WITH_PART(line_plot_svg({Series{"a", {1, 2}, {1}}}, o), "x has 2 values but y has 1");
 }
 
@@ -51,9 +43,6 @@ TEST_CASE("save_plot: the PNG and the SVG beside it") {
   const std::string svg = save_plot(dir + "/ap.png", {Series{"AP50", {0, 1}, {0.1, 0.4}}}, {});
   CHECK(svg == dir + "/ap.svg");
   CHECK(io::load_image(dir + "/ap.png").size(1) == 640);
-  std::ifstream f(svg);
-  std::stringstream t;
-  t << f.rdbuf();
-  CHECK(t.str().find(">AP50</text>") != std::string::npos);
+  CHECK(read_text(svg).find(">AP50</text>") != std::string::npos);
   CHECK_THROWS_WITH_PART(save_plot(dir + "/ap.jpg", {}, {}), "must end in .png");
 }

@@ -13,12 +13,7 @@
 namespace fs = std::filesystem;
 
 namespace {
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read(const fs::path& p) { return read_text(p.string()); }
 }  // namespace
 
 TEST_CASE("graph cli: every detector and a classifier drawn") {

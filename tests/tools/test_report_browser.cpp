@@ -17,12 +17,7 @@
 namespace fs = std::filesystem;
 
 namespace {
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read(const fs::path& p) { return read_text(p.string()); }
 
 bool have_chromium() { return std::system("command -v chromium >/dev/null 2>&1") == 0; }
 
@@ -66,10 +61,7 @@ TEST_CASE("report browser: a training run's report opens in headless Chromium wi
   // `detgrad report` of two runs overlays them (and takes the same runs twice without trouble).
   REQUIRE(run_detgrad("report " + dir + " " + dir + " --no-pictures --out " + dir + "/two.html", out) == 0);
   const std::string two = read(fs::path(dir) / "two.html");
-  int rows = 0;
-  for (size_t at = two.find("<tr><td>run</td>"); at != std::string::npos; at = two.find("<tr><td>run</td>", at + 1))
-    ++rows;
-  CHECK(rows == 2);  // one config row per run
+  CHECK(count_of(two, "<tr><td>run</td>") == 2);  // one config row per run
   CHECK(run_detgrad("report /nonexistent_run", out) != 0);
   CHECK(out.find("has no config.json") != std::string::npos);
 
