@@ -1,4 +1,4 @@
-// The run report (detectors/pipeline/report.h) opened in a real browser: `detgrad train` writes
+// The run report (detectors/pipeline/report.h) opened in a real browser: `detgrad demo` writes
 // RUN/report.html; headless Chromium loads it, the page's own check finds every image decoded and
 // every section present with no script error, and a screenshot is taken. A report with a broken
 // image is caught the same way (so the check can fail). Without Debian's chromium installed
@@ -45,11 +45,15 @@ std::string status_of(const std::string& dom) {
 }
 }  // namespace
 
-TEST_CASE("report browser: a training run's report opens in headless Chromium with no broken image or error") {
+TEST_CASE("report browser: a demo run's report opens in headless Chromium with no broken image or error") {
   const std::string dir = fresh_temp_dir("report", "run");
   std::string out;
-  REQUIRE(run_detgrad("train fcos --steps 6 --batch 4 --train-size 16 --val-size 8 --warmup 2 --workers 1 --out " + dir,
+  REQUIRE(run_detgrad("demo --model centernet --steps 6 --batch 4 --train-size 16 --val-size 8 --warmup 2 --workers 1 "
+                      "--pictures 8 --out " +
+                          dir,
                       out) == 0);
+  CHECK(fs::exists(fs::path(dir) / "detections.png"));  // the demo's pictures, embedded in the report
+  CHECK(fs::exists(fs::path(dir) / "heatmaps.png"));
   CHECK(out.find("report: " + dir + "/report.html") != std::string::npos);
   const fs::path html = fs::path(dir) / "report.html";
   const std::string text = read(html);
