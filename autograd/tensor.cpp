@@ -9,6 +9,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/kernels/half.h"
+#include "autograd/limits.h"
 #include "autograd/memory.h"
 
 namespace dg {
@@ -75,10 +76,16 @@ DType dtype_of<bool>() {
 
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
+  bool over = false;  // the product left the limit (only an error when no dimension is 0)
   for (int64_t d : s) {
     check(d >= 0, "negative dimension in shape ", shape_text(s));
-    n *= d;
+    check(d <= kMaxElements, "shape ", shape_text(s), " has a dimension of ", d, ", over the limit of ", kMaxElements,
+          " (autograd/limits.h)");
+    over = over || __builtin_mul_overflow(n, d, &n) || n > kMaxElements;
   }
+  for (int64_t d : s)
+    if (d == 0) return 0;
+  check(!over, "shape ", shape_text(s), " has more than ", kMaxElements, " elements (autograd/limits.h)");
   return n;
 }
 
@@ -99,7 +106,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>((size_t)shape_numel(shape) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>((size_t)shape_numel(shape) * dtype_size(dtype));  // <= 2^43 bytes
   return Tensor(std::move(impl));
 }
 

@@ -9,6 +9,7 @@
 
 #include "autograd/autocast.h"
 #include "autograd/kernels/broadcast.h"
+#include "autograd/limits.h"
 #include "autograd/ops/common.h"
 #include "autograd/ops/elementwise.h"
 
@@ -438,9 +439,13 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
     size_t d = (size_t)(n - 1 - (int64_t)k);
     before[d] = p[2 * k];
     after[d] = p[2 * k + 1];
-    shape[d] = x.shape()[d] + before[d] + after[d];
-    check(shape[d] >= 0, "pad: dimension ", d, " of size ", x.shape()[d], " padded by (", before[d], ", ", after[d],
+    // In 128 bits: a pad near 2^63 must not wrap around into a plausible size.
+    const __int128 size = (__int128)x.shape()[d] + before[d] + after[d];
+    check(size >= 0, "pad: dimension ", d, " of size ", x.shape()[d], " padded by (", before[d], ", ", after[d],
           ") would have negative size");
+    check(size <= kMaxElements, "pad: dimension ", d, " of size ", x.shape()[d], " padded by (", before[d], ", ",
+          after[d], ") is over the limit of ", kMaxElements, " (autograd/limits.h)");
+    shape[d] = (int64_t)size;
   }
   Tensor out = full(shape, value, x.dtype());
   // The region of x that survives, and where it lands in out.
