@@ -122,6 +122,18 @@ Detections map_boxes(const Detections& d, const Affine& a) {
   return from_rows(rows, d.size() ? d.scores.dtype() : DType::f32);
 }
 
+Detections boxes_to_image(const Detections& d, const Affine& a, int64_t height, int64_t width) {
+  check(height > 0 && width > 0, "boxes_to_image: image size must be positive, got ", height, "x", width);
+  const Detections m = map_boxes(d, a);
+  std::vector<Row> rows;
+  for (Row r : rows_of(m)) {
+    r.b[0] = std::clamp(r.b[0], 0.0, (double)width), r.b[2] = std::clamp(r.b[2], 0.0, (double)width);
+    r.b[1] = std::clamp(r.b[1], 0.0, (double)height), r.b[3] = std::clamp(r.b[3], 0.0, (double)height);
+    if (r.b[2] > r.b[0] && r.b[3] > r.b[1]) rows.push_back(r);
+  }
+  return from_rows(rows, d.size() ? d.scores.dtype() : DType::f32);
+}
+
 Detections keep_first(const Detections& d, int64_t k) {
   if (d.size() <= k) return d;
   std::vector<Row> rows = rows_of(d);

@@ -50,6 +50,11 @@ Detections class_wise_nms(const Detections& d, const NmsOptions& opt);
 // Both corners mapped by a (an axis-aligned map: scale and shift).
 Detections map_boxes(const Detections& d, const Affine& a);
 
+// Network-input boxes back to an image of height x width: map_boxes by a (the inverse of the
+// letterbox), then clipped to [0, width] x [0, height]; boxes left with no area (they lay wholly
+// outside the image) are dropped. Scores keep their order.
+Detections boxes_to_image(const Detections& d, const Affine& a, int64_t height, int64_t width);
+
 // The first k (d is sorted by score).
 Detections keep_first(const Detections& d, int64_t k);
 

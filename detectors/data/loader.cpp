@@ -141,8 +141,10 @@ Batch Loader::build(int64_t epoch, int64_t number) const {
     const int64_t index = order_[(size_t)(begin + j)];
     Scene s;
     Affine m;
+    std::pair<int64_t, int64_t> source_hw{0, 0};
     try {
       Scene raw = source_(index);
+      if (raw.image.dim() >= 2) source_hw = {raw.image.size(0), raw.image.size(1)};
       if (cfg_.augment) {
         Generator g(sample_seed(cfg_.seed, epoch, index));
         Augmented a = augment(raw, cfg_.augment_config, g);
@@ -175,6 +177,7 @@ Batch Loader::build(int64_t epoch, int64_t number) const {
     b.labels.push_back(std::move(s.labels));
     b.indices.push_back(index);
     b.transforms.push_back(m);
+    b.source_sizes.push_back(source_hw);
   }
   return b;
 }

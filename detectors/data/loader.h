@@ -37,12 +37,13 @@ struct LoaderConfig {
 };
 
 struct Batch {
-  Tensor images;                         // f32 [B, 3, H, W]
-  std::vector<std::vector<Box>> boxes;   // per image, output pixel coords
-  std::vector<std::vector<int>> labels;  // per image
-  std::vector<int64_t> indices;          // dataset index of each image
-  std::vector<Affine> transforms;        // input -> output coords of each image (identity w/o augment)
-  int64_t epoch = 0, number = 0;         // batch `number` of `epoch`
+  Tensor images;                                          // f32 [B, 3, H, W]
+  std::vector<std::vector<Box>> boxes;                    // per image, output pixel coords
+  std::vector<std::vector<int>> labels;                   // per image
+  std::vector<int64_t> indices;                           // dataset index of each image
+  std::vector<Affine> transforms;                         // input -> output coords of each image (identity w/o augment)
+  std::vector<std::pair<int64_t, int64_t>> source_sizes;  // (H, W) of each image before augmentation
+  int64_t epoch = 0, number = 0;                          // batch `number` of `epoch`
 };
 
 // Seed of sample `index` in `epoch` (splitmix64 mixing of the three).

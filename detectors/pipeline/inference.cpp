@@ -32,7 +32,7 @@ ImageDetections detect_image(const LoadedModel& m, const Tensor& image, const In
   loader.next(batch);
   ImageDetections r;
   r.in_input = detector_of(*m.net, "detect").detect(batch.images, inf)[0];
-  r.in_image = map_boxes(r.in_input, input_to_image(batch.transforms[0]));
+  r.in_image = boxes_to_image(r.in_input, input_to_image(batch.transforms[0]), image.size(0), image.size(1));
   r.image = image;
   r.to_input = batch.transforms[0];
   r.input_batch = batch.images;

@@ -68,7 +68,8 @@ std::shared_ptr<DetectionEvaluation> evaluate_detector(Detector& net, const Mode
       std::vector<Detections> dets = net.detect(b.images, inf);
       r.predict_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - d0).count();
       for (size_t j = 0; j < dets.size(); ++j) {
-        Detections d = map_boxes(dets[j], input_to_image(b.transforms[j]));
+        const auto [h, w] = b.source_sizes[j];
+        Detections d = boxes_to_image(dets[j], input_to_image(b.transforms[j]), h, w);
         append_coco_detections(r.detections, d, ds.image_id(b.indices[j]), ds.category_ids);
         r.per_image.push_back(std::move(d));
       }
