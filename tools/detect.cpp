@@ -17,6 +17,7 @@
 #include "detectors/pipeline/inference.h"
 #include "detectors/pipeline/model_file.h"
 #include "tools/commands.h"
+#include "tools/paths.h"
 
 namespace dg::tools {
 
@@ -57,13 +58,25 @@ int run(DetectOptions& o) {
     const Tensor blank = zeros({1, 3, info.input_height, info.input_width}, DType::f32);
     check(m.net->score_maps(blank).defined(), "detect --show-heatmap: this model (", info.kind, ") has no heatmap");
   }
-  fs::create_directories(o.out);
   const det::InferenceOptions inf = det::apply_inference_overrides(det::detector_of(*m.net, "detect"), o.inf);
+  // Every output path first: unique per input, and none of them an input (checked before writing).
+  const std::vector<std::string> stems = unique_stems(o.images);
+  std::vector<std::string> inputs = o.images;
+  inputs.push_back(o.weights);
+  const std::string json_path = (fs::path(o.out) / "detections.json").string();
+  refuse_overwrite("detect", "the detections file", json_path, inputs);
+  for (const std::string& stem : stems) {
+    refuse_overwrite("detect", "the picture", (fs::path(o.out) / (stem + ".png")).string(), inputs);
+    if (o.show_heatmap)
+      refuse_overwrite("detect", "the picture", (fs::path(o.out) / (stem + "_heatmap.png")).string(), inputs);
+  }
+  fs::create_directories(o.out);
   nlohmann::json all = nlohmann::json::array();
-  for (const std::string& file : o.images) {
+  for (size_t i = 0; i < o.images.size(); ++i) {
+    const std::string& file = o.images[i];
     const Tensor image = io::load_image(file);
     const det::ImageDetections d = det::detect_image(m, image, inf);
-    const std::string stem = fs::path(file).stem().string();
+    const std::string& stem = stems[i];
     det::PictureOptions po;
     po.score_threshold = o.inf.score;
     po.scale = det::picture_scale(image);
@@ -81,7 +94,6 @@ int run(DetectOptions& o) {
     }
     std::printf("\n");
   }
-  const std::string json_path = (fs::path(o.out) / "detections.json").string();
   eval::write_json_file(json_path, all, 2);
   std::printf("wrote %s\n", json_path.c_str());
   return 0;

@@ -23,6 +23,7 @@
 #include "detectors/pipeline/train.h"
 #include "detectors/task/detection_eval.h"
 #include "tools/commands.h"
+#include "tools/paths.h"
 #include "tools/progress.h"
 
 namespace dg::tools {
@@ -180,6 +181,18 @@ void report(const EvalOptions& o, const Evaluated& e) {
 }
 
 int run(const EvalOptions& o) {
+  // Before anything is read or written: no output may be an input.
+  std::vector<std::string> inputs = {o.gt, o.dt, o.model};
+  if (!o.model.empty()) {
+    namespace fs = std::filesystem;
+    for (const char* f : {"model.safetensors", "checkpoint.safetensors", "config.json", "metrics.jsonl", "eval.json"})
+      inputs.push_back((fs::path(o.model) / f).string());
+    if (!o.data.empty()) inputs.push_back((fs::path(o.data) / "instances.json").string());
+  }
+  if (!o.json_out.empty()) refuse_overwrite("eval", "--json", o.json_out, inputs);
+  if (!o.dt_out.empty()) refuse_overwrite("eval", "--dt-out", o.dt_out, inputs);
+  check(o.json_out.empty() || o.dt_out.empty() || o.json_out != o.dt_out,
+        "eval: --json and --dt-out are the same file ", o.json_out);
   eval::CocoEvalParams params;
   params.use_ignore_flag = o.use_ignore_flag;
   report(o, o.model.empty() ? evaluate_files(o, params) : evaluate_model(o));
