@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "autograd/io/safetensors.h"
 
 namespace dg::eval {
 
@@ -101,14 +102,10 @@ json read_json_file(const std::string& path) {
 }
 
 void write_json_file(const std::string& path, const json& j, int indent) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    check(f.good(), path, ": cannot open for writing");
-    f << j.dump(indent) << "\n";
-    check(f.good(), path, ": write failed");
-  }
-  check(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " to it");
+  // Atomic and checked to the end (write, fsync, close, rename): a full disk is an error naming the
+  // file, never an empty file reported as written, and the temporary file is removed.
+  const std::string text = j.dump(indent) + "\n";
+  io::write_file_atomic(path, std::vector<uint8_t>(text.begin(), text.end()), "write_json_file");
 }
 
 CocoDataset parse_coco_gt(const json& j, const std::string& source) {

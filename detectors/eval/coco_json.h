@@ -68,7 +68,9 @@ void write_coco_detections(const std::string& path, const std::vector<CocoDetect
 
 // Read a whole file as JSON; dg::Error "FILE: cannot open" / "FILE: not valid JSON: ..." otherwise.
 nlohmann::json read_json_file(const std::string& path);
-// Write JSON to a file (pretty-printed with `indent` >= 0, compact with -1).
+// Write JSON to a file (pretty-printed with `indent` >= 0, compact with -1), atomically: a temporary
+// file beside it, written, fsynced and closed with every error checked, then renamed over path (the
+// temporary removed on any failure). dg::Error "write_json_file: PATH: <what failed>: <reason>".
 void write_json_file(const std::string& path, const nlohmann::json& j, int indent = -1);
 
 }  // namespace dg::eval

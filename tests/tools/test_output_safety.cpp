@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/io/image.h"
+#include "detectors/eval/coco_json.h"
 #include "detectors/pipeline/model_file.h"
 #include "detectors/task/zoo.h"
 #include "tests/support.h"
@@ -69,4 +70,19 @@ TEST_CASE("output safety: eval never writes over its ground truth, detections or
   CHECK(read_text(dt) == dt_before);
   REQUIRE(run_detgrad("eval --gt " + gt + " --dt " + dt + " --json " + d + "/result.json", out) == 0);
   CHECK(read_text(d + "/result.json").find("\"AP\"") != std::string::npos);
+}
+
+TEST_CASE("output safety: JSON outputs are written atomically and fail loudly") {
+  const std::string d = fresh_temp_dir("safety", "json");
+  eval::write_json_file(d + "/a.json", nlohmann::json{{"k", 1}}, 2);
+  CHECK(read_text(d + "/a.json") == "{\n  \"k\": 1\n}\n");
+  // The target is a folder: the rename fails, the error names the file, no temporary file is left.
+  fs::create_directories(d + "/taken.json");
+  CHECK_THROWS_WITH_PART(eval::write_json_file(d + "/taken.json", nlohmann::json{{"k", 2}}),
+                         "write_json_file: " + d + "/taken.json: cannot rename");
+  int left = 0;
+  for (const auto& e : fs::directory_iterator(d)) left += e.path().string().find(".tmp") != std::string::npos;
+  CHECK(left == 0);
+  CHECK_THROWS_WITH_PART(eval::write_json_file("/nonexistent_dir/x.json", nlohmann::json{}),
+                         "write_json_file: /nonexistent_dir/x.json: cannot create");
 }
