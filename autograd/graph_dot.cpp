@@ -78,6 +78,7 @@ struct Graph {
   std::unordered_map<Node*, size_t> op_id;
   std::vector<std::shared_ptr<TensorImpl>> leaves;  // discovery order
   std::unordered_map<TensorImpl*, size_t> leaf_id;
+  std::unordered_map<Node*, const Edge*> consumed_as;  // an edge reading each op's output (its shape, dtype)
 };
 
 // Depth-first from the roots, inputs in argument order: the numbering is deterministic.
@@ -103,6 +104,7 @@ Graph walk(const std::vector<std::pair<std::string, Tensor>>& roots) {
       Node* n = stack.back();
       stack.pop_back();
       for (const Edge& e : n->inputs) {
+        if (e.fn) g.consumed_as.emplace(e.fn.get(), &e);
         visit(e.fn.get());
         visit_leaf(e.leaf);
       }
@@ -232,10 +234,9 @@ class Writer {
 
   // The shape of op k's output as its consumers saw it (the output itself is gone).
   std::string out_shape_label(size_t k) const {
-    for (Node* n : g_.ops)
-      for (const Edge& e : n->inputs)
-        if (e.fn.get() == g_.ops[k]) return shape_label(e.shape) + " " + dtype_name(e.dtype);
-    return "(freed)";
+    auto it = g_.consumed_as.find(g_.ops[k]);
+    return it == g_.consumed_as.end() ? "(freed)"
+                                      : shape_label(it->second->shape) + " " + dtype_name(it->second->dtype);
   }
 
   void write_leaves() {
